@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Runs every *.test.ts under src/ and test/ with Node's test runner (TypeScript through tsx).
+// Usage: npm test [-- <file or substring filter> ...]
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const files = [];
+const walk = (dir) => {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) walk(path);
+    else if (name.endsWith('.test.ts')) files.push(relative(root, path));
+  }
+};
+for (const dir of ['src', 'test']) walk(join(root, dir));
+const filters = process.argv.slice(2);
+const chosen = filters.length ? files.filter((f) => filters.some((x) => f.includes(x))) : files;
+chosen.sort();
+if (chosen.length === 0) {
+  console.error('no test files match', filters.join(' '));
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...chosen],
+  { stdio: 'inherit', cwd: root },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,146 @@
+/**
+ * The Store: every persistent fact of Flowgate behind one interface of domain verbs.
+ *
+ * Backends (sqlite/, later postgres/) implement it with their native mechanisms; the engine and
+ * the HTTP layer never see a driver, a transaction or SQL. Backend differences the engine must
+ * know about are declared as capability flags, never discovered by `if (backend === …)`.
+ *
+ * Every read and write of tenant-owned data names the tenant; an id of another tenant behaves
+ * exactly like an id that does not exist.
+ */
+import type {
+  ApiKey, Definition, Json, JsonObject, Run, RunStatus, SecretMeta, StepRecord, Tenant, Workflow,
+} from '../core/types.js';
+
+export interface StoreCapabilities {
+  /** Several processes may claim runs from this store at once (leases matter across nodes). */
+  concurrentClaimers: boolean;
+  /** The store can publish cross-node hints (e.g. PostgreSQL NOTIFY). */
+  notify: boolean;
+}
+
+/** How a ref that is already taken is treated when a run is created. */
+export type RefPolicy =
+  /** Native rule: the ref stays taken forever; the same input returns the run, another input conflicts. */
+  | 'native'
+  /** Corezoid rule: taken only while the run is active; a finished run's ref is free again. */
+  | 'while-active';
+
+export interface NewRun {
+  run: Run;
+  refPolicy: RefPolicy;
+}
+
+export type CreateResult =
+  | { kind: 'created'; run: Run }
+  /** An existing run holds the ref and (native policy) had the same input. */
+  | { kind: 'existing'; run: Run }
+  /** An existing run holds the ref with another input (native), or is still active (while-active). */
+  | { kind: 'conflict'; run: Run };
+
+/**
+ * One atomic advance of a run: its new state and the step records it wrote.
+ * Applied only if the stored run still has `expectRev` (and, when given, `owner`);
+ * the stored rev becomes `run.rev`. A reply in `run.reply` is stored only if none is stored yet.
+ */
+export interface Transition {
+  run: Run;
+  expectRev: number;
+  owner?: string | null;
+  steps: StepRecord[];
+}
+
+export type TransitionResult = { ok: true; replied: boolean } | { ok: false };
+
+export interface RunFilter {
+  workflow?: string;
+  status?: RunStatus;
+  ref?: string;
+  since?: number;
+  until?: number;
+  parent?: string;
+  limit: number;
+  /** The id of the last run of the previous page (runs are listed newest first by id). */
+  cursor?: string;
+}
+
+export interface SaveWorkflowResult {
+  workflow: Workflow;
+  /** false when the definition equals the current version (no new version made). */
+  created: boolean;
+}
+
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+
+  /** Creates or upgrades the schema; idempotent. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  // -------- settings (server-wide facts: the admin token hash, key material ids)
+  getSetting(name: string): Promise<string | null>;
+  putSetting(name: string, value: string): Promise<void>;
+
+  // -------- tenants and keys
+  ensureTenant(id: string): Promise<Tenant>;
+  getTenant(id: string): Promise<Tenant | null>;
+  createKey(key: ApiKey): Promise<void>;
+  findKeyByHash(tokenHash: string): Promise<ApiKey | null>;
+  listKeys(tenant: string): Promise<ApiKey[]>;
+  deleteKey(tenant: string, id: string): Promise<boolean>;
+
+  // -------- secrets (values are ciphertext; the store never sees plaintext)
+  putSecret(tenant: string, name: string, ciphertext: string): Promise<'created' | 'updated'>;
+  getSecretCiphertexts(tenant: string): Promise<Map<string, string>>;
+  listSecrets(tenant: string): Promise<SecretMeta[]>;
+  deleteSecret(tenant: string, name: string): Promise<boolean>;
+
+  // -------- workflows
+  /**
+   * Saves a definition. If it equals (structurally) the current version, nothing is written and the
+   * current version is returned with created=false; otherwise version N+1 is stored. A first save
+   * assigns the workflow a new global conv_id, a fresh hash and GUID (given by the caller).
+   * Saving an archived workflow un-archives it.
+   */
+  saveWorkflow(tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number): Promise<SaveWorkflowResult>;
+  getWorkflow(tenant: string, id: string, version?: number): Promise<Workflow | null>;
+  listWorkflows(tenant: string): Promise<Workflow[]>;
+  archiveWorkflow(tenant: string, id: string, now: number): Promise<boolean>;
+  setWorkflowHash(tenant: string, id: string, hash: string, now: number): Promise<boolean>;
+  /** Public lookups (no tenant: the conv_id + hash or the GUID is the credential). */
+  findWorkflowByConvId(convId: number): Promise<Workflow | null>;
+  findWorkflowByGuid(guid: string): Promise<Workflow | null>;
+
+  // -------- runs
+  /** Creates runs in one durable commit, in order; a ref collision yields existing/conflict per policy. */
+  createRuns(batch: NewRun[]): Promise<CreateResult[]>;
+  /** Applies transitions in one durable commit; each is fenced independently. */
+  applyTransitions(batch: Transition[]): Promise<TransitionResult[]>;
+  getRun(tenant: string, id: string): Promise<Run | null>;
+  /** Loads a run by id without a tenant: only for the engine, which already owns the run. */
+  loadRun(id: string): Promise<Run | null>;
+  findRunByCallbackToken(token: string): Promise<Run | null>;
+  findRunByRef(tenant: string, workflow: string, ref: string): Promise<Run | null>;
+  listRuns(tenant: string, filter: RunFilter): Promise<{ runs: Run[]; next_cursor: string | null }>;
+  listSteps(runId: string): Promise<StepRecord[]>;
+  /** Stores a reply if the run has none yet; true if this call stored it. */
+  setReply(runId: string, reply: NonNullable<Run['reply']>, now: number): Promise<boolean>;
+
+  // -------- leases, timers, recovery
+  /**
+   * Claims up to `limit` parked runs whose wake_at <= now: they become `running`, owned by `owner`
+   * until `leaseUntil`, rev bumped. Returned as stored after the claim.
+   */
+  claimDueRuns(owner: string, now: number, leaseUntil: number, limit: number): Promise<Run[]>;
+  /**
+   * Claims runs that are queued or running but not held by a live lease (lease_until < now, or any
+   * owner other than `owner` when the store has a single claimer). Used at start and periodically.
+   */
+  claimOrphanedRuns(owner: string, now: number, leaseUntil: number, limit: number): Promise<Run[]>;
+  /** Extends the lease of runs still owned by `owner`; returns the ids whose lease was extended. */
+  renewLeases(owner: string, ids: string[], leaseUntil: number): Promise<string[]>;
+  /** The earliest wake_at among parked runs, or null. */
+  nextWakeAt(): Promise<number | null>;
+}
+
+export type { Json, JsonObject };
