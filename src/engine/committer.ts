@@ -1,0 +1,88 @@
+/**
+ * Group commit. Run creations and run transitions that arrive while the store is busy (or within
+ * the same turn of the event loop) are written together: one transaction, one fsync, then every
+ * caller is answered. No fixed sleep: a batch closes when the previous write returns.
+ */
+import type { CreateResult, NewRun, Store, Transition, TransitionResult } from '../store/types.js';
+
+interface Pending<T, R> {
+  item: T;
+  resolve: (r: R) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Committer {
+  private creates: Pending<NewRun, CreateResult>[] = [];
+  private transitions: Pending<Transition, TransitionResult>[] = [];
+  private scheduled = false;
+  private writing: Promise<void> | null = null;
+  private readonly maxBatch: number;
+
+  constructor(private readonly store: Store, opts: { maxBatch?: number } = {}) {
+    this.maxBatch = opts.maxBatch ?? 2000;
+  }
+
+  create(item: NewRun): Promise<CreateResult> {
+    return new Promise((resolve, reject) => {
+      this.creates.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  transition(item: Transition): Promise<TransitionResult> {
+    return new Promise((resolve, reject) => {
+      this.transitions.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves when everything queued so far has been written. */
+  async drain(): Promise<void> {
+    while (this.scheduled || this.writing || this.creates.length || this.transitions.length) {
+      if (this.writing) await this.writing;
+      else await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    if (this.writing) {
+      await this.writing;
+    }
+    this.scheduled = false;
+    const creates = this.creates.splice(0, this.maxBatch);
+    const transitions = this.transitions.splice(0, this.maxBatch);
+    if (this.creates.length || this.transitions.length) this.schedule();
+    if (!creates.length && !transitions.length) return;
+    this.writing = this.write(creates, transitions);
+    try {
+      await this.writing;
+    } finally {
+      this.writing = null;
+    }
+  }
+
+  private async write(creates: Pending<NewRun, CreateResult>[], transitions: Pending<Transition, TransitionResult>[]): Promise<void> {
+    if (creates.length) {
+      try {
+        const results = await this.store.createRuns(creates.map((p) => p.item));
+        creates.forEach((p, i) => p.resolve(results[i]));
+      } catch (e) {
+        for (const p of creates) p.reject(e);
+      }
+    }
+    if (transitions.length) {
+      try {
+        const results = await this.store.applyTransitions(transitions.map((p) => p.item));
+        transitions.forEach((p, i) => p.resolve(results[i]));
+      } catch (e) {
+        for (const p of transitions) p.reject(e);
+      }
+    }
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The engine's front door: start runs (group-committed), follow them to their reply, cancel, retry,
+ * resume from callbacks. Everything that advances a run goes through the executor or a fenced
+ * transition, so a run has one writer at a time.
+ */
+import { FlowgateError, notFound } from '../core/errors.js';
+import { randomToken, uuidv7 } from '../core/ids.js';
+import { isTerminal, type JsonObject, type Run, type Workflow } from '../core/types.js';
+import type { HttpPort } from '../steps/types.js';
+import type { CreateResult, RefPolicy, Store } from '../store/types.js';
+import { RunBus } from './bus.js';
+import { Committer } from './committer.js';
+import { Executor, type Logger, type SecretsPort } from './executor.js';
+import { cancelled } from './machine.js';
+import { LeaseKeeper, TimerLoop } from './timers.js';
+import { WorkflowCache } from './workflows.js';
+
+export interface EngineConfig {
+  /** This node's identity in leases. */
+  owner: string;
+  leaseMs: number;
+  maxDataBytes: number;
+  stepsPerSlice: number;
+  maxStepsPerRun: number;
+  maxActive: number;
+  clock: () => number;
+  callbackUrl: (token: string) => string;
+}
+
+export interface StartRequest {
+  workflow: Workflow;
+  /** The run's initial data (params applied). */
+  data: JsonObject;
+  /** What the caller sent, kept for idempotency comparison and display. */
+  input: JsonObject;
+  ref: string | null;
+  refPolicy: RefPolicy;
+  resultUrl?: string | null;
+  parent?: Run['parent'];
+}
+
+export type CallbackResult = { kind: 'resumed'; run: Run } | { kind: 'replied'; run: Run };
+
+export class Engine {
+  readonly bus = new RunBus();
+  readonly workflows: WorkflowCache;
+  readonly executor: Executor;
+  private readonly committer: Committer;
+  private readonly timers: TimerLoop;
+  private readonly leases: LeaseKeeper;
+
+  constructor(
+    private readonly store: Store,
+    deps: { http: HttpPort; secrets: SecretsPort; log: Logger },
+    private readonly config: EngineConfig,
+  ) {
+    this.workflows = new WorkflowCache(store);
+    this.committer = new Committer(store);
+    this.executor = new Executor({
+      store, committer: this.committer, bus: this.bus, workflows: this.workflows,
+      http: deps.http, secrets: deps.secrets, log: deps.log,
+      owner: config.owner, clock: config.clock, callbackUrl: config.callbackUrl,
+      leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: config.stepsPerSlice,
+      maxStepsPerRun: config.maxStepsPerRun, maxActive: config.maxActive,
+      onCommitted: (run) => {
+        if (run.status === 'waiting' && run.wake_at !== null) this.timers.nudge(run.wake_at);
+      },
+    });
+    const loopOpts = { owner: config.owner, leaseMs: config.leaseMs, clock: config.clock, log: deps.log };
+    this.timers = new TimerLoop(store, this.executor, loopOpts);
+    this.leases = new LeaseKeeper(store, this.executor, loopOpts);
+  }
+
+  /** Recovers runs left by a previous process, then starts the timer and lease loops. */
+  async start(): Promise<{ recovered: number }> {
+    const recovered = await this.leases.recover();
+    this.timers.start();
+    this.leases.start();
+    return { recovered };
+  }
+
+  /** Stops taking work, lets slices in flight commit, and flushes pending writes. */
+  async stop(): Promise<void> {
+    this.timers.stop();
+    this.leases.stop();
+    await this.executor.stop();
+    await this.committer.drain();
+  }
+
+  /** Creates a run durably (group-committed with others) and, when it is new, starts executing it. */
+  async startRun(req: StartRequest): Promise<CreateResult> {
+    const loaded = await this.workflows.version(req.workflow.tenant, req.workflow.id, req.workflow.version, req.workflow);
+    if (!loaded) throw notFound('workflow');
+    const now = this.config.clock();
+    const run: Run = {
+      id: uuidv7(now), tenant: req.workflow.tenant, workflow: req.workflow.id, version: req.workflow.version,
+      ref: req.ref, status: 'queued', input: req.input, data: req.data, progress: 0,
+      step: loaded.compiled.start, step_seq: 0, reply: null, error: null, parking: null, wake_at: null,
+      callback_token: randomToken(24), result_url: req.resultUrl ?? null, parent: req.parent ?? null,
+      attempt: 1, owner: this.config.owner, lease_until: now + this.config.leaseMs, rev: 1,
+      created_at: now, started_at: null, finished_at: null, updated_at: now,
+    };
+    const result = await this.committer.create({ run, refPolicy: req.refPolicy });
+    if (result.kind === 'created') {
+      this.bus.publishRun(result.run);
+      this.executor.dispatch({ run: result.run });
+    }
+    return result;
+  }
+
+  /**
+   * Resolves with the run once it has replied or ended, or with its current state after timeoutMs.
+   * `mayBeSettled` asks for a store re-read right away (the run was not just created by this call).
+   */
+  awaitSettled(run: Run, timeoutMs: number, mayBeSettled = true): Promise<Run> {
+    if (run.reply !== null || isTerminal(run.status)) return Promise.resolve(run);
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (r: Run | null): void => {
+        if (done) return;
+        done = true;
+        off();
+        clearTimeout(timer);
+        if (r) resolve(r);
+        else void this.store.loadRun(run.id).then((x) => resolve(x ?? run), () => resolve(run));
+      };
+      const off = this.bus.onSettled(run.id, finish);
+      const timer = setTimeout(() => finish(null), Math.max(0, timeoutMs));
+      if (mayBeSettled) {
+        void this.store.loadRun(run.id).then((r) => {
+          if (r && (r.reply !== null || isTerminal(r.status))) finish(r);
+        });
+      }
+    });
+  }
+
+  async cancel(tenant: string, id: string): Promise<Run> {
+    for (let i = 0; i < 5; i++) {
+      const run = await this.store.getRun(tenant, id);
+      if (!run) throw notFound('run');
+      if (isTerminal(run.status)) throw new FlowgateError('conflict', `the run is already ${run.status}`);
+      const now = this.config.clock();
+      const next: Run = { ...cancelled(run, now), rev: run.rev + 1 };
+      const steps = [];
+      if (run.parking) {
+        const rec = (await this.store.listSteps(run.id)).find((r) => r.seq === run.parking!.seq);
+        if (rec) steps.push({ ...rec, status: 'failed' as const, finished_at: now, error: { step: rec.step_id, code: 'cancelled', message: 'the run was cancelled' } });
+      }
+      const res = await this.committer.transition({ run: next, expectRev: run.rev, steps });
+      if (res.ok) {
+        for (const r of steps) this.bus.publishStep(r);
+        this.bus.publishRun(next);
+        return next;
+      }
+    }
+    throw new FlowgateError('conflict', 'the run kept changing; try again');
+  }
+
+  /** Restarts a failed run from its failed step, or from the start (with its original input). */
+  async retry(tenant: string, id: string, fromStart: boolean): Promise<Run> {
+    const run = await this.store.getRun(tenant, id);
+    if (!run) throw notFound('run');
+    if (run.status !== 'failed') throw new FlowgateError('conflict', `only failed runs can be retried; this one is ${run.status}`);
+    const loaded = await this.workflows.version(run.tenant, run.workflow, run.version);
+    if (!loaded) throw notFound('workflow version');
+    const now = this.config.clock();
+    const step = fromStart ? loaded.compiled.start : (run.error?.step ?? run.step ?? loaded.compiled.start);
+    const next: Run = {
+      ...run, status: 'queued', step, error: null, finished_at: null, parking: null, wake_at: null,
+      attempt: run.attempt + 1, owner: this.config.owner, lease_until: now + this.config.leaseMs,
+      rev: run.rev + 1, updated_at: now,
+      ...(fromStart ? { data: run.input, progress: 0 } : {}),
+    };
+    const res = await this.committer.transition({ run: next, expectRev: run.rev, steps: [] });
+    if (!res.ok) throw new FlowgateError('conflict', 'the run changed while it was being retried; try again');
+    this.bus.publishRun(next);
+    this.executor.dispatch({ run: next });
+    return next;
+  }
+
+  /**
+   * A POST to a run's callback URL: resumes a `wait` step, else becomes the run's reply if it has
+   * none yet, else 409.
+   */
+  async callback(token: string, body: JsonObject): Promise<CallbackResult> {
+    for (let i = 0; i < 5; i++) {
+      const run = await this.store.findRunByCallbackToken(token);
+      if (!run) throw notFound('callback');
+      if (run.status === 'waiting' && run.parking?.kind === 'callback') {
+        const now = this.config.clock();
+        const claimed: Run = { ...run, status: 'running', owner: this.config.owner, lease_until: now + this.config.leaseMs, rev: run.rev + 1, updated_at: now };
+        const res = await this.committer.transition({ run: claimed, expectRev: run.rev, steps: [] });
+        if (!res.ok) continue; // a timeout or another callback won the race: look again
+        this.executor.dispatch({ run: claimed, resume: { kind: 'callback', body } });
+        return { kind: 'resumed', run: claimed };
+      }
+      if (run.reply === null) {
+        const now = this.config.clock();
+        if (await this.store.setReply(run.id, { status: 'ok', data: body, at: now }, now)) {
+          const fresh = (await this.store.loadRun(run.id)) ?? run;
+          this.bus.publishRun(fresh);
+          return { kind: 'replied', run: fresh };
+        }
+        continue;
+      }
+      throw new FlowgateError('conflict', 'the run has already replied and is not waiting for a callback');
+    }
+    throw new FlowgateError('conflict', 'the run kept changing; try again');
+  }
+}

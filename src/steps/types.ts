@@ -1,0 +1,72 @@
+/**
+ * The step contract. A step computes; it never writes to the store or arms timers. It returns an
+ * Outcome describing what should happen, and the engine performs it (commit, park, reply, wake).
+ */
+import type { CompiledStep, CompiledWorkflow, Scope } from '../core/compiled.js';
+import type { Attempt, Json, JsonObject, Reply, Run, RunError } from '../core/types.js';
+
+/** Outgoing HTTP as the engine provides it (the real client, or a test double in unit tests). */
+export interface HttpRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string | Buffer;
+  timeoutMs: number;
+  tlsVerify: boolean;
+  maxResponseBytes: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  truncated: boolean;
+}
+
+export interface HttpPort {
+  request(req: HttpRequest): Promise<HttpResponse>;
+}
+
+export interface StepContext {
+  run: Readonly<Run>;
+  workflow: CompiledWorkflow;
+  step: CompiledStep;
+  /** data + bound variables; templates evaluate against it. */
+  scope: Scope;
+  /** The sequence number of this step's record within the run. */
+  seq: number;
+  /** 1 for the first attempt of this step execution. */
+  attempt: number;
+  now(): number;
+  http: HttpPort;
+}
+
+/** What a step asks the engine to do. `input`/`output` are recorded on the step record. */
+export type Outcome =
+  | { kind: 'continue'; data?: JsonObject; next?: string | null; input?: Json; output?: Json; attempt?: Partial<Attempt> }
+  | { kind: 'reply'; reply: Omit<Reply, 'at'>; input?: Json; output?: Json }
+  | { kind: 'sleep'; until: number; input?: Json }
+  | { kind: 'park'; timeoutAt: number; input?: Json }
+  | { kind: 'retry'; at: number; input?: Json; attempt?: Partial<Attempt>; error: Omit<RunError, 'step'> }
+  | { kind: 'fail'; error: Omit<RunError, 'step'>; input?: Json; output?: Json; attempt?: Partial<Attempt> }
+  | { kind: 'end'; status: 'succeeded' | 'failed'; error?: Omit<RunError, 'step'>; input?: Json };
+
+/** How a parked step is resumed. */
+export type Resumption =
+  | { kind: 'timer' }
+  | { kind: 'callback'; body: JsonObject };
+
+export interface StepKind {
+  readonly type: string;
+  execute(ctx: StepContext): Promise<Outcome>;
+  /** For steps that park: turn the wake-up into an outcome (never `park` again for a callback). */
+  resume?(ctx: StepContext, why: Resumption): Promise<Outcome>;
+}
+
+/** A typed failure a step throws; the engine records it as the step's error. */
+export class StepError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'StepError';
+  }
+}
