@@ -22,6 +22,7 @@ export const ERRORS = {
   invalid_definition: { status: 422, title: 'Invalid workflow definition' },
   rate_limited: { status: 429, title: 'Too many requests' },
   run_failed: { status: 500, title: 'Run failed' },
+  run_cancelled: { status: 409, title: 'Run cancelled' },
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Service unavailable' },
 } as const;

@@ -1,0 +1,125 @@
+/**
+ * The composition root: opens the store, wires engine, triggers and HTTP, applies the examples,
+ * recovers unfinished runs and starts serving. The only place that knows which store is in use.
+ */
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { randomToken } from '../core/ids.js';
+import { SecretBox } from '../core/secretbox.js';
+import { Engine } from '../engine/engine.js';
+import { Authenticator } from '../http/auth.js';
+import type { RouteDeps } from '../http/deps.js';
+import { Metrics } from '../http/metrics.js';
+import { setMaxBodyBytes } from '../http/request.js';
+import { adminRoutes } from '../http/routes/admin.js';
+import { runRoutes } from '../http/routes/runs.js';
+import { systemRoutes } from '../http/routes/system.js';
+import { workflowRoutes } from '../http/routes/workflows.js';
+import { createHttpServer } from '../http/server.js';
+import { SUPPORTED_STEP_TYPES } from '../steps/index.js';
+import { openSqliteStore } from '../store/sqlite/store.js';
+import type { Store } from '../store/types.js';
+import { Intake } from '../triggers/intake.js';
+import type { Config } from './config.js';
+import { applyExamples } from './examples.js';
+import { OutboundHttp } from './outbound.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  store: Store;
+  engine: Engine;
+  /** Stops intake, lets runs in flight commit, closes the store. */
+  close(): Promise<void>;
+}
+
+const SECRETS_TTL_MS = 5_000;
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  const log = pino({ level: config.logLevel, base: { service: 'flowgate' } });
+  const store = await openSqliteStore({ path: join(config.dataDir, 'flowgate.db') });
+  await store.migrate();
+  await store.ensureTenant('default');
+
+  const box = new SecretBox(config.masterKey);
+  const secretCache = new Map<string, { at: number; values: Promise<Record<string, string>> }>();
+  const secrets = {
+    values(tenant: string): Promise<Record<string, string>> {
+      const hit = secretCache.get(tenant);
+      if (hit && Date.now() - hit.at < SECRETS_TTL_MS) return hit.values;
+      const values = store.getSecretCiphertexts(tenant).then((m) => {
+        const out: Record<string, string> = {};
+        for (const [name, sealed] of m) {
+          try {
+            out[name] = box.open(sealed);
+          } catch {
+            log.error({ tenant, secret: name }, 'a secret could not be decrypted (wrong FLOWGATE_MASTER_KEY?)');
+          }
+        }
+        return out;
+      });
+      secretCache.set(tenant, { at: Date.now(), values });
+      return values;
+    },
+  };
+
+  let publicBase = config.publicUrl ?? '';
+  const outbound = new OutboundHttp();
+  const owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
+  const engine = new Engine(store, { http: outbound, secrets, log }, {
+    owner, leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: 200,
+    maxStepsPerRun: config.maxStepsPerRun, maxActive: 2000, clock: Date.now,
+    callbackUrl: (token) => `${publicBase}/v1/callbacks/${token}`,
+  });
+  const intake = new Intake(engine, { maxDataBytes: config.maxDataBytes, maxWaitSeconds: config.maxWaitSeconds, maxBatchItems: config.maxBatchItems });
+  const metrics = new Metrics();
+  metrics.follow(engine.bus, () => engine.executor.load);
+  const auth = new Authenticator(store, config.adminToken);
+  setMaxBodyBytes(config.maxBodyBytes);
+
+  let ready = false;
+  let accepting = true;
+  const deps: RouteDeps = {
+    store, engine, intake, auth, secretBox: box, metrics, log, supportedStepTypes: SUPPORTED_STEP_TYPES,
+    isReady: () => ready && accepting, retryAfterSeconds: config.retryAfterSeconds,
+    onSecretsChanged: (tenant) => secretCache.delete(tenant), clock: Date.now,
+  };
+  const server = createHttpServer({
+    routes: [...systemRoutes(deps), ...workflowRoutes(deps), ...runRoutes(deps), ...adminRoutes(deps)],
+    auth, metrics, log, publicUrl: config.publicUrl, isAccepting: () => accepting,
+  });
+
+  if (config.examplesDir) await applyExamples(store, config.examplesDir, 'default', SUPPORTED_STEP_TYPES, log);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  if (!config.publicUrl) publicBase = url;
+  const { recovered } = await engine.start();
+  ready = true;
+  log.info({ url, data_dir: config.dataDir, recovered }, 'flowgate is serving');
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      accepting = false;
+      ready = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 5_000);
+      force.unref();
+      await engine.stop();
+      await closed;
+      clearTimeout(force);
+      await outbound.close();
+      await store.close();
+      log.info({}, 'flowgate stopped');
+    })();
+    return closing;
+  };
+  return { url, port, store, engine, close };
+}

@@ -1,0 +1,67 @@
+/**
+ * Who is calling: the admin token (acts on the tenant named by `Flowgate-Tenant`, else `default`),
+ * or a tenant key with a role. Tokens are compared by their SHA-256 digest; keys are stored hashed.
+ */
+import { FlowgateError } from '../core/errors.js';
+import { safeEqual, sha256Hex } from '../core/ids.js';
+import type { Role } from '../core/types.js';
+import type { Store } from '../store/types.js';
+
+export interface Principal {
+  kind: 'admin' | 'key';
+  role: Role;
+  tenant: string;
+  key_id?: string;
+}
+
+const RANK: Record<Role, number> = { read: 1, trigger: 2, admin: 3 };
+export const TENANT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+const unauthorized = (detail: string): FlowgateError =>
+  new FlowgateError('unauthorized', detail, { headers: { 'WWW-Authenticate': 'Bearer realm="flowgate"' } });
+
+export class Authenticator {
+  private readonly adminHash: string;
+  private readonly cache = new Map<string, { at: number; principal: Omit<Principal, 'tenant'> & { tenant: string } | null }>();
+
+  constructor(private readonly store: Store, adminToken: string) {
+    this.adminHash = sha256Hex(adminToken);
+  }
+
+  /** Resolves the bearer token of a request; throws 401 when missing or unknown. */
+  async authenticate(authorization: string | undefined, tenantHeader: string | undefined): Promise<Principal> {
+    const m = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+    if (!m) throw unauthorized('an Authorization: Bearer <token> header is required');
+    return this.principalFor(m[1], tenantHeader);
+  }
+
+  async principalFor(token: string, tenantHeader: string | undefined): Promise<Principal> {
+    const hash = sha256Hex(token);
+    if (safeEqual(hash, this.adminHash)) {
+      const tenant = tenantHeader?.trim() || 'default';
+      if (!TENANT_RE.test(tenant)) throw new FlowgateError('bad_request', 'Flowgate-Tenant is not a valid tenant id');
+      if (tenant !== 'default' && !(await this.store.getTenant(tenant))) throw new FlowgateError('not_found', `tenant ${tenant} not found`);
+      return { kind: 'admin', role: 'admin', tenant };
+    }
+    const now = Date.now();
+    const hit = this.cache.get(hash);
+    let principal = hit && now - hit.at < 5000 ? hit.principal : undefined;
+    if (principal === undefined) {
+      const key = await this.store.findKeyByHash(hash);
+      principal = key ? { kind: 'key', role: key.role, tenant: key.tenant, key_id: key.id } : null;
+      if (this.cache.size > 10_000) this.cache.clear();
+      this.cache.set(hash, { at: now, principal });
+    }
+    if (!principal) throw unauthorized('the token is not valid');
+    return principal;
+  }
+
+  /** Forgets cached key lookups (after a key is deleted). */
+  forget(): void {
+    this.cache.clear();
+  }
+}
+
+export function requireRole(p: Principal, role: Role): void {
+  if (RANK[p.role] < RANK[role]) throw new FlowgateError('forbidden', `this needs the ${role} role; the token has ${p.role}`);
+}

@@ -1,0 +1,26 @@
+/** Everything route modules may use; assembled by the app's composition root. */
+import type { SecretBox } from '../core/secretbox.js';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../engine/executor.js';
+import type { Store } from '../store/types.js';
+import type { Intake } from '../triggers/intake.js';
+import type { Authenticator } from './auth.js';
+import type { Metrics } from './metrics.js';
+
+export interface RouteDeps {
+  store: Store;
+  engine: Engine;
+  intake: Intake;
+  auth: Authenticator;
+  secretBox: SecretBox;
+  metrics: Metrics;
+  log: Logger;
+  supportedStepTypes: ReadonlySet<string>;
+  /** True once the store is open, migrated and recovery is done. */
+  isReady: () => boolean;
+  /** Retry-After (seconds) handed to callers told to poll. */
+  retryAfterSeconds: number;
+  /** Called after the secrets of a tenant changed. */
+  onSecretsChanged: (tenant: string) => void;
+  clock: () => number;
+}

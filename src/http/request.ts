@@ -1,0 +1,49 @@
+/** Reading what a request carries: bodies under the size limit, query values, the caller's tenant. */
+import { FlowgateError, validationFailed } from '../core/errors.js';
+import { mediaType, parseJsonBody, parseParamsBody, readBody } from './body.js';
+import type { Ctx } from './context.js';
+
+let maxBodyBytes = 1024 * 1024;
+export const setMaxBodyBytes = (n: number): void => {
+  maxBodyBytes = n;
+};
+
+export const rawBody = (ctx: Ctx): Promise<Buffer> => readBody(ctx.req, ctx.res, maxBodyBytes);
+
+/** A JSON object body (400 when it is not one). */
+export async function jsonObjectBody(ctx: Ctx): Promise<Record<string, unknown>> {
+  const bytes = await rawBody(ctx);
+  if (bytes.length === 0) return {};
+  const value = parseJsonBody(bytes, mediaType(ctx.req).charset);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FlowgateError('malformed_body', 'the body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** A trigger's params: JSON object, form or XML body. */
+export async function paramsBody(ctx: Ctx): Promise<Record<string, unknown>> {
+  const bytes = await rawBody(ctx);
+  return parseParamsBody(bytes, ctx.req.headers['content-type']);
+}
+
+/** An integer query parameter clamped to [min, max]; a missing or unparsable one gives `fallback`. */
+export function clampedInt(ctx: Ctx, name: string, fallback: number, min: number, max: number): number {
+  const raw = ctx.query.get(name);
+  if (raw === null || raw === '') return fallback;
+  const n = Math.trunc(Number(raw));
+  if (!Number.isFinite(n)) return fallback;
+  return Math.min(max, Math.max(min, n));
+}
+
+/** A timestamp query parameter (ISO 8601 or epoch ms); 422 when unparsable. */
+export function timeQuery(ctx: Ctx, name: string): number | undefined {
+  const raw = ctx.query.get(name);
+  if (raw === null || raw === '') return undefined;
+  const t = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (Number.isNaN(t)) throw validationFailed([{ path: name, message: 'must be an ISO 8601 timestamp or epoch milliseconds' }], 'Invalid query');
+  return t;
+}
+
+export function header(ctx: Ctx, name: string): string | undefined {
+  const v = ctx.req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,24 @@
+/** Liveness, readiness, metrics and the OpenAPI document. */
+import { FlowgateError } from '../../core/errors.js';
+import type { RouteDef } from '../context.js';
+import type { RouteDeps } from '../deps.js';
+import { openApiDocument } from '../openapi.js';
+import { sendJson, sendText } from '../problem.js';
+
+export function systemRoutes(d: RouteDeps): RouteDef[] {
+  return [
+    { method: 'GET', path: '/healthz', auth: 'public', name: 'healthz', handler: async (ctx) => sendJson(ctx.res, 200, { status: 'ok' }) },
+    {
+      method: 'GET', path: '/readyz', auth: 'public', name: 'readyz',
+      handler: async (ctx) => {
+        if (!d.isReady()) throw new FlowgateError('unavailable', 'the server is starting or stopping', { headers: { 'Retry-After': '1' } });
+        sendJson(ctx.res, 200, { status: 'ready' });
+      },
+    },
+    {
+      method: 'GET', path: '/metrics', auth: 'public', name: 'metrics',
+      handler: async (ctx) => sendText(ctx.res, 200, d.metrics.registry.contentType, await d.metrics.registry.metrics()),
+    },
+    { method: 'GET', path: '/v1/openapi.json', auth: 'public', name: 'openapi', handler: async (ctx) => sendJson(ctx.res, 200, openApiDocument(ctx.base)) },
+  ];
+}

@@ -1,0 +1,120 @@
+/** Workflow definitions (create, version, read, archive) and the native trigger endpoints. */
+import { randomBytes } from 'node:crypto';
+import { parseDocument, validateDefinition } from '../../core/definition.js';
+import { FlowgateError, notFound } from '../../core/errors.js';
+import { uuidv4 } from '../../core/ids.js';
+import { checkRef, Intake } from '../../triggers/intake.js';
+import { sendAccepted, sendRunAnswer } from '../answers.js';
+import { decodeText, mediaType } from '../body.js';
+import type { Ctx, RouteDef } from '../context.js';
+import type { RouteDeps } from '../deps.js';
+import { problemBody, sendJson } from '../problem.js';
+import { header, jsonObjectBody, paramsBody, rawBody } from '../request.js';
+import { workflowView } from '../views.js';
+
+const DEFINITION_TYPES = new Set(['', 'application/json', 'application/yaml', 'text/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain']);
+
+export const newHash = (): string => randomBytes(20).toString('hex');
+
+export function workflowRoutes(d: RouteDeps): RouteDef[] {
+  const put = async (ctx: Ctx): Promise<void> => {
+    const id = ctx.params.id!;
+    const media = mediaType(ctx.req);
+    if (!DEFINITION_TYPES.has(media.type) && !media.type.endsWith('+json') && !media.type.endsWith('+yaml')) {
+      throw new FlowgateError('unsupported_media_type', 'send the definition as application/json or application/yaml');
+    }
+    const source = decodeText(await rawBody(ctx), media.charset);
+    const parsed = parseDocument(source, media.type);
+    if (!parsed.ok) throw new FlowgateError('invalid_definition', 'the document could not be parsed', { errors: parsed.problems });
+    const doc = parsed.doc;
+    if (doc && typeof doc === 'object' && !Array.isArray(doc)) {
+      const obj = doc as Record<string, unknown>;
+      if (obj.id === undefined) obj.id = id;
+      else if (obj.id !== id) {
+        throw new FlowgateError('invalid_definition', 'the definition id differs from the URL', { errors: [{ path: 'id', message: `must be ${JSON.stringify(id)} (the id in the URL)` }] });
+      }
+    }
+    const checked = validateDefinition(doc, { supportedStepTypes: d.supportedStepTypes });
+    if (!checked.ok) {
+      throw new FlowgateError('invalid_definition', `the definition has ${checked.problems.length} problem(s)`, {
+        errors: checked.problems, extra: { warnings: checked.warnings },
+      });
+    }
+    const tenant = ctx.principal.tenant;
+    await d.store.ensureTenant(tenant);
+    const saved = await d.store.saveWorkflow(tenant, checked.definition, source, { hash: newHash(), guid: uuidv4() }, d.clock());
+    d.engine.workflows.invalidate(tenant, id);
+    sendJson(ctx.res, saved.created ? 201 : 200, workflowView(saved.workflow, ctx.base, { created: saved.created, warnings: checked.warnings }), {
+      Location: `${ctx.base}/v1/workflows/${id}`,
+    });
+  };
+
+  const list = async (ctx: Ctx): Promise<void> => {
+    const items = await d.store.listWorkflows(ctx.principal.tenant);
+    sendJson(ctx.res, 200, { items: items.map((wf) => workflowView(wf, ctx.base)), next_cursor: null });
+  };
+
+  const get = async (ctx: Ctx): Promise<void> => {
+    const raw = ctx.query.get('version');
+    let version: number | undefined;
+    if (raw !== null) {
+      version = Number(raw);
+      if (!Number.isInteger(version) || version < 1) throw new FlowgateError('validation_failed', 'version must be a positive integer', { errors: [{ path: 'version', message: 'must be a positive integer' }] });
+    }
+    const wf = await d.store.getWorkflow(ctx.principal.tenant, ctx.params.id!, version);
+    if (!wf) throw notFound(`workflow ${ctx.params.id}`);
+    sendJson(ctx.res, 200, workflowView(wf, ctx.base, { source: wf.source }));
+  };
+
+  const archive = async (ctx: Ctx): Promise<void> => {
+    if (!(await d.store.archiveWorkflow(ctx.principal.tenant, ctx.params.id!, d.clock()))) throw notFound(`workflow ${ctx.params.id}`);
+    d.engine.workflows.invalidate(ctx.principal.tenant, ctx.params.id!);
+    ctx.res.writeHead(204).end();
+  };
+
+  const rotateHash = async (ctx: Ctx): Promise<void> => {
+    const tenant = ctx.principal.tenant;
+    if (!(await d.store.setWorkflowHash(tenant, ctx.params.id!, newHash(), d.clock()))) throw notFound(`workflow ${ctx.params.id}`);
+    d.engine.workflows.invalidate(tenant, ctx.params.id!);
+    const wf = await d.store.getWorkflow(tenant, ctx.params.id!);
+    sendJson(ctx.res, 200, workflowView(wf!, ctx.base));
+  };
+
+  const trigger = async (ctx: Ctx): Promise<void> => {
+    const wf = await d.intake.workflow(ctx.principal.tenant, ctx.params.id!);
+    const ref = checkRef(header(ctx, 'idempotency-key') ?? ctx.query.get('ref'), header(ctx, 'idempotency-key') !== undefined ? 'Idempotency-Key' : 'ref');
+    const wait = Intake.waitSeconds(ctx.query.get('wait'), header(ctx, 'prefer'));
+    if (ctx.query.get('callback_url') !== null) {
+      throw new FlowgateError('validation_failed', 'result delivery to callback_url is not available on this server yet', {
+        errors: [{ path: 'callback_url', message: 'not supported yet; poll the result URL or use ?wait' }],
+      });
+    }
+    const params = await paramsBody(ctx);
+    const { run, created } = await d.intake.startNative(wf, params, { ref });
+    if (wait === null) return sendAccepted(ctx, run, d.retryAfterSeconds);
+    const settled = await d.intake.wait(run, wait, created);
+    sendRunAnswer(ctx, settled, d.retryAfterSeconds);
+  };
+
+  const batch = async (ctx: Ctx): Promise<void> => {
+    const wf = await d.intake.workflow(ctx.principal.tenant, ctx.params.id!);
+    const body = await jsonObjectBody(ctx);
+    if (!Array.isArray(body.items)) {
+      throw new FlowgateError('validation_failed', 'the body must be { "items": [ { "ref"?, "data" }, … ] }', { errors: [{ path: 'items', message: 'must be an array' }] });
+    }
+    const results = await d.intake.startBatch(wf, body.items as { ref?: unknown; data?: unknown }[]);
+    sendJson(ctx.res, 200, {
+      items: results.map((r) => ('error' in r ? { ref: r.ref, error: problemBody(r.error) } : r)),
+    });
+  };
+
+  return [
+    { method: 'PUT', path: '/v1/workflows/:id', auth: 'admin', name: 'workflows.put', handler: put },
+    { method: 'GET', path: '/v1/workflows', auth: 'read', name: 'workflows.list', handler: list },
+    { method: 'GET', path: '/v1/workflows/:id', auth: 'read', name: 'workflows.get', handler: get },
+    { method: 'DELETE', path: '/v1/workflows/:id', auth: 'admin', name: 'workflows.archive', handler: archive },
+    { method: 'POST', path: '/v1/workflows/:id/hash/rotate', auth: 'admin', name: 'workflows.rotate', handler: rotateHash },
+    { method: 'POST', path: '/v1/workflows/:id/runs', auth: 'trigger', name: 'runs.trigger', handler: trigger },
+    { method: 'POST', path: '/v1/workflows/:id/runs/batch', auth: 'trigger', name: 'runs.batch', handler: batch },
+  ];
+}

@@ -1,0 +1,83 @@
+/**
+ * The HTTP server: plain node:http, a radix router, auth per route, problem+json for every error.
+ * Route modules register RouteDefs; nothing here knows which store or surface is behind a route.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import FindMyWay from 'find-my-way';
+import { FlowgateError } from '../core/errors.js';
+import type { Logger } from '../engine/executor.js';
+import { requireRole, type Authenticator, type Principal } from './auth.js';
+import type { Ctx, RouteDef } from './context.js';
+import type { Metrics } from './metrics.js';
+import { sendProblem } from './problem.js';
+
+export interface ServerOptions {
+  routes: RouteDef[];
+  auth: Authenticator;
+  metrics: Metrics;
+  log: Logger;
+  /** FLOWGATE_PUBLIC_URL without a trailing slash, or null to derive it from each request's Host. */
+  publicUrl: string | null;
+  /** False while the server shuts down: new requests (but health checks) get 503. */
+  isAccepting: () => boolean;
+}
+
+const ANONYMOUS: Principal = { kind: 'key', role: 'read', tenant: '' };
+
+export function baseUrl(req: IncomingMessage, publicUrl: string | null): string {
+  if (publicUrl) return publicUrl;
+  const host = req.headers.host ?? `127.0.0.1:${req.socket.localPort}`;
+  return `http://${host}`;
+}
+
+export function createHttpServer(opts: ServerOptions): http.Server {
+  const router = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 512 });
+  const byPath = new Map<string, Set<string>>();
+  for (const route of opts.routes) {
+    router.on(route.method, route.path, () => undefined, route);
+    if (!byPath.has(route.path)) byPath.set(route.path, new Set());
+    byPath.get(route.path)!.add(route.method);
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = process.hrtime.bigint();
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const found = router.find(req.method as 'GET', path);
+    const route = found?.store as RouteDef | undefined;
+    const label = route?.name ?? 'unmatched';
+    try {
+      if (!found || !route) {
+        const other = ['GET', 'POST', 'PUT', 'DELETE'].filter((m) => m !== req.method && router.find(m as 'GET', path));
+        if (other.length) throw new FlowgateError('method_not_allowed', `${req.method} is not allowed here`, { headers: { Allow: other.join(', ') } });
+        throw new FlowgateError('not_found', `no route for ${req.method} ${path}`);
+      }
+      if (!opts.isAccepting() && route.auth !== 'public') {
+        throw new FlowgateError('unavailable', 'the server is shutting down', { headers: { 'Retry-After': '1', Connection: 'close' } });
+      }
+      const ctx: Ctx = {
+        req, res, params: found.params, query: new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1)),
+        base: baseUrl(req, opts.publicUrl), principal: ANONYMOUS,
+      };
+      if (route.auth !== 'public') {
+        const tenantHeader = req.headers['flowgate-tenant'];
+        ctx.principal = await opts.auth.authenticate(req.headers.authorization, Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader);
+        requireRole(ctx.principal, route.auth);
+      }
+      await route.handler(ctx);
+    } catch (e) {
+      if (!(e instanceof FlowgateError)) opts.log.error({ err: e, method: req.method, path }, 'request failed');
+      if (!res.headersSent) sendProblem(res, e, path);
+      else res.destroy();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      opts.metrics.requests.inc({ route: label, status: res.statusCode });
+      opts.metrics.duration.observe({ route: label }, seconds);
+    }
+  };
+
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => void handle(req, res));
+  server.headersTimeout = 60_000;
+  return server;
+}

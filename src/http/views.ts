@@ -1,0 +1,63 @@
+/** How domain objects look on the wire: ISO times, links, no internal fields (leases, tokens). */
+import type { Run, StepRecord, Workflow } from '../core/types.js';
+
+const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
+
+export interface Urls {
+  base: string;
+}
+
+export function triggersView(wf: Workflow, base: string): Record<string, unknown> {
+  return {
+    conv_id: wf.conv_id,
+    hash: wf.hash,
+    guid: wf.guid,
+    public: wf.definition.trigger.public,
+    urls: {
+      native: `${base}/v1/workflows/${wf.id}/runs`,
+      batch: `${base}/v1/workflows/${wf.id}/runs/batch`,
+    },
+  };
+}
+
+export function workflowView(wf: Workflow, base: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: wf.id, name: wf.name, version: wf.version, archived: wf.archived,
+    definition: wf.definition, triggers: triggersView(wf, base),
+    created_at: iso(wf.created_at), updated_at: iso(wf.updated_at), ...extra,
+  };
+}
+
+export function runLinks(run: Run, base: string): Record<string, string> {
+  const self = `${base}/v1/runs/${run.id}`;
+  return { self, result: `${self}/result`, steps: `${self}/steps`, events: `${self}/events` };
+}
+
+export function runView(run: Run, base: string): Record<string, unknown> {
+  return {
+    id: run.id, workflow: run.workflow, version: run.version, ref: run.ref, status: run.status,
+    progress: run.status === 'succeeded' ? 100 : run.progress,
+    step: run.step, input: run.input, data: run.data,
+    reply: run.reply ? { ...run.reply, at: iso(run.reply.at) } : null,
+    error: run.error, attempt: run.attempt,
+    wake_at: iso(run.wake_at), parent_run_id: run.parent?.run_id ?? null,
+    callback_url: `${base}/v1/callbacks/${run.callback_token}`,
+    created_at: iso(run.created_at), started_at: iso(run.started_at), finished_at: iso(run.finished_at), updated_at: iso(run.updated_at),
+    links: runLinks(run, base),
+  };
+}
+
+/** The short answer of an accepted trigger (202 body). */
+export function acceptedView(run: Run, base: string): Record<string, unknown> {
+  return { id: run.id, status: run.status, ref: run.ref, links: runLinks(run, base) };
+}
+
+export function stepRecordView(r: StepRecord): Record<string, unknown> {
+  return {
+    seq: r.seq, step_id: r.step_id, type: r.type, name: r.name, status: r.status,
+    attempts: r.attempts.map((a) => ({ ...a, started_at: iso(a.started_at), finished_at: iso(a.finished_at) })),
+    input: r.input, output: r.output, error: r.error,
+    started_at: iso(r.started_at), finished_at: iso(r.finished_at),
+    duration_ms: r.finished_at === null ? null : r.finished_at - r.started_at,
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Turning a request of any surface into "start a run": find the workflow, apply its params, create
+ * the run durably (idempotently by ref), and follow it for callers who wait.
+ */
+import { FlowgateError, notFound, validationFailed, type FieldProblem } from '../core/errors.js';
+import { compileParams } from '../core/params.js';
+import type { JsonObject, Run, Workflow } from '../core/types.js';
+import type { Engine } from '../engine/engine.js';
+import type { CreateResult, RefPolicy } from '../store/types.js';
+
+export interface IntakeLimits {
+  maxDataBytes: number;
+  /** Upper bound of any wait a caller asks for, in seconds. */
+  maxWaitSeconds: number;
+  maxBatchItems: number;
+}
+
+export interface StartOptions {
+  ref?: string | null;
+  refPolicy?: RefPolicy;
+  resultUrl?: string | null;
+  /** Data keys added after params are applied (e.g. `__callback_url` for sync callers). */
+  extra?: JsonObject;
+}
+
+export type Started = { workflow: Workflow; result: CreateResult };
+
+export type BatchItemResult =
+  | { ref: string | null; run_id: string; status: 'created' | 'existing' }
+  | { ref: string | null; error: FlowgateError };
+
+export const REF_MAX = 255;
+
+export function checkRef(ref: unknown, path = 'ref'): string | null {
+  if (ref === undefined || ref === null || ref === '') return null;
+  if (typeof ref !== 'string' && typeof ref !== 'number') throw validationFailed([{ path, message: 'must be a string' }], 'Invalid ref');
+  const s = String(ref);
+  if (s.length > REF_MAX) throw validationFailed([{ path, message: `must be at most ${REF_MAX} characters` }], 'Invalid ref');
+  return s;
+}
+
+export class Intake {
+  constructor(private readonly engine: Engine, readonly limits: IntakeLimits) {}
+
+  /** The current, non-archived version of a workflow, or 404. */
+  async workflow(tenant: string, id: string): Promise<Workflow> {
+    const wf = await this.engine.workflows.current(tenant, id);
+    if (!wf || wf.archived) throw notFound(`workflow ${id}`);
+    return wf;
+  }
+
+  /** Applies the workflow's params to an input; throws 422 with every problem. */
+  prepare(wf: Workflow, input: Record<string, unknown>): JsonObject {
+    const checked = compileParams(wf.definition.params, wf.definition.undeclared).apply(input);
+    if (!checked.ok) throw validationFailed(checked.errors);
+    const size = Buffer.byteLength(JSON.stringify(checked.data));
+    if (size > this.limits.maxDataBytes) {
+      throw new FlowgateError('payload_too_large', `run data would be ${size} bytes; the limit is ${this.limits.maxDataBytes}`);
+    }
+    return checked.data;
+  }
+
+  async start(wf: Workflow, input: Record<string, unknown>, opts: StartOptions = {}): Promise<CreateResult> {
+    const data = this.prepare(wf, input);
+    if (opts.extra) Object.assign(data, opts.extra);
+    return this.engine.startRun({
+      workflow: wf, data, input: input as JsonObject, ref: opts.ref ?? null,
+      refPolicy: opts.refPolicy ?? 'native', resultUrl: opts.resultUrl ?? null,
+    });
+  }
+
+  /** Native rule: an existing run with the same ref and input is returned; another input is a 409. */
+  async startNative(wf: Workflow, input: Record<string, unknown>, opts: StartOptions = {}): Promise<{ run: Run; created: boolean }> {
+    const result = await this.start(wf, input, opts);
+    if (result.kind === 'conflict') {
+      throw new FlowgateError('conflict', `ref ${JSON.stringify(opts.ref)} is already used by run ${result.run.id} with another input`, {
+        extra: { run_id: result.run.id },
+      });
+    }
+    return { run: result.run, created: result.kind === 'created' };
+  }
+
+  /**
+   * Many runs in one request: every item is validated, the valid ones are created together (one
+   * group commit), and each item answers in request order.
+   */
+  async startBatch(wf: Workflow, items: { ref?: unknown; data?: unknown }[]): Promise<BatchItemResult[]> {
+    if (items.length > this.limits.maxBatchItems) {
+      throw new FlowgateError('payload_too_large', `a batch holds at most ${this.limits.maxBatchItems} items; got ${items.length}`);
+    }
+    return Promise.all(items.map(async (item, i): Promise<BatchItemResult> => {
+      let ref: string | null = null;
+      try {
+        ref = checkRef(item?.ref, `items[${i}].ref`);
+        const data = item?.data ?? {};
+        if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+          throw validationFailed([{ path: `items[${i}].data`, message: 'must be an object' }], 'Invalid item');
+        }
+        const { run, created } = await this.startNative(wf, data as Record<string, unknown>, { ref });
+        return { ref, run_id: run.id, status: created ? 'created' : 'existing' };
+      } catch (e) {
+        if (e instanceof FlowgateError) return { ref, error: e };
+        throw e;
+      }
+    }));
+  }
+
+  /** Waits up to `seconds` (capped) for the run to reply or end; returns its state then. */
+  wait(run: Run, seconds: number, justCreated: boolean): Promise<Run> {
+    const capped = Math.max(0, Math.min(seconds, this.limits.maxWaitSeconds));
+    return this.engine.awaitSettled(run, capped * 1000, !justCreated);
+  }
+
+  /** Parses a wait request (`?wait=N` or `Prefer: wait=N`); null when none was asked. */
+  static waitSeconds(query: string | null, prefer: string | undefined): number | null {
+    let raw: string | null = query;
+    if (raw === null && prefer) {
+      const m = /(?:^|[,;\s])wait=(\d+(?:\.\d+)?)/i.exec(prefer);
+      if (m) raw = m[1];
+    }
+    if (raw === null) return null;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) {
+      throw validationFailed([{ path: 'wait', message: 'must be a non-negative number of seconds' } satisfies FieldProblem], 'Invalid wait');
+    }
+    return n;
+  }
+}
