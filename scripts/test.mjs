@@ -23,6 +23,14 @@ if (chosen.length === 0) {
   console.error('no test files match', filters.join(' '));
   process.exit(1);
 }
+if (filters.length === 0) {
+  // The whole suite starts with the type check: a type error fails `npm test` like a failing test.
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit', cwd: root });
+  if (tsc.status !== 0) {
+    console.error('type check failed');
+    process.exit(tsc.status ?? 1);
+  }
+}
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...chosen],
