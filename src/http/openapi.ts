@@ -1,0 +1,501 @@
+/**
+ * The OpenAPI 3.1 document of the native API (SPEC §4 and §8), served at `GET /v1/openapi.json`.
+ * Built once per public URL; the compatibility surfaces (§5) speak foreign formats and are not in it.
+ */
+
+type Obj = Record<string, unknown>;
+
+const ref = (name: string): Obj => ({ $ref: `#/components/schemas/${name}` });
+const param = (name: string): Obj => ({ $ref: `#/components/parameters/${name}` });
+const response = (name: string): Obj => ({ $ref: `#/components/responses/${name}` });
+const json = (schema: Obj): Obj => ({ 'application/json': { schema } });
+const ok = (description: string, schema: Obj, headers?: Obj): Obj => ({ description, content: json(schema), ...(headers ? { headers } : {}) });
+const nullable = (schema: Obj): Obj => ({ oneOf: [schema, { type: 'null' }] });
+const str = (description?: string, extra: Obj = {}): Obj => ({ type: 'string', ...(description ? { description } : {}), ...extra });
+const int = (description?: string, extra: Obj = {}): Obj => ({ type: 'integer', ...(description ? { description } : {}), ...extra });
+const time = (description?: string): Obj => str(description, { format: 'date-time' });
+const anyJson: Obj = { description: 'Any JSON value' };
+const object = (properties: Obj, required: string[] = [], extra: Obj = {}): Obj => ({ type: 'object', properties, ...(required.length ? { required } : {}), ...extra });
+const arrayOf = (items: Obj, extra: Obj = {}): Obj => ({ type: 'array', items, ...extra });
+const listOf = (item: string): Obj =>
+  object({ items: arrayOf(ref(item)), next_cursor: { type: ['string', 'null'], description: 'Pass as `cursor` to read the next page; null on the last page' } }, ['items', 'next_cursor']);
+const header = (description: string, schema: Obj = str()): Obj => ({ description, schema });
+const query = (name: string, description: string, schema: Obj = str()): Obj => ({ name, in: 'query', required: false, description, schema });
+const path = (name: string, description: string, schema: Obj = str()): Obj => ({ name, in: 'path', required: true, description, schema });
+
+const PARAMS_XML_EXAMPLE = '<task><amount>10</amount><currency>EUR</currency></task>';
+
+/** Request bodies that carry a trigger's params: JSON object, form or XML (SPEC §4 "Bodies"). */
+const paramsBody = (description: string, required = false): Obj => ({
+  required,
+  description,
+  content: {
+    'application/json': { schema: ref('Params'), example: { amount: 10, currency: 'EUR' } },
+    'application/x-www-form-urlencoded': { schema: ref('FormParams'), example: 'amount=10&currency=EUR' },
+    'application/xml': { schema: ref('XmlParams'), example: PARAMS_XML_EXAMPLE },
+    'text/xml': { schema: ref('XmlParams'), example: PARAMS_XML_EXAMPLE },
+  },
+});
+
+const DEFINITION_YAML_EXAMPLE = `id: hello
+name: Hello
+params:
+  name: { type: string, default: world }
+steps:
+  - id: answer
+    type: reply
+    data: { greeting: "Hello {{ name }}" }
+`;
+
+interface OperationSpec {
+  id: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  params?: Obj[];
+  body?: Obj;
+  responses: Obj;
+  /** No bearer token: the path carries its own credential (callbacks) or it is a probe. */
+  public?: boolean;
+}
+
+/** Failures every authenticated operation can answer. */
+const AUTH_FAILURES: Obj = { '401': response('Unauthorized'), '403': response('Forbidden'), '429': response('RateLimited') };
+
+function operation(spec: OperationSpec): Obj {
+  const op: Obj = { operationId: spec.id, tags: [spec.tag], summary: spec.summary };
+  if (spec.description) op.description = spec.description;
+  const params = spec.public ? (spec.params ?? []) : [param('Tenant'), ...(spec.params ?? [])];
+  if (params.length) op.parameters = params;
+  if (spec.body) op.requestBody = spec.body;
+  op.responses = spec.public ? { ...spec.responses } : { ...spec.responses, ...AUTH_FAILURES };
+  if (spec.public) op.security = [];
+  return op;
+}
+
+function paths(): Obj {
+  const workflowId = param('WorkflowId');
+  const runId = param('RunId');
+  return {
+    '/v1/workflows': {
+      get: operation({
+        id: 'listWorkflows', tag: 'Workflows', summary: 'List workflows (current versions)',
+        params: [param('Limit'), param('Cursor')],
+        responses: { '200': ok('A page of workflows', listOf('Workflow')) },
+      }),
+    },
+    '/v1/workflows/{id}': {
+      put: operation({
+        id: 'putWorkflow', tag: 'Workflows', summary: 'Create or update a workflow',
+        description: 'The body is the definition in YAML or JSON. A definition that differs from the current one creates version N+1 (201 on creation, 200 otherwise); an identical one answers 200 with the current version. Every problem is reported at once (422).',
+        params: [workflowId],
+        body: {
+          required: true,
+          content: {
+            'application/json': { schema: ref('Definition') },
+            'application/yaml': { schema: ref('Definition'), example: DEFINITION_YAML_EXAMPLE },
+            'text/yaml': { schema: ref('Definition'), example: DEFINITION_YAML_EXAMPLE },
+            'application/x-yaml': { schema: ref('Definition'), example: DEFINITION_YAML_EXAMPLE },
+          },
+        },
+        responses: {
+          '200': ok('Updated (new version) or unchanged', ref('Workflow')),
+          '201': ok('Created', ref('Workflow')),
+          '400': response('BadRequest'), '413': response('PayloadTooLarge'), '415': response('UnsupportedMediaType'),
+          '422': response('InvalidDefinition'),
+        },
+      }),
+      get: operation({
+        id: 'getWorkflow', tag: 'Workflows', summary: 'Read a workflow, with every URL that starts it',
+        params: [workflowId, query('version', 'A specific version (default: the current one)', int(undefined, { minimum: 1 }))],
+        responses: { '200': ok('The workflow', ref('Workflow')), '404': response('NotFound') },
+      }),
+      delete: operation({
+        id: 'archiveWorkflow', tag: 'Workflows', summary: 'Archive a workflow',
+        description: 'New runs are refused; running runs finish.',
+        params: [workflowId],
+        responses: { '200': ok('The archived workflow', ref('Workflow')), '404': response('NotFound') },
+      }),
+    },
+    '/v1/workflows/{id}/runs': {
+      post: operation({
+        id: 'triggerRun', tag: 'Runs', summary: 'Start a run',
+        description: [
+          'The body holds the params. Response modes on the same endpoint:',
+          '- default: 202 with `Location`, `Retry-After` and `{ id, status, ref, links }`;',
+          '- `?wait=N` or `Prefer: wait=N`: blocks until the run replies or ends and answers exactly what `GET /v1/runs/{id}/result` would (status and headers from the `reply` step, else 200), with `Flowgate-Run-Id` and `Flowgate-Run-Status`; when N passes first it degrades to the 202 answer;',
+          '- `?callback_url=`: when the run ends its result is POSTed there, signed with Standard Webhooks headers.',
+          'A `ref` (from `Idempotency-Key` or `?ref=`) repeated with the same input returns the existing run; with a different input it is 409.',
+        ].join('\n'),
+        params: [workflowId, param('Wait'), param('Prefer'), param('CallbackUrl'), param('Ref'), param('IdempotencyKey')],
+        body: paramsBody('The run\'s params; an empty body is `{}`'),
+        responses: {
+          '200': { description: 'With `wait`: the run\'s result (the reply may choose another status)', headers: RESULT_HEADERS, content: json(anyJson) },
+          '202': { description: 'Accepted (or `wait` elapsed first)', headers: ACCEPTED_HEADERS, content: json(ref('RunAccepted')) },
+          '400': response('BadRequest'), '404': response('NotFound'), '409': response('Conflict'),
+          '413': response('PayloadTooLarge'), '415': response('UnsupportedMediaType'), '422': response('ValidationFailed'),
+          '500': response('RunFailed'),
+          default: { description: 'With `wait`: the status and headers a `reply` step chose', headers: RESULT_HEADERS, content: json(anyJson) },
+        },
+      }),
+    },
+    '/v1/workflows/{id}/runs/batch': {
+      post: operation({
+        id: 'triggerBatch', tag: 'Runs', summary: 'Start up to 1000 runs at once',
+        description: 'Each item is refused or accepted on its own; the answer lists them in request order.',
+        params: [workflowId],
+        body: { required: true, content: json(ref('BatchRequest')) },
+        responses: {
+          '200': ok('Per-item results in request order', ref('BatchResponse')),
+          '400': response('BadRequest'), '404': response('NotFound'), '413': response('PayloadTooLarge'), '415': response('UnsupportedMediaType'),
+          '422': response('ValidationFailed'),
+        },
+      }),
+    },
+    '/v1/workflows/{id}/runs/import': {
+      post: operation({
+        id: 'importRuns', tag: 'Runs', summary: 'Start one run per CSV row',
+        description: 'The first row holds parameter names unless `header=false`. Every row is validated before anything is created; by default one bad row refuses the whole file (422 with every bad row by its line number, the header being line 1). Duplicate refs are counted, not re-created.',
+        params: [
+          workflowId,
+          query('delimiter', 'Field delimiter (auto-detected when absent)', str(undefined, { enum: [',', ';', '|'] })),
+          query('encoding', 'Character encoding of the file', str(undefined, { enum: ['utf-8', 'windows-1251'], default: 'utf-8' })),
+          query('header', 'Whether the first row names the columns (else key1, key2, …)', { type: 'boolean', default: true }),
+          query('ref_column', 'Column whose value becomes each run\'s ref'),
+          query('partial', 'Create the good rows even when some are bad', { type: 'boolean', default: false }),
+        ],
+        body: { required: true, content: { 'text/csv': { schema: str('CSV text'), example: 'amount;currency\n10;EUR\n25;USD\n' } } },
+        responses: {
+          '200': ok('Import summary', ref('ImportResult')),
+          '400': response('BadRequest'), '404': response('NotFound'), '413': response('PayloadTooLarge'), '415': response('UnsupportedMediaType'),
+          '422': response('ValidationFailed'),
+        },
+      }),
+    },
+    '/v1/workflows/{id}/steps/{step}/test': {
+      post: operation({
+        id: 'testStep', tag: 'Workflows', summary: 'Run one step on given data, without a run',
+        description: 'For `http` steps the request really goes out (the "Test" button).',
+        params: [workflowId, path('step', 'Step id', str(undefined, { pattern: '^[A-Za-z0-9_-]+$' }))],
+        body: { required: true, content: json(ref('StepTestRequest')) },
+        responses: { '200': ok('What the step did', ref('StepTestResult')), '400': response('BadRequest'), '404': response('NotFound'), '422': response('ValidationFailed') },
+      }),
+    },
+    '/v1/workflows/{id}/hash/rotate': {
+      post: operation({
+        id: 'rotateHash', tag: 'Workflows', summary: 'Issue a new direct-URL hash; the old one stops at once',
+        params: [workflowId],
+        responses: { '200': ok('The workflow with its new trigger URLs', ref('Workflow')), '404': response('NotFound') },
+      }),
+    },
+    '/v1/runs': {
+      get: operation({
+        id: 'listRuns', tag: 'Runs', summary: 'List runs, newest first',
+        params: [
+          query('workflow', 'Only runs of this workflow'),
+          query('status', 'Only runs in this status', ref('RunStatus')),
+          query('ref', 'Only the run with this ref'),
+          query('since', 'Created at or after', str(undefined, { format: 'date-time' })),
+          query('until', 'Created before', str(undefined, { format: 'date-time' })),
+          param('Limit'), param('Cursor'),
+        ],
+        responses: { '200': ok('A page of runs', listOf('Run')), '400': response('BadRequest') },
+      }),
+    },
+    '/v1/runs/{id}': {
+      get: operation({ id: 'getRun', tag: 'Runs', summary: 'Read a run', params: [runId], responses: { '200': ok('The run', ref('Run')), '404': response('NotFound') } }),
+    },
+    '/v1/runs/{id}/result': {
+      get: operation({
+        id: 'getRunResult', tag: 'Runs', summary: 'The run\'s result (asynchronous request-reply)',
+        description: '202 with `Retry-After` while the run has neither replied nor ended; the result (its reply, else its final data) once it has; a `run-failed` problem when it failed without replying.',
+        params: [runId],
+        responses: {
+          '200': { description: 'The result', headers: RESULT_HEADERS, content: json(anyJson) },
+          '202': { description: 'Not done yet', headers: ACCEPTED_HEADERS, content: json(ref('RunAccepted')) },
+          '404': response('NotFound'), '409': response('RunCancelled'), '500': response('RunFailed'),
+          default: { description: 'The status and headers a `reply` step chose', headers: RESULT_HEADERS, content: json(anyJson) },
+        },
+      }),
+    },
+    '/v1/runs/{id}/steps': {
+      get: operation({
+        id: 'listRunSteps', tag: 'Runs', summary: 'Step records in execution order, each with its attempts',
+        params: [runId],
+        responses: { '200': ok('Step records', object({ items: arrayOf(ref('StepRecord')), next_cursor: { type: ['string', 'null'] } }, ['items'])), '404': response('NotFound') },
+      }),
+    },
+    '/v1/runs/{id}/events': {
+      get: operation({
+        id: 'streamRunEvents', tag: 'Runs', summary: 'Live run and step changes (Server-Sent Events)',
+        description: 'Headers are sent at once; the first event is the run\'s current state (`event: run`), then `run` and `step` events as they happen. The stream ends after the run ends.',
+        params: [runId],
+        responses: { '200': { description: 'An event stream', content: { 'text/event-stream': { schema: str('`event: run|step` and `data: <JSON>` lines') } } }, '404': response('NotFound') },
+      }),
+    },
+    '/v1/runs/{id}/cancel': {
+      post: operation({
+        id: 'cancelRun', tag: 'Runs', summary: 'Cancel a run', params: [runId],
+        responses: { '200': ok('The cancelled run', ref('Run')), '404': response('NotFound'), '409': response('Conflict') },
+      }),
+    },
+    '/v1/runs/{id}/retry': {
+      post: operation({
+        id: 'retryRun', tag: 'Runs', summary: 'Retry a failed run from its failed step',
+        params: [runId, query('from', '`start` retries from the first step', str(undefined, { enum: ['start'] }))],
+        responses: {
+          '202': { description: 'The run is queued again', headers: ACCEPTED_HEADERS, content: json(ref('RunAccepted')) },
+          '404': response('NotFound'), '409': response('Conflict'),
+        },
+      }),
+    },
+    '/v1/callbacks/{token}': {
+      post: operation({
+        id: 'postCallback', tag: 'Runs', summary: 'Resume a waiting run, or deliver its reply', public: true,
+        description: 'No `Authorization`: the token (≥128 bits) is the credential. Resumes a run parked in `wait` (the body is merged into its data); otherwise the body becomes the run\'s reply if it has not replied yet; otherwise 409.',
+        params: [path('token', 'The run\'s callback token')],
+        body: paramsBody('Data for the run'),
+        responses: {
+          '202': ok('Accepted', object({ status: str(undefined, { const: 'accepted' }) })),
+          '400': response('BadRequest'), '404': response('NotFound'), '409': response('Conflict'),
+          '413': response('PayloadTooLarge'), '415': response('UnsupportedMediaType'),
+        },
+      }),
+    },
+    '/v1/secrets': {
+      get: operation({ id: 'listSecrets', tag: 'Secrets', summary: 'List secret names (values are never returned)', responses: { '200': ok('Secrets', listOf('Secret')) } }),
+    },
+    '/v1/secrets/{name}': {
+      put: operation({
+        id: 'putSecret', tag: 'Secrets', summary: 'Write a secret (encrypted at rest)',
+        params: [path('name', 'Secret name', str(undefined, { pattern: '^[A-Za-z0-9_-]{1,64}$' }))],
+        body: { required: true, content: json(object({ value: str() }, ['value'])) },
+        responses: { '200': ok('Secret written', ref('Secret')), '201': ok('Secret created', ref('Secret')), '400': response('BadRequest'), '422': response('ValidationFailed') },
+      }),
+      delete: operation({
+        id: 'deleteSecret', tag: 'Secrets', summary: 'Delete a secret', params: [path('name', 'Secret name')],
+        responses: { '204': { description: 'Deleted' }, '404': response('NotFound') },
+      }),
+    },
+    '/v1/keys': {
+      post: operation({
+        id: 'createKey', tag: 'Keys', summary: 'Create an API key (the token is shown once)',
+        description: 'A key for a tenant that does not exist yet creates the tenant.',
+        body: { required: true, content: json(ref('ApiKeyCreate')) },
+        responses: { '201': ok('The key, with its token', ref('ApiKeyCreated')), '400': response('BadRequest'), '422': response('ValidationFailed') },
+      }),
+      get: operation({ id: 'listKeys', tag: 'Keys', summary: 'List API keys', responses: { '200': ok('Keys', listOf('ApiKey')) } }),
+    },
+    '/v1/keys/{id}': {
+      delete: operation({
+        id: 'deleteKey', tag: 'Keys', summary: 'Revoke an API key', params: [path('id', 'Key id')],
+        responses: { '204': { description: 'Revoked' }, '404': response('NotFound') },
+      }),
+    },
+    '/v1/api-logins': {
+      post: operation({
+        id: 'createApiLogin', tag: 'API logins', summary: 'Create a Corezoid-style API login (numeric login + secret, shown once)',
+        body: { required: false, content: json(object({ name: str() })) },
+        responses: { '201': ok('The login, with its secret', ref('ApiLoginCreated')), '400': response('BadRequest') },
+      }),
+      get: operation({ id: 'listApiLogins', tag: 'API logins', summary: 'List API logins', responses: { '200': ok('Logins', listOf('ApiLogin')) } }),
+    },
+    '/v1/api-logins/{login}': {
+      delete: operation({
+        id: 'deleteApiLogin', tag: 'API logins', summary: 'Delete an API login', params: [path('login', 'The numeric login', int())],
+        responses: { '204': { description: 'Deleted' }, '404': response('NotFound') },
+      }),
+    },
+    '/v1/webhook-secret': {
+      get: operation({ id: 'getWebhookSecret', tag: 'Webhooks', summary: 'The tenant\'s Standard Webhooks secret for result deliveries', responses: { '200': ok('The secret', ref('WebhookSecret')) } }),
+      post: operation({ id: 'rotateWebhookSecret', tag: 'Webhooks', summary: 'Rotate the tenant\'s webhook secret', responses: { '200': ok('The new secret', ref('WebhookSecret')) } }),
+    },
+    '/v1/openapi.json': {
+      get: operation({ id: 'getOpenApi', tag: 'System', summary: 'This document', public: true, responses: { '200': ok('OpenAPI 3.1 document', { type: 'object' }) } }),
+    },
+    '/healthz': {
+      get: operation({ id: 'healthz', tag: 'System', summary: 'Liveness: 200 while the process lives', public: true, responses: { '200': ok('Alive', ref('Health')) } }),
+    },
+    '/readyz': {
+      get: operation({
+        id: 'readyz', tag: 'System', summary: 'Readiness: 200 once the store is open and recovery is done', public: true,
+        responses: { '200': ok('Ready', ref('Health')), '503': response('Unavailable') },
+      }),
+    },
+    '/metrics': {
+      get: operation({
+        id: 'metrics', tag: 'System', summary: 'Prometheus metrics', public: true,
+        responses: { '200': { description: 'Metrics in the Prometheus text format', content: { 'text/plain; version=0.0.4': { schema: str() } } } },
+      }),
+    },
+  };
+}
+
+const RESULT_HEADERS: Obj = {
+  'Flowgate-Run-Id': header('The run id', str(undefined, { format: 'uuid' })),
+  'Flowgate-Run-Status': header('The run status at the time of the answer', ref('RunStatus')),
+};
+const ACCEPTED_HEADERS: Obj = {
+  Location: header('Absolute URL of the run', str(undefined, { format: 'uri' })),
+  'Retry-After': header('Seconds to wait before polling the result', int(undefined, { minimum: 0 })),
+};
+
+function problemResponse(description: string, headers?: Obj): Obj {
+  return { description, ...(headers ? { headers } : {}), content: { 'application/problem+json': { schema: ref('Problem') } } };
+}
+
+function components(): Obj {
+  return {
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', description: 'The admin token, or a tenant API key with role `admin`, `trigger` or `read`' },
+    },
+    parameters: {
+      Tenant: { name: 'Flowgate-Tenant', in: 'header', required: false, description: 'With the admin token: the tenant to act on (default `default`). Ignored for tenant keys.', schema: str() },
+      WorkflowId: path('id', 'Workflow id', str(undefined, { pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' })),
+      RunId: path('id', 'Run id (UUIDv7)', str(undefined, { format: 'uuid' })),
+      Limit: query('limit', 'Page size; clamped to 1..1000, never an error', int(undefined, { default: 50 })),
+      Cursor: query('cursor', 'The `next_cursor` of the previous page'),
+      Wait: query('wait', 'Seconds to block for the result (capped by the server, default cap 300)', int(undefined, { minimum: 0 })),
+      Prefer: { name: 'Prefer', in: 'header', required: false, description: '`wait=N`: same as `?wait=N`', schema: str(undefined, { pattern: 'wait=\\d+' }) },
+      CallbackUrl: query('callback_url', 'URL the run\'s result is POSTed to when it ends (signed, retried)', str(undefined, { format: 'uri' })),
+      Ref: query('ref', 'Caller-chosen unique key of the run within its workflow', str(undefined, { minLength: 1, maxLength: 255 })),
+      IdempotencyKey: { name: 'Idempotency-Key', in: 'header', required: false, description: 'The run\'s ref (same as `?ref=`)', schema: str(undefined, { minLength: 1, maxLength: 255 }) },
+    },
+    responses: {
+      BadRequest: problemResponse('Malformed request or body (`bad-request`, `malformed-body`)'),
+      Unauthorized: problemResponse('Missing or unknown token', { 'WWW-Authenticate': header('`Bearer`') }),
+      Forbidden: problemResponse('The key\'s role is too low'),
+      NotFound: problemResponse('Unknown id, or one of another tenant'),
+      Conflict: problemResponse('Conflicting state, e.g. a ref reused with a different input'),
+      PayloadTooLarge: problemResponse('Body larger than the configured limit (default 1 MiB)'),
+      UnsupportedMediaType: problemResponse('Body media type or charset not accepted'),
+      ValidationFailed: problemResponse('Input does not match the declared params; every problem in `errors`'),
+      InvalidDefinition: problemResponse('Invalid workflow definition; every problem in `errors` with its path'),
+      RateLimited: problemResponse('Rate limit exceeded', { 'Retry-After': header('Seconds until a retry may succeed', int()) }),
+      RunFailed: problemResponse('The run failed without replying (`run-failed`)'),
+      RunCancelled: problemResponse('The run was cancelled before it replied (`run-cancelled`)'),
+      Unavailable: problemResponse('Not ready yet'),
+    },
+    schemas: schemas(),
+  };
+}
+
+function schemas(): Obj {
+  const runStatus = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
+  return {
+    Problem: object({
+      type: str('Problem type URI', { format: 'uri' }), title: str(), status: int(), detail: str(), instance: str(),
+      errors: arrayOf({ anyOf: [ref('FieldProblem'), ref('RowProblem')] }),
+    }, ['type', 'title', 'status', 'detail'], { additionalProperties: true, description: 'RFC 9457 problem details' }),
+    FieldProblem: object({ path: str('Where, e.g. `amount` or `steps[2].next`'), message: str() }, ['path', 'message']),
+    RowProblem: object({ row: int('Line number in the CSV file (header = 1)'), column: str(), message: str() }, ['row', 'message']),
+    Params: { type: 'object', additionalProperties: true, description: 'A run\'s params: keys are declared params (coerced to their types) or extra keys' },
+    FormParams: { type: 'object', additionalProperties: { oneOf: [str(), arrayOf(str())] }, description: 'String values; a repeated key gives an array' },
+    XmlParams: {
+      type: 'object', additionalProperties: true, xml: { name: 'task' },
+      description: 'The root element stands for the object: child elements are keys (text → string, repeated → array, nested → object), attributes are `@name` keys, text beside children is `#text`. DOCTYPEs are refused.',
+    },
+    ParamSpec: object({
+      type: str(undefined, { enum: ['string', 'number', 'integer', 'boolean', 'object', 'array'] }),
+      required: { type: 'boolean' }, default: anyJson, enum: arrayOf(anyJson), pattern: str(), minimum: { type: 'number' }, maximum: { type: 'number' },
+      minLength: int(), maxLength: int(), format: str(undefined, { enum: ['email', 'uri', 'date-time', 'uuid'] }), description: str(),
+    }, ['type']),
+    Step: object({
+      id: str(undefined, { pattern: '^[A-Za-z0-9_-]+$' }),
+      type: str(undefined, { enum: ['set', 'condition', 'http', 'reply', 'delay', 'wait', 'call', 'foreach', 'code', 'end'] }),
+      name: str(), next: str(), on_error: str(), progress: { oneOf: [{ type: 'number', minimum: 0, maximum: 100 }, str('Expression')] },
+    }, ['id', 'type'], { additionalProperties: true, description: 'One step; the other fields depend on its type (SPEC §2)' }),
+    Definition: object({
+      id: str(undefined, { pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }), name: str(), description: str(),
+      params: { type: 'object', additionalProperties: ref('ParamSpec') },
+      undeclared: str(undefined, { enum: ['keep', 'reject'], default: 'keep' }),
+      trigger: object({
+        public: { type: 'boolean', default: true },
+        verify: object({ scheme: str(), secret: str() }, ['scheme', 'secret']),
+        concurrency: int(undefined, { minimum: 1 }), retry_after: str('Duration, e.g. `5s`'),
+      }),
+      start: str(), steps: arrayOf(ref('Step'), { minItems: 1 }),
+    }, ['id', 'steps']),
+    Triggers: object({
+      conv_id: int('Numeric process id (Corezoid)'),
+      hash: str('Direct-URL hash (rotatable)', { pattern: '^[0-9a-f]{40}$' }),
+      guid: str('GUID for the CSI endpoints', { format: 'uuid' }),
+      public: { type: 'boolean', description: 'Whether the hash- and GUID-guarded public URLs are on' },
+      urls: {
+        type: 'object', description: 'Every absolute URL that starts this workflow',
+        properties: Object.fromEntries(['native', 'batch', 'direct_json', 'direct_xml', 'direct_nvp', 'csi_execute', 'csi_executepolling'].map((k) => [k, str(undefined, { format: 'uri' })])),
+        additionalProperties: str(undefined, { format: 'uri' }),
+      },
+    }, ['conv_id', 'hash', 'guid'], { additionalProperties: true }),
+    Workflow: object({
+      id: str(), name: str(), version: int(undefined, { minimum: 1 }), definition: ref('Definition'), source: str('The document as sent (YAML or JSON)'),
+      triggers: ref('Triggers'), archived: { type: 'boolean' }, created_at: time(), updated_at: time(),
+    }, ['id', 'name', 'version']),
+    RunStatus: str(undefined, { enum: runStatus }),
+    Reply: object({ status: str(undefined, { enum: ['ok', 'error'] }), http_status: int(), headers: { type: 'object', additionalProperties: str() }, data: anyJson, at: time() }, ['status', 'data']),
+    RunError: object({ step: str(), code: str(), message: str() }, ['code', 'message']),
+    Run: object({
+      id: str(undefined, { format: 'uuid' }), workflow: str(), version: int(), ref: { type: ['string', 'null'] }, status: ref('RunStatus'),
+      progress: { type: 'number', minimum: 0, maximum: 100 }, input: { type: 'object' }, data: { type: 'object' },
+      reply: nullable(ref('Reply')), error: nullable(ref('RunError')), step: { type: ['string', 'null'], description: 'The step to run next, or the one the run is parked in' },
+      attempt: int('1 + how many times the run was retried'), wake_at: { type: ['string', 'null'], format: 'date-time' },
+      parent_run_id: { type: ['string', 'null'], format: 'uuid' },
+      callback_url: str('The run\'s callback URL (`$run.callback_url`)', { format: 'uri' }), links: ref('RunLinks'),
+      created_at: time(), started_at: { type: ['string', 'null'], format: 'date-time' }, finished_at: { type: ['string', 'null'], format: 'date-time' }, updated_at: time(),
+    }, ['id', 'workflow', 'version', 'status']),
+    RunAccepted: object({
+      id: str(undefined, { format: 'uuid' }), status: ref('RunStatus'), ref: { type: ['string', 'null'] },
+      links: ref('RunLinks'),
+    }, ['id', 'status', 'ref', 'links']),
+    RunLinks: object(
+      Object.fromEntries(['self', 'result', 'steps', 'events'].map((k) => [k, str(undefined, { format: 'uri' })])),
+      ['self', 'result'], { additionalProperties: str(undefined, { format: 'uri' }) },
+    ),
+    Attempt: object({
+      n: int(), started_at: time(), finished_at: { type: ['string', 'null'], format: 'date-time' }, duration_ms: { type: ['integer', 'null'] },
+      request: anyJson, response: anyJson, error: nullable(object({ class: str(), message: str() })),
+    }, ['n', 'started_at']),
+    StepRecord: object({
+      seq: int('Position in execution order, from 1'), step_id: str(), type: str(), name: { type: ['string', 'null'] }, status: str(undefined, { enum: ['running', 'waiting', 'succeeded', 'failed', 'skipped'] }),
+      attempts: arrayOf(ref('Attempt')), input: anyJson, output: anyJson, error: nullable(ref('RunError')),
+      started_at: time(), finished_at: { type: ['string', 'null'], format: 'date-time' }, duration_ms: { type: ['integer', 'null'] },
+    }, ['step_id', 'type', 'status', 'attempts']),
+    BatchRequest: object({ items: arrayOf(object({ ref: str(undefined, { minLength: 1, maxLength: 255 }), data: ref('Params') }, ['data']), { maxItems: 1000 }) }, ['items']),
+    BatchResponse: object({
+      items: arrayOf({
+        oneOf: [
+          object({ ref: { type: ['string', 'null'] }, run_id: str(undefined, { format: 'uuid' }) }, ['run_id']),
+          object({ ref: { type: ['string', 'null'] }, error: ref('Problem') }, ['error']),
+        ],
+      }),
+    }, ['items']),
+    ImportResult: object({ total: int(), created: int(), duplicates: int(), failed: int(), errors: arrayOf(ref('RowProblem')) }, ['total', 'created', 'duplicates', 'failed', 'errors']),
+    StepTestRequest: object({ data: { type: 'object', additionalProperties: true } }, ['data']),
+    StepTestResult: object({ status: str(), output: anyJson, data: { type: 'object' }, error: nullable(ref('RunError')), attempts: arrayOf(ref('Attempt')) }, [], { additionalProperties: true }),
+    Secret: object({ name: str(), created_at: time(), updated_at: time() }, ['name']),
+    ApiKeyCreate: object({ name: str(), role: str(undefined, { enum: ['admin', 'trigger', 'read'] }), tenant: str() }, ['name', 'role']),
+    ApiKey: object({ id: str(), tenant: str(), name: str(), role: str(undefined, { enum: ['admin', 'trigger', 'read'] }), created_at: time() }, ['id', 'tenant', 'name', 'role']),
+    ApiKeyCreated: { allOf: [ref('ApiKey'), object({ token: str('Shown once') }, ['token'])] },
+    ApiLogin: object({ login: int(), name: { type: ['string', 'null'] }, tenant: str(), created_at: time() }, ['login']),
+    ApiLoginCreated: { allOf: [ref('ApiLogin'), object({ secret: str('Shown once') }, ['secret'])] },
+    WebhookSecret: object({ secret: str('Standard Webhooks secret', { pattern: '^whsec_' }) }, ['secret']),
+    Health: object({ status: str() }),
+  };
+}
+
+/** The OpenAPI 3.1 document of the native API, with `publicUrl` as its server. */
+export function openApiDocument(publicUrl: string): object {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Flowgate API',
+      version: '1.0.0',
+      description: 'Native API of Flowgate. JSON in and out; errors are `application/problem+json` (RFC 9457). Authenticate with `Authorization: Bearer <token>`.',
+    },
+    servers: [{ url: publicUrl.replace(/\/+$/, '') }],
+    security: [{ bearer: [] }],
+    tags: ['Workflows', 'Runs', 'Secrets', 'Keys', 'API logins', 'Webhooks', 'System'].map((name) => ({ name })),
+    paths: paths(),
+    components: components(),
+  };
+}

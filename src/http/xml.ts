@@ -1,0 +1,391 @@
+/**
+ * XML ⇄ JSON by one documented rule (SPEC §4 "Bodies"):
+ *
+ * - the ROOT element stands for the object: its attributes and child elements become its keys;
+ * - a child element becomes a key; its text becomes a string (never a number or a boolean: params
+ *   coerce later), an empty element becomes "", an element with children becomes an object;
+ * - an element repeated under one parent becomes an array, in document order;
+ * - an attribute becomes an `@name` key; an element with attributes or children AND text keeps the
+ *   text under `#text`;
+ * - text is trimmed of surrounding XML whitespace (indentation), CDATA sections are kept verbatim,
+ *   entity and character references are decoded; comments and processing instructions are ignored;
+ *   namespace prefixes stay part of the name (`<a:x>` → key `a:x`, `xmlns:a` → `@xmlns:a`).
+ *
+ * `<task id="7"><amount>10</amount><tag>a</tag><tag>b</tag></task>` →
+ * `{ "@id": "7", "amount": "10", "tag": ["a", "b"] }`.
+ *
+ * Hostile input: a DOCTYPE (and with it every entity declaration, so billion-laughs and external
+ * entities) is refused, nesting is capped at {@link MAX_XML_DEPTH}, undefined entity references are
+ * refused, and the object is built so that `__proto__`, `constructor`, … stay plain data keys.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { FlowgateError } from '../core/errors.js';
+
+/** Deepest element nesting accepted (the root element is depth 1). */
+export const MAX_XML_DEPTH = 64;
+/** Deepest value nesting {@link objectToXml} writes. */
+export const MAX_XML_WRITE_DEPTH = 256;
+
+const TEXT = '#text';
+const CDATA = '#cdata';
+const ATTRS = ':@';
+/**
+ * Tag names are prefixed while fast-xml-parser builds its tree, so that names such as `__proto__`,
+ * `constructor` or `toString` (which it refuses or renames) reach us unchanged. A NUL can never be
+ * part of an XML name, so the prefix cannot collide with a real one.
+ */
+const TAG_MARK = '\u0000';
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  cdataPropName: CDATA,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  processEntities: false, // decoded below, strictly: only the five predefined and &#…; references
+  htmlEntities: false,
+  removeNSPrefix: false,
+  maxNestedTags: MAX_XML_DEPTH + 1,
+  // Idempotent: the library applies the transform twice to self-closing tags.
+  transformTagName: (name: string) => (name.startsWith(TAG_MARK) ? name : TAG_MARK + name),
+});
+
+type OrderedNode = Record<string, unknown>;
+
+const malformed = (detail: string): FlowgateError => new FlowgateError('malformed_body', detail);
+
+// ---------------------------------------------------------------- reading
+
+/** Converts an XML document to the params object it stands for. Throws only FlowgateError('malformed_body'). */
+export function xmlToObject(text: string): Record<string, unknown> {
+  const doc = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (doc.trim() === '') throw malformed('XML body is empty');
+  rejectDeclarations(doc);
+
+  const verdict = XMLValidator.validate(doc, { allowBooleanAttributes: false });
+  if (verdict !== true) {
+    const { msg, line, col } = verdict.err;
+    throw malformed(`invalid XML at line ${line}, column ${col}: ${msg}`);
+  }
+  rejectTrailingText(doc);
+
+  let tree: unknown;
+  try {
+    tree = parser.parse(doc);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/nested tags/i.test(message)) throw malformed(`XML nests deeper than ${MAX_XML_DEPTH} elements`);
+    throw malformed(`invalid XML: ${message.replaceAll(TAG_MARK, '')}`);
+  }
+
+  const top = (Array.isArray(tree) ? tree : []) as OrderedNode[];
+  for (const node of top) {
+    if (elementName(node) === undefined && (Object.hasOwn(node, CDATA) || /[^ \t\r\n]/.test(String(node[TEXT] ?? '')))) {
+      throw malformed('invalid XML: text outside the root element');
+    }
+  }
+  const roots = top.filter((node) => elementName(node) !== undefined);
+  if (roots.length !== 1) {
+    throw malformed(roots.length === 0 ? 'XML document has no root element' : 'XML document has more than one root element');
+  }
+  const value = elementValue(roots[0], 1);
+  if (typeof value === 'string') {
+    // A root with nothing but text (or nothing at all) still stands for an object.
+    const root: Record<string, unknown> = {};
+    if (value !== '') root[TEXT] = value;
+    return root;
+  }
+  return value;
+}
+
+/**
+ * Refuses `<!DOCTYPE …>` and any other markup declaration. Comments, CDATA sections and processing
+ * instructions are skipped so that a `<!` inside them is not mistaken for a declaration; in
+ * well-formed XML a raw `<` cannot appear anywhere else.
+ */
+function rejectDeclarations(doc: string): void {
+  for (let i = doc.indexOf('<'); i !== -1; i = doc.indexOf('<', i + 1)) {
+    const next = doc.charCodeAt(i + 1);
+    if (next === 0x3f /* ? */) {
+      i = skipPast(doc, i, '?>', 'processing instruction');
+    } else if (next === 0x21 /* ! */) {
+      if (doc.startsWith('<!--', i)) i = skipPast(doc, i, '-->', 'comment');
+      else if (doc.startsWith('<![CDATA[', i)) i = skipPast(doc, i, ']]>', 'CDATA section');
+      else throw malformed(`XML with a DOCTYPE or other markup declaration is not accepted (at ${position(doc, i)})`);
+    }
+  }
+}
+
+/**
+ * The validator lets text follow a self-closing root (`<t/>junk`) and the parser drops it silently.
+ * After trailing comments, PIs and whitespace, the document must end with the `>` of a tag.
+ */
+function rejectTrailingText(doc: string): void {
+  let end = doc.length;
+  for (;;) {
+    while (end > 0 && isXmlSpace(doc.charCodeAt(end - 1))) end--;
+    if (doc.startsWith('-->', end - 3)) end = doc.lastIndexOf('<!--', end - 3);
+    else if (doc.startsWith('?>', end - 2)) end = doc.lastIndexOf('<?', end - 2);
+    else break;
+    if (end < 0) throw malformed('invalid XML: unbalanced comment or processing instruction at the end');
+  }
+  const lt = doc.lastIndexOf('<', end - 1);
+  let quote = 0;
+  let close = -1;
+  for (let i = lt + 1; i < end; i++) {
+    const c = doc.charCodeAt(i);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+    } else if (c === 0x22 || c === 0x27) {
+      quote = c;
+    } else if (c === 0x3e /* > */) {
+      close = i;
+      break;
+    }
+  }
+  if (lt === -1 || close !== end - 1) throw malformed(`invalid XML at ${position(doc, close + 1)}: text outside the root element`);
+}
+
+function isXmlSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** Index of the last character of `terminator` after `from`; malformed when it never comes. */
+function skipPast(doc: string, from: number, terminator: string, what: string): number {
+  const end = doc.indexOf(terminator, from + 2);
+  if (end === -1) throw malformed(`invalid XML at ${position(doc, from)}: ${what} is not closed`);
+  return end + terminator.length - 1;
+}
+
+function position(doc: string, index: number): string {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = doc.indexOf('\n'); i !== -1 && i < index; i = doc.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return `line ${line}, column ${index - lineStart + 1}`;
+}
+
+/** The element name of an ordered node, or undefined for text/CDATA/comment nodes. */
+function elementName(node: unknown): string | undefined {
+  if (node === null || typeof node !== 'object') return undefined;
+  for (const key of Object.keys(node)) {
+    if (key.startsWith(TAG_MARK)) return key.slice(TAG_MARK.length);
+  }
+  return undefined;
+}
+
+interface TextPart {
+  text: string;
+  cdata: boolean;
+}
+
+function elementValue(node: OrderedNode, depth: number): string | Record<string, unknown> {
+  if (depth > MAX_XML_DEPTH) throw malformed(`XML nests deeper than ${MAX_XML_DEPTH} elements`);
+  const name = elementName(node) as string;
+  const children = (node[TAG_MARK + name] ?? []) as OrderedNode[];
+  const attrs = node[ATTRS] as Record<string, unknown> | undefined;
+
+  const obj: Record<string, unknown> = {};
+  let hasKeys = false;
+  if (attrs) {
+    for (const key of Object.keys(attrs)) {
+      // Attribute-value normalisation (XML 1.0 §3.3.3): literal whitespace characters become spaces.
+      setKey(obj, key, decodeReferences(String(attrs[key]).replace(/[\t\n\r]/g, ' ')));
+      hasKeys = true;
+    }
+  }
+
+  const parts: TextPart[] = [];
+  for (const child of children) {
+    const childName = elementName(child);
+    if (childName !== undefined) {
+      addChild(obj, childName, elementValue(child, depth + 1));
+      hasKeys = true;
+    } else if (Object.hasOwn(child, CDATA)) {
+      const inner = child[CDATA] as OrderedNode[];
+      parts.push({ text: inner.map((n) => String(n[TEXT] ?? '')).join(''), cdata: true });
+    } else if (Object.hasOwn(child, TEXT)) {
+      parts.push({ text: decodeReferences(String(child[TEXT])), cdata: false });
+    }
+  }
+
+  const text = joinText(parts);
+  if (!hasKeys) return text;
+  if (text !== '') setKey(obj, TEXT, text);
+  return obj;
+}
+
+const XML_SPACE = /^[ \t\r\n]+|[ \t\r\n]+$/g;
+
+/** Joins an element's text pieces: whitespace-only text is indentation, the outer edges are trimmed, CDATA is verbatim. */
+function joinText(parts: TextPart[]): string {
+  const kept = parts.filter((p) => p.cdata || /[^ \t\r\n]/.test(p.text));
+  if (kept.length === 0) return '';
+  if (kept.length === 1 && !kept[0].cdata) return kept[0].text.replace(XML_SPACE, '');
+  const first = kept[0];
+  const last = kept[kept.length - 1];
+  if (!first.cdata) first.text = first.text.replace(/^[ \t\r\n]+/, '');
+  if (!last.cdata) last.text = last.text.replace(/[ \t\r\n]+$/, '');
+  return kept.map((p) => p.text).join('');
+}
+
+function addChild(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (!Object.hasOwn(obj, key)) {
+    setKey(obj, key, value);
+    return;
+  }
+  const existing = obj[key];
+  // Arrays only ever come from repetition here (an element's own value is a string or an object).
+  if (Array.isArray(existing)) existing.push(value);
+  else setKey(obj, key, [existing, value]);
+}
+
+/** Defines an own data property, so `__proto__` is a key like any other and never the prototype. */
+function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    obj[key] = value;
+  }
+}
+
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+const REFERENCE = /&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z_][\w.-]*);|&/g;
+
+/** Decodes the five predefined entities and character references; anything else is malformed XML. */
+function decodeReferences(text: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(REFERENCE, (match, ref: string | undefined) => {
+    if (ref === undefined) throw malformed(`invalid XML: '&' must start an entity reference (write &amp;) near "${excerpt(text, match)}"`);
+    if (ref.startsWith('#')) {
+      const code = ref[1] === 'x' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
+      if (!isXmlChar(code)) throw malformed(`invalid XML: character reference &${ref}; is not a legal XML character`);
+      return String.fromCodePoint(code);
+    }
+    const value = PREDEFINED[ref];
+    if (value === undefined) throw malformed(`invalid XML: undefined entity &${ref}; (only &lt; &gt; &amp; &quot; &apos; are known)`);
+    return value;
+  });
+}
+
+function excerpt(text: string, match: string): string {
+  const at = text.indexOf(match);
+  return text.slice(Math.max(0, at - 10), at + 10);
+}
+
+function isXmlChar(code: number): boolean {
+  return (
+    code === 0x9 || code === 0xa || code === 0xd ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
+}
+
+// ---------------------------------------------------------------- writing
+
+export interface ObjectToXmlOptions {
+  /** Prepend `<?xml version="1.0" encoding="UTF-8"?>` (default true). */
+  declaration?: boolean;
+  /** Element name used for the members of arrays nested directly in arrays, and for a top-level array (default `item`). */
+  itemName?: string;
+}
+
+/**
+ * The inverse rule: `value` becomes the root element `rootName`. Object keys become child elements,
+ * `@name` keys become attributes, `#text` becomes text, arrays become repeated elements, `null` and
+ * `""` become empty elements, numbers and booleans their JSON text. Names that are not legal XML names
+ * are made legal (illegal characters → `_`, a leading `_` when the first character cannot start a name).
+ */
+export function objectToXml(value: unknown, rootName = 'root', options: ObjectToXmlOptions = {}): string {
+  const itemName = xmlName(options.itemName ?? 'item');
+  const out: string[] = [];
+  if (options.declaration !== false) out.push('<?xml version="1.0" encoding="UTF-8"?>');
+  writeElement(out, xmlName(rootName), value, itemName, 0);
+  return out.join('');
+}
+
+function writeElement(out: string[], name: string, value: unknown, itemName: string, depth: number): void {
+  if (depth > MAX_XML_WRITE_DEPTH) throw new RangeError(`value nests deeper than ${MAX_XML_WRITE_DEPTH} levels; cannot write it as XML`);
+  if (Array.isArray(value)) {
+    // A top-level (or array-in-array) list: its members become <item> children.
+    out.push(`<${name}>`);
+    for (const member of value) writeMember(out, itemName, member, itemName, depth + 1);
+    out.push(`</${name}>`);
+    return;
+  }
+  if (value !== null && typeof value === 'object') {
+    let attrs = '';
+    const body: string[] = [];
+    for (const [key, member] of Object.entries(value as Record<string, unknown>)) {
+      if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+      if (key.startsWith('@') && key.length > 1) {
+        attrs += ` ${xmlName(key.slice(1))}="${escapeAttribute(scalarText(member))}"`;
+      } else if (key === TEXT) {
+        body.push(escapeText(scalarText(member)));
+      } else {
+        writeMember(body, xmlName(key), member, itemName, depth + 1);
+      }
+    }
+    out.push(body.length === 0 ? `<${name}${attrs}/>` : `<${name}${attrs}>${body.join('')}</${name}>`);
+    return;
+  }
+  const text = value === null || value === undefined ? '' : scalarText(value);
+  out.push(text === '' ? `<${name}/>` : `<${name}>${escapeText(text)}</${name}>`);
+}
+
+/** A key's value: an array repeats the element, anything else is one element. */
+function writeMember(out: string[], name: string, value: unknown, itemName: string, depth: number): void {
+  if (Array.isArray(value)) {
+    // An array member that is itself an array becomes one element holding <item> children.
+    for (const member of value) writeElement(out, name, member, itemName, depth + 1);
+    return;
+  }
+  writeElement(out, name, value, itemName, depth);
+}
+
+function scalarText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === null || value === undefined) return '';
+  return JSON.stringify(value) ?? '';
+}
+
+const NAME_START = /[A-Za-z_\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD]/;
+const NAME_ILLEGAL = /[^A-Za-z0-9_.\-:\u00B7\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u037D\u037F-\u1FFF\u200C-\u200D\u203F-\u2040\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD]/g;
+
+/** Makes `name` a legal XML element or attribute name. */
+export function xmlName(name: string): string {
+  let legal = name.replace(NAME_ILLEGAL, '_');
+  if (legal === '' || !NAME_START.test(legal[0])) legal = `_${legal}`;
+  // Names beginning with "xml" (any case) are reserved by the XML spec.
+  if (/^xml/i.test(legal) && !/^xmlns(:|$)/.test(legal)) legal = `_${legal}`;
+  return legal;
+}
+
+// Characters XML 1.0 cannot carry at all (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF).
+const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+export function escapeText(text: string): string {
+  return text.replace(NOT_XML, '\uFFFD').replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+}
+
+export function escapeAttribute(text: string): string {
+  return text.replace(NOT_XML, '\uFFFD').replace(/[&<>"\t\n\r]/g, (c) => ATTRIBUTE_ESCAPES[c]);
+}
+
+const ATTRIBUTE_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  '\t': '&#9;',
+  '\n': '&#10;',
+  '\r': '&#13;',
+};
