@@ -1,0 +1,406 @@
+/**
+ * JSONata expressions and `{{ expr }}` templates.
+ *
+ * - An expression is bare JSONata (`when:`, `until:`, `items:`, a string `progress:`).
+ * - A template is any JSON value; strings in it may hold `{{ expr }}`. A string that is exactly one
+ *   `{{ … }}` (outer spaces ignored) yields the expression's typed value (undefined → null);
+ *   otherwise the pieces are joined as text (objects/arrays as JSON, null/undefined as "").
+ *
+ * Evaluation: the JSONata input is `scope.data`; each `scope.vars` entry is bound as `$name`
+ * (except that `now` is left to JSONata's own `$now()` in an expression that calls it).
+ * Results are plain JSON: sequences become arrays, functions are dropped (null inside arrays),
+ * undefined becomes null in arrays and is omitted in objects, non-finite numbers become null.
+ *
+ * Guards: JSONata can loop forever on a recursive user expression. jsonata 2.2 checks a deadline
+ * and a nesting depth on every node it evaluates (its `timeout`/`stack` options, checked before the
+ * `__evaluate_entry` hook would run, and without the per-node `await` a hook costs: ~70k vs ~46k
+ * evaluations/s measured). Every compiled expression shares one options object, so
+ * `setExpressionLimits` applies at once to cached expressions too.
+ */
+import jsonata from 'jsonata';
+import type { Expression, Scope, Template } from './compiled.js';
+import type { FieldProblem } from './errors.js';
+import { indexPath, isPlainObject, joinPath, setOwn } from './path.js';
+import type { Json, JsonObject } from './types.js';
+
+// ---------------------------------------------------------------- errors and limits
+
+export class ExpressionError extends Error {
+  readonly code = 'expression_error' as const;
+  /** The expression's source. */
+  readonly expression: string;
+  /** JSONata's error code (e.g. `T2001`, `D1012`), when it gave one. */
+  readonly jsonataCode?: string;
+
+  constructor(message: string, expression: string, jsonataCode?: string) {
+    super(message);
+    this.name = 'ExpressionError';
+    this.expression = expression;
+    this.jsonataCode = jsonataCode;
+  }
+}
+
+export interface ExpressionLimits {
+  /** Wall-clock budget of one evaluation, in ms. */
+  timeoutMs: number;
+  /** Maximum nesting of evaluation (recursion depth). */
+  maxDepth: number;
+}
+
+/** Shared with every compiled jsonata expression (read by jsonata at each evaluation). */
+const jsonataOptions = { timeout: 100, stack: 500 };
+
+export function setExpressionLimits(limits: Partial<ExpressionLimits>): void {
+  if (limits.timeoutMs !== undefined) {
+    if (!(limits.timeoutMs > 0)) throw new RangeError('timeoutMs must be positive');
+    jsonataOptions.timeout = limits.timeoutMs;
+  }
+  if (limits.maxDepth !== undefined) {
+    if (!(limits.maxDepth > 0)) throw new RangeError('maxDepth must be positive');
+    jsonataOptions.stack = limits.maxDepth;
+  }
+}
+
+export function getExpressionLimits(): ExpressionLimits {
+  return { timeoutMs: jsonataOptions.timeout, maxDepth: jsonataOptions.stack };
+}
+
+const quote = (source: string): string => JSON.stringify(source.length > 200 ? `${source.slice(0, 200)}…` : source);
+
+/** Replaces secret values (strings of 4+ characters in `vars.secrets`) in a message. */
+function redact(message: string, vars: Record<string, unknown> | undefined): string {
+  const secrets = vars?.secrets;
+  if (!secrets || typeof secrets !== 'object') return message;
+  let out = message;
+  for (const v of Object.values(secrets as Record<string, unknown>)) {
+    if (typeof v === 'string' && v.length >= 4 && out.includes(v)) out = out.split(v).join('[redacted]');
+  }
+  return out;
+}
+
+function toExpressionError(e: unknown, source: string, vars?: Record<string, unknown>): ExpressionError {
+  if (e instanceof ExpressionError) return e;
+  const err = (e ?? {}) as { code?: unknown; message?: unknown; position?: unknown };
+  const code = typeof err.code === 'string' ? err.code : undefined;
+  if (code === 'D1012') {
+    return new ExpressionError(`expression timed out after ${jsonataOptions.timeout} ms: ${quote(source)}`, source, code);
+  }
+  if (code === 'D1011' || (e instanceof RangeError && /call stack/i.test(e.message))) {
+    return new ExpressionError(
+      `expression too deeply nested (more than ${jsonataOptions.stack} levels): ${quote(source)}`, source, code,
+    );
+  }
+  const msg = typeof err.message === 'string' ? err.message : String(e);
+  const at = typeof err.position === 'number' && err.position > 0 ? ` (at position ${err.position})` : '';
+  return new ExpressionError(redact(`expression ${quote(source)} failed: ${msg}${at}`, vars), source, code);
+}
+
+// ---------------------------------------------------------------- JSON conversion
+
+function isJsonataFunction(v: object): boolean {
+  const o = v as Record<string, unknown>;
+  return o._jsonata_lambda === true || o._jsonata_function === true;
+}
+
+/** A JSONata result as plain JSON (undefined at the top stays undefined). */
+export function toPlainJson(v: unknown): Json | undefined {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      return Number.isFinite(v) ? v : null;
+    case 'bigint':
+      return Number(v);
+    case 'object': {
+      if (v === null) return null;
+      if (Array.isArray(v)) {
+        const out: Json[] = new Array(v.length);
+        for (let i = 0; i < v.length; i++) {
+          const x = toPlainJson(v[i]);
+          out[i] = x === undefined ? null : x;
+        }
+        return out;
+      }
+      if (v instanceof Date) return v.toISOString();
+      if (isJsonataFunction(v)) return undefined;
+      const out: JsonObject = {};
+      for (const k of Object.keys(v)) {
+        const x = toPlainJson((v as Record<string, unknown>)[k]);
+        if (x !== undefined) setOwn(out, k, x);
+      }
+      return out;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A deep copy of a JSON value. */
+function cloneJson(v: Json): Json {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map(cloneJson);
+  const out: JsonObject = {};
+  for (const k of Object.keys(v)) setOwn(out, k, cloneJson(v[k]));
+  return out;
+}
+
+// ---------------------------------------------------------------- expressions
+
+type Compiled = { ok: true; expr: jsonata.Expression; callsNow: boolean } | { ok: false; message: string };
+
+const CACHE_SIZE = 1000;
+const cache = new Map<string, Compiled>();
+
+function compileSource(source: string): Compiled {
+  const hit = cache.get(source);
+  if (hit) {
+    cache.delete(source);
+    cache.set(source, hit);
+    return hit;
+  }
+  let entry: Compiled;
+  if (source.trim() === '') {
+    entry = { ok: false, message: 'empty expression' };
+  } else {
+    try {
+      const expr = jsonata(source, jsonataOptions);
+      entry = { ok: true, expr, callsNow: /\$now\s*\(/.test(source) };
+    } catch (e) {
+      const err = e as { message?: string; position?: number };
+      const at = typeof err.position === 'number' ? ` (at position ${err.position})` : '';
+      entry = { ok: false, message: `invalid expression ${quote(source)}: ${err.message ?? String(e)}${at}` };
+    }
+  }
+  cache.set(source, entry);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  return entry;
+}
+
+/** Evaluates a compiled JSONata expression against a scope; the raw (non-JSON) result. */
+async function run(c: Extract<Compiled, { ok: true }>, source: string, scope: Scope): Promise<unknown> {
+  let bindings = scope.vars;
+  if (c.callsNow && bindings && Object.prototype.hasOwnProperty.call(bindings, 'now')) {
+    bindings = { ...bindings };
+    delete bindings.now;
+  }
+  try {
+    return await c.expr.evaluate(scope.data, bindings);
+  } catch (e) {
+    throw toExpressionError(e, source, scope.vars);
+  }
+}
+
+class CompiledExpression implements Expression {
+  constructor(readonly source: string, private readonly compiled: Compiled) {}
+
+  async evaluate(scope: Scope): Promise<Json> {
+    const c = this.compiled;
+    if (!c.ok) throw this.broken(c.message);
+    const v = toPlainJson(await run(c, this.source, scope));
+    return v === undefined ? null : v;
+  }
+
+  /** The raw JSONata result (undefined when nothing matched), for callers that need the difference. */
+  async evaluateRaw(scope: Scope): Promise<Json | undefined> {
+    const c = this.compiled;
+    if (!c.ok) throw this.broken(c.message);
+    return toPlainJson(await run(c, this.source, scope));
+  }
+
+  private broken(message: string): ExpressionError {
+    const text = message.startsWith('invalid expression') ? message : `expression ${quote(this.source)} cannot run: ${message}`;
+    return new ExpressionError(text, this.source);
+  }
+}
+
+export type { CompiledExpression };
+
+/**
+ * Compiles a bare JSONata expression. A syntax error adds `{ path, message }` to `problems` and
+ * yields an Expression whose evaluation throws ExpressionError. Compilations are cached by source.
+ */
+export function compileExpression(source: string, path: string, problems: FieldProblem[]): CompiledExpression {
+  const c = compileSource(source);
+  if (!c.ok) problems.push({ path, message: c.message });
+  return new CompiledExpression(source, c);
+}
+
+// ---------------------------------------------------------------- templates
+
+type Piece = string | CompiledExpression;
+
+/**
+ * Splits a string into literal text and `{{ expr }}` pieces. The end of an expression is the first
+ * `}}` outside string literals, comments and braces the expression opened itself, so
+ * `{{ {"a": {"b": 1}} }}` is one expression.
+ */
+export function splitTemplate(s: string): { pieces: Array<{ text: string } | { expr: string }>; error?: string } {
+  const pieces: Array<{ text: string } | { expr: string }> = [];
+  let i = 0;
+  while (i < s.length) {
+    const open = s.indexOf('{{', i);
+    if (open < 0) {
+      pieces.push({ text: s.slice(i) });
+      break;
+    }
+    if (open > i) pieces.push({ text: s.slice(i, open) });
+    let j = open + 2;
+    let depth = 0;
+    let end = -1;
+    while (j < s.length) {
+      const ch = s[j];
+      if (ch === '"' || ch === "'" || ch === '`') {
+        j++;
+        while (j < s.length && s[j] !== ch) j += s[j] === '\\' && ch !== '`' ? 2 : 1;
+        j++;
+      } else if (ch === '/' && s[j + 1] === '*') {
+        const close = s.indexOf('*/', j + 2);
+        j = close < 0 ? s.length : close + 2;
+      } else if (ch === '{') {
+        depth++;
+        j++;
+      } else if (ch === '}') {
+        if (depth === 0 && s[j + 1] === '}') {
+          end = j;
+          break;
+        }
+        if (depth > 0) depth--;
+        j++;
+      } else {
+        j++;
+      }
+    }
+    if (end < 0) return { pieces, error: `unterminated {{ starting at character ${open + 1}` };
+    pieces.push({ expr: s.slice(open + 2, end).trim() });
+    i = end + 2;
+  }
+  return { pieces };
+}
+
+const textOf = (v: Json | undefined): string => {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+};
+
+class ConstantTemplate implements Template {
+  readonly constant = true;
+  constructor(private readonly value: Json) {}
+  /** Primitives are returned as they are; objects and arrays as a fresh copy (callers may mutate). */
+  evaluate(): Promise<Json> {
+    return Promise.resolve(cloneJson(this.value));
+  }
+}
+
+class TypedTemplate implements Template {
+  readonly constant = false;
+  constructor(private readonly expr: CompiledExpression) {}
+  evaluate(scope: Scope): Promise<Json> {
+    return this.expr.evaluate(scope);
+  }
+}
+
+class TextTemplate implements Template {
+  readonly constant = false;
+  constructor(private readonly pieces: Piece[]) {}
+  async evaluate(scope: Scope): Promise<Json> {
+    let out = '';
+    for (const p of this.pieces) out += typeof p === 'string' ? p : textOf(await p.evaluateRaw(scope));
+    return out;
+  }
+}
+
+class ArrayTemplate implements Template {
+  readonly constant = false;
+  constructor(private readonly items: Template[]) {}
+  async evaluate(scope: Scope): Promise<Json> {
+    const out: Json[] = new Array(this.items.length);
+    for (let i = 0; i < this.items.length; i++) out[i] = await this.items[i].evaluate(scope);
+    return out;
+  }
+}
+
+class ObjectTemplate implements Template {
+  readonly constant = false;
+  constructor(private readonly entries: Array<[string, Template]>) {}
+  async evaluate(scope: Scope): Promise<Json> {
+    const out: JsonObject = {};
+    for (const [k, t] of this.entries) setOwn(out, k, await t.evaluate(scope));
+    return out;
+  }
+}
+
+function compileString(s: string, path: string, problems: FieldProblem[]): Template {
+  if (!s.includes('{{')) return new ConstantTemplate(s);
+  const { pieces, error } = splitTemplate(s);
+  if (error) {
+    problems.push({ path, message: error });
+    return new TypedTemplate(new CompiledExpression(s, { ok: false, message: error }));
+  }
+  const exprs = pieces.filter((p): p is { expr: string } => 'expr' in p);
+  if (exprs.length === 1 && pieces.every((p) => 'expr' in p || p.text.trim() === '')) {
+    return new TypedTemplate(compileExpression(exprs[0].expr, path, problems));
+  }
+  return new TextTemplate(pieces.map((p) => ('text' in p ? p.text : compileExpression(p.expr, path, problems))));
+}
+
+function compileValue(value: unknown, path: string, problems: FieldProblem[]): Template {
+  if (typeof value === 'string') return compileString(value, path, problems);
+  if (Array.isArray(value)) {
+    const items = value.map((v, i) => compileValue(v, indexPath(path, i), problems));
+    if (items.every((t) => t.constant)) return new ConstantTemplate(toPlainJson(value) ?? null);
+    return new ArrayTemplate(items);
+  }
+  if (isPlainObject(value)) {
+    const entries: Array<[string, Template]> = Object.keys(value).map((k) => [k, compileValue(value[k], joinPath(path, k), problems)]);
+    if (entries.every(([, t]) => t.constant)) return new ConstantTemplate(toPlainJson(value) ?? null);
+    return new ObjectTemplate(entries);
+  }
+  if (value === undefined) return new ConstantTemplate(null);
+  const plain = toPlainJson(value);
+  if (plain === undefined || (typeof value === 'number' && !Number.isFinite(value))) {
+    problems.push({ path, message: 'is not a JSON value' });
+    return new ConstantTemplate(null);
+  }
+  return new ConstantTemplate(plain);
+}
+
+/**
+ * Compiles a template value (string, array, object, or scalar). Problems (syntax errors,
+ * unterminated `{{`) are added with nested paths such as `steps[1].set.fee`.
+ */
+export function compileTemplate(value: unknown, path: string, problems: FieldProblem[]): Template {
+  return compileValue(value, path, problems);
+}
+
+/** True when a value holds `{{` anywhere (so it is not a constant template). */
+export function hasTemplate(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('{{');
+  if (Array.isArray(value)) return value.some(hasTemplate);
+  if (isPlainObject(value)) return Object.keys(value).some((k) => hasTemplate(value[k]));
+  return false;
+}
+
+/** Evaluates a template and returns its value (convenience for one-off use). */
+export async function evaluateTemplateValue(value: unknown, scope: Scope, path = ''): Promise<Json> {
+  const problems: FieldProblem[] = [];
+  const t = compileTemplate(value, path, problems);
+  if (problems.length > 0) throw new ExpressionError(problems.map((p) => p.message).join('; '), typeof value === 'string' ? value : JSON.stringify(value));
+  return t.evaluate(scope);
+}
+
+/** Evaluates a bare expression source (compiled once, cached) against a scope. */
+export async function evaluateExpression(source: string, scope: Scope): Promise<Json> {
+  const problems: FieldProblem[] = [];
+  return compileExpression(source, '', problems).evaluate(scope);
+}
+
+/** JSONata truthiness of an evaluated value (for `when:`): false, null, 0, "", [] and {} are false. */
+export function isTruthy(v: Json | undefined): boolean {
+  if (v === undefined || v === null || v === false || v === 0 || v === '') return false;
+  if (Array.isArray(v)) return v.some((x) => isTruthy(x));
+  if (typeof v === 'object') return Object.keys(v).length > 0;
+  return true;
+}
