@@ -1,7 +1,6 @@
 /** The `flowgate` command: `serve` runs the server; the other commands speak to one over HTTP. */
 import { Command, Option } from 'commander';
-import { loadConfig, type ServeFlags } from '../app/config.js';
-import { startServer } from '../app/app.js';
+import type { ServeFlags } from '../app/config.js';
 import { registerClientCommands } from './commands.js';
 
 const program = new Command('flowgate')
@@ -19,6 +18,8 @@ program
   .option('--no-examples', 'apply no example workflows')
   .addOption(new Option('--log-level <level>', 'log level (FLOWGATE_LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .action(async (flags: ServeFlags) => {
+    // Loaded here so that client commands start without the server stack.
+    const [{ loadConfig }, { startServer }] = await Promise.all([import('../app/config.js'), import('../app/app.js')]);
     const config = loadConfig(flags);
     const server = await startServer(config);
     if (config.adminTokenGenerated) {

@@ -91,6 +91,7 @@ export class Executor {
   async stop(): Promise<void> {
     this.stopping = true;
     this.ready.length = 0;
+    for (const g of this.gates.values()) for (const w of g.waiting.splice(0)) w();
     if (this.active.size === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
@@ -100,13 +101,35 @@ export class Executor {
       const job = this.ready.shift()!;
       if (this.active.has(job.run.id)) continue; // a slice already holds this run
       this.active.set(job.run.id, job);
-      void this.slice(job)
+      void this.gated(job)
         .catch((e) => this.d.log.error({ err: e, run_id: job.run.id }, 'run slice crashed'))
         .finally(() => {
           this.active.delete(job.run.id);
           if (this.active.size === 0 && this.stopping) for (const w of this.idleWaiters.splice(0)) w();
           this.pump();
         });
+    }
+  }
+
+  /** Per-workflow caps on running runs (`trigger.concurrency`): excess runs wait their turn, still queued. */
+  private readonly gates = new Map<string, { running: number; waiting: (() => void)[] }>();
+
+  private async gated(job: Job): Promise<void> {
+    const loaded = await this.d.workflows.version(job.run.tenant, job.run.workflow, job.run.version);
+    const cap = loaded?.compiled.workflow.definition.trigger?.concurrency;
+    if (!cap) return this.slice(job);
+    const key = `${job.run.tenant}\u0000${job.run.workflow}`;
+    let gate = this.gates.get(key);
+    if (!gate) this.gates.set(key, (gate = { running: 0, waiting: [] }));
+    const g = gate;
+    if (g.running >= cap) await new Promise<void>((resolve) => g.waiting.push(resolve)); // the releaser hands over its slot
+    else g.running++;
+    try {
+      if (!this.stopping) await this.slice(job);
+    } finally {
+      const next = g.waiting.shift();
+      if (next) next();
+      else if (--g.running === 0) this.gates.delete(key);
     }
   }
 

@@ -7,14 +7,13 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 export const setStep: StepKind = {
   type: 'set',
   async execute(ctx: StepContext): Promise<Outcome> {
-    const data: JsonObject = { ...ctx.scope.data };
     let values: JsonObject = {};
     const tpl = ctx.step.fields.set;
     if (tpl) {
       const v = await tpl.evaluate(ctx.scope);
       if (isObject(v)) values = v;
-      Object.assign(data, values);
     }
+    const data: JsonObject = { ...ctx.scope.data, ...values };
     const unset = ctx.step.def.unset as string[] | undefined;
     if (unset) for (const key of unset) delete data[key];
     return { kind: 'continue', data, output: values };

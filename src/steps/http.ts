@@ -24,9 +24,11 @@ export function stepExecutionKey(runId: string, seq: number): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** `expect` is one status or range, or a list of them (the definition allows both). */
 function parseExpect(expect: unknown): [number, number][] {
-  if (!Array.isArray(expect) || expect.length === 0) return [[200, 299]];
-  return expect.map((e) => {
+  const list = expect === undefined || expect === null ? [] : Array.isArray(expect) ? expect : [expect];
+  if (list.length === 0) return [[200, 299]];
+  return list.map((e) => {
     if (typeof e === 'number') return [e, e];
     const [a, b] = String(e).split('-').map((x) => Number(x.trim()));
     return [a, Number.isFinite(b) ? b : a];
@@ -153,9 +155,10 @@ export const httpStep: StepKind = {
       if (at !== null) return { kind: 'retry', at, input: request, attempt: { ...attempt, error: { class: `status_${res.status}`, message: error.message } }, error };
       return { kind: 'fail', error, input: request, output, attempt: { ...attempt, error: { class: `status_${res.status}`, message: error.message } } };
     }
-    const data: JsonObject = { ...ctx.scope.data };
-    if (typeof def.save_as === 'string') data[def.save_as] = output;
-    if (def.merge === true && decoded && typeof decoded === 'object' && !Array.isArray(decoded)) Object.assign(data, decoded);
+    // Spreads define own properties, so a `__proto__` key in an answer stays plain data.
+    let data: JsonObject = { ...ctx.scope.data };
+    if (typeof def.save_as === 'string') data = { ...data, [def.save_as]: output };
+    if (def.merge === true && decoded && typeof decoded === 'object' && !Array.isArray(decoded)) data = { ...data, ...decoded };
     return { kind: 'continue', data, input: request, output, attempt };
   },
 };

@@ -42,9 +42,7 @@ export const waitStep: StepKind = {
       return { kind: 'fail', error: { code: 'wait_timeout', message: 'no callback arrived before the wait step timed out' } };
     }
     const saveAs = ctx.step.def.save_as as string | undefined;
-    const data: JsonObject = { ...ctx.scope.data };
-    if (saveAs) data[saveAs] = why.body;
-    else Object.assign(data, why.body);
+    const data: JsonObject = saveAs ? { ...ctx.scope.data, [saveAs]: why.body } : { ...ctx.scope.data, ...why.body };
     return { kind: 'continue', data, output: why.body };
   },
 };

@@ -61,8 +61,7 @@ export class Intake {
   }
 
   async start(wf: Workflow, input: Record<string, unknown>, opts: StartOptions = {}): Promise<CreateResult> {
-    const data = this.prepare(wf, input);
-    if (opts.extra) Object.assign(data, opts.extra);
+    const data = opts.extra ? { ...this.prepare(wf, input), ...opts.extra } : this.prepare(wf, input);
     return this.engine.startRun({
       workflow: wf, data, input: input as JsonObject, ref: opts.ref ?? null,
       refPolicy: opts.refPolicy ?? 'native', resultUrl: opts.resultUrl ?? null,

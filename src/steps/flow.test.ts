@@ -1,0 +1,143 @@
+/**
+ * set, condition, reply and end, each run on a plain StepContext built from a compiled definition:
+ * no engine, no store, no clock.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { compileWorkflow, validateDefinition } from '../core/definition.js';
+import type { JsonObject, Run, Workflow } from '../core/types.js';
+import { conditionStep, endStep, replyStep, setStep } from './flow.js';
+import { SUPPORTED_STEP_TYPES } from './index.js';
+import type { HttpPort, StepContext } from './types.js';
+
+const T0 = 1_700_000_000_000;
+
+function workflowOf(doc: Record<string, unknown>): Workflow {
+  const v = validateDefinition({ id: 'wf', ...doc }, { supportedStepTypes: SUPPORTED_STEP_TYPES });
+  if (!v.ok) throw new Error(`invalid test definition: ${JSON.stringify(v.problems)}`);
+  return {
+    tenant: 'default', id: 'wf', name: v.definition.name, version: 1, definition: v.definition, source: '',
+    conv_id: 1, hash: 'h'.repeat(40), guid: '00000000-0000-4000-8000-000000000000', archived: false, created_at: T0, updated_at: T0,
+  };
+}
+
+const noHttp: HttpPort = { request: async () => { throw new Error('no http in this test'); } };
+
+function ctxFor(steps: Record<string, unknown>[], stepId: string, data: JsonObject): StepContext {
+  const compiled = compileWorkflow(workflowOf({ steps }));
+  const step = compiled.steps.get(stepId);
+  assert.ok(step, `step ${stepId}`);
+  const run = { id: 'run-1', ref: null, data, status: 'running' } as unknown as Run;
+  return {
+    run, workflow: compiled, step, seq: 1, attempt: 1, now: () => T0, http: noHttp,
+    scope: { data, vars: { run: { id: 'run-1', callback_url: 'http://x/v1/callbacks/tok' }, workflow: { id: 'wf' }, steps: {}, secrets: {}, error: null } },
+  };
+}
+
+describe('set', () => {
+  test('writes evaluated values over data and records what it wrote', async () => {
+    const ctx = ctxFor([{ id: 's', type: 'set', set: { fee: '{{ amount * 0.01 }}', label: 'n={{ amount }}', fixed: 1 } }], 's', { amount: 200, keep: true });
+    const out = await setStep.execute(ctx);
+    assert.deepEqual(out, { kind: 'continue', data: { amount: 200, keep: true, fee: 2, label: 'n=200', fixed: 1 }, output: { fee: 2, label: 'n=200', fixed: 1 } });
+  });
+
+  test('unset removes keys (after set), and the input data object is not mutated', async () => {
+    const data = { a: 1, b: 2, c: 3 };
+    const ctx = ctxFor([{ id: 's', type: 'set', set: { d: 4 }, unset: ['a', 'd'] }], 's', data);
+    const out = await setStep.execute(ctx);
+    assert.equal(out.kind, 'continue');
+    assert.deepEqual(out.kind === 'continue' && out.data, { b: 2, c: 3 });
+    assert.deepEqual(data, { a: 1, b: 2, c: 3 });
+  });
+
+  test('unset alone', async () => {
+    const out = await setStep.execute(ctxFor([{ id: 's', type: 'set', unset: ['x'] }], 's', { x: 1, y: 2 }));
+    assert.deepEqual(out.kind === 'continue' && out.data, { y: 2 });
+  });
+});
+
+describe('condition', () => {
+  const steps = [
+    { id: 'c', type: 'condition', cases: [{ when: 'amount > 1000', next: 'big' }, { when: 'amount > 100', next: 'mid' }], default: 'small' },
+    { id: 'big', type: 'set', set: { s: 'big' } },
+    { id: 'mid', type: 'set', set: { s: 'mid' } },
+    { id: 'small', type: 'set', set: { s: 'small' } },
+  ];
+
+  test('the first true case decides', async () => {
+    assert.deepEqual(await conditionStep.execute(ctxFor(steps, 'c', { amount: 5000 })), { kind: 'continue', next: 'big', output: { matched: 0, next: 'big' } });
+    assert.deepEqual(await conditionStep.execute(ctxFor(steps, 'c', { amount: 500 })), { kind: 'continue', next: 'mid', output: { matched: 1, next: 'mid' } });
+  });
+
+  test('no case matches: the default', async () => {
+    assert.deepEqual(await conditionStep.execute(ctxFor(steps, 'c', { amount: 5 })), { kind: 'continue', next: 'small', output: { matched: null, next: 'small' } });
+  });
+
+  test('no case and no default: the following step, or the end after the last step', async () => {
+    const fall = [
+      { id: 'c', type: 'condition', cases: [{ when: 'flag = true', next: 'x' }] },
+      { id: 'after', type: 'set', set: { a: 1 } },
+      { id: 'x', type: 'condition', cases: [{ when: 'flag = true', next: 'after' }] },
+    ];
+    const first = await conditionStep.execute(ctxFor(fall, 'c', { flag: false }));
+    assert.equal(first.kind === 'continue' && first.next, 'after');
+    const last = await conditionStep.execute(ctxFor(fall, 'x', { flag: false }));
+    assert.equal(last.kind === 'continue' && last.next, null, 'null next means the run ends');
+  });
+
+  test('JSONata truthiness: empty string, 0, empty array and missing keys are false', async () => {
+    const s = [
+      { id: 'c', type: 'condition', cases: [{ when: 'v', next: 'yes' }], default: 'no' },
+      { id: 'yes', type: 'set', set: { r: 1 } },
+      { id: 'no', type: 'set', set: { r: 0 } },
+    ];
+    for (const v of ['', 0, [], false, null]) {
+      const out = await conditionStep.execute(ctxFor(s, 'c', { v }));
+      assert.equal(out.kind === 'continue' && out.next, 'no', `v=${JSON.stringify(v)}`);
+    }
+    assert.equal(((await conditionStep.execute(ctxFor(s, 'c', {}))) as { next: string }).next, 'no');
+    for (const v of ['x', 1, [0, 1], true]) {
+      const out = await conditionStep.execute(ctxFor(s, 'c', { v }));
+      assert.equal(out.kind === 'continue' && out.next, 'yes', `v=${JSON.stringify(v)}`);
+    }
+  });
+});
+
+describe('reply', () => {
+  test('defaults: all of data, status ok, no http_status or headers', async () => {
+    const out = await replyStep.execute(ctxFor([{ id: 'r', type: 'reply' }], 'r', { a: 1 }));
+    assert.deepEqual(out, { kind: 'reply', reply: { status: 'ok', data: { a: 1 } }, output: { a: 1 } });
+  });
+
+  test('data template, status error, http_status and templated headers', async () => {
+    const ctx = ctxFor([{
+      id: 'r', type: 'reply', data: { decision: '{{ d }}', n: '{{ n }}' }, status: 'error', http_status: 422,
+      headers: { 'X-Decision': '{{ d }}', 'X-Count': '{{ n }}' },
+    }], 'r', { d: 'no', n: 3 });
+    const out = await replyStep.execute(ctx);
+    assert.deepEqual(out, {
+      kind: 'reply',
+      reply: { status: 'error', data: { decision: 'no', n: 3 }, http_status: 422, headers: { 'X-Decision': 'no', 'X-Count': '3' } },
+      output: { decision: 'no', n: 3 },
+    });
+  });
+
+  test('data may be a single typed value', async () => {
+    const out = await replyStep.execute(ctxFor([{ id: 'r', type: 'reply', data: '{{ items }}' }], 'r', { items: [1, 2] }));
+    assert.deepEqual(out.kind === 'reply' && out.reply.data, [1, 2]);
+  });
+});
+
+describe('end', () => {
+  test('succeeded (the default status)', async () => {
+    assert.deepEqual(await endStep.execute(ctxFor([{ id: 'e', type: 'end' }], 'e', {})), { kind: 'end', status: 'succeeded' });
+    assert.deepEqual(await endStep.execute(ctxFor([{ id: 'e', type: 'end', status: 'succeeded' }], 'e', {})), { kind: 'end', status: 'succeeded' });
+  });
+
+  test('failed, with a templated error message or a default one', async () => {
+    const withError = await endStep.execute(ctxFor([{ id: 'e', type: 'end', status: 'failed', error: 'no funds for {{ who }}' }], 'e', { who: 'ann' }));
+    assert.deepEqual(withError, { kind: 'end', status: 'failed', error: { code: 'ended_failed', message: 'no funds for ann' } });
+    const bare = await endStep.execute(ctxFor([{ id: 'e', type: 'end', status: 'failed' }], 'e', {}));
+    assert.deepEqual(bare, { kind: 'end', status: 'failed', error: { code: 'ended_failed', message: 'the workflow ended with status failed' } });
+  });
+});
