@@ -109,7 +109,8 @@ export type Parking =
   | { kind: 'delay'; step: string; seq: number }
   | { kind: 'callback'; step: string; seq: number }
   | { kind: 'retry'; step: string; seq: number; attempt: number }
-  | { kind: 'child'; step: string; seq: number; children: string[] };
+  /** Waiting for child runs; woken when one of them replies (`reply`) or ends (`end`), or at wake_at. */
+  | { kind: 'child'; step: string; seq: number; children: string[]; wake_on: 'reply' | 'end' };
 
 export interface Run {
   id: string;

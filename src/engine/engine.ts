@@ -5,8 +5,9 @@
  */
 import { FlowgateError, notFound } from '../core/errors.js';
 import { randomToken, uuidv7 } from '../core/ids.js';
+import { compileParams } from '../core/params.js';
 import { isTerminal, type JsonObject, type Run, type Workflow } from '../core/types.js';
-import type { HttpPort } from '../steps/types.js';
+import type { ChildSpec, ChildStart, HttpPort } from '../steps/types.js';
 import type { CreateResult, RefPolicy, Store } from '../store/types.js';
 import { RunBus } from './bus.js';
 import { Committer } from './committer.js';
@@ -49,11 +50,14 @@ export class Engine {
   private readonly timers: TimerLoop;
   private readonly leases: LeaseKeeper;
 
+  private readonly log: Logger;
+
   constructor(
     private readonly store: Store,
     deps: { http: HttpPort; secrets: SecretsPort; log: Logger },
     private readonly config: EngineConfig,
   ) {
+    this.log = deps.log;
     this.workflows = new WorkflowCache(store);
     this.committer = new Committer(store);
     this.executor = new Executor({
@@ -62,9 +66,8 @@ export class Engine {
       owner: config.owner, clock: config.clock, callbackUrl: config.callbackUrl,
       leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: config.stepsPerSlice,
       maxStepsPerRun: config.maxStepsPerRun, maxActive: config.maxActive,
-      onCommitted: (run) => {
-        if (run.status === 'waiting' && run.wake_at !== null) this.timers.nudge(run.wake_at);
-      },
+      startChildren: (parent, step, seq, specs) => this.startChildren(parent, step, seq, specs),
+      onCommitted: (run) => this.afterCommit(run),
     });
     const loopOpts = { owner: config.owner, leaseMs: config.leaseMs, clock: config.clock, log: deps.log };
     this.timers = new TimerLoop(store, this.executor, loopOpts);
@@ -106,6 +109,65 @@ export class Engine {
       this.executor.dispatch({ run: result.run });
     }
     return result;
+  }
+
+  /** Follow-ups of a committed run state: timers, waking a parent, checking a parked parent's children. */
+  private afterCommit(run: Run): void {
+    if (run.status === 'waiting' && run.wake_at !== null) this.timers.nudge(run.wake_at);
+    if (run.parent && (run.reply !== null || isTerminal(run.status))) void this.wakeParent(run.parent.run_id, run);
+    if (run.status === 'waiting' && run.parking?.kind === 'child') void this.checkChildren(run);
+  }
+
+  private settles(child: Run, wakeOn: 'reply' | 'end'): boolean {
+    return isTerminal(child.status) || (wakeOn === 'reply' && child.reply !== null);
+  }
+
+  /** A child replied or ended: resume its parent if the parent is parked waiting for it. */
+  private async wakeParent(parentId: string, child: Run): Promise<void> {
+    try {
+      for (let i = 0; i < 3; i++) {
+        const parent = await this.store.loadRun(parentId);
+        const parking = parent?.parking;
+        if (!parent || parent.status !== 'waiting' || parking?.kind !== 'child' || !parking.children.includes(child.id)) return;
+        if (!this.settles(child, parking.wake_on)) return;
+        const now = this.config.clock();
+        const claimed: Run = { ...parent, status: 'running', owner: this.config.owner, lease_until: now + this.config.leaseMs, rev: parent.rev + 1, updated_at: now };
+        const res = await this.committer.transition({ run: claimed, expectRev: parent.rev, steps: [] });
+        if (res.ok) {
+          this.executor.dispatch({ run: claimed });
+          return;
+        }
+      }
+    } catch (e) {
+      this.log.error({ err: e, run_id: parentId }, 'waking the parent run failed; its periodic check will resume it');
+    }
+  }
+
+  /** After a parent parks, a child may already have settled (its wake-up found the parent busy). */
+  private async checkChildren(parent: Run): Promise<void> {
+    const parking = parent.parking;
+    if (parking?.kind !== 'child') return;
+    for (const id of parking.children) {
+      const child = await this.store.loadRun(id);
+      if (child && this.settles(child, parking.wake_on)) return this.wakeParent(parent.id, child);
+    }
+  }
+
+  /** Starts child runs for a step record; the ref `<parent>.<seq>.<key>` makes a repeated start find the first. */
+  private async startChildren(parent: Run, step: string, seq: number, specs: ChildSpec[]): Promise<ChildStart[]> {
+    return Promise.all(specs.map(async (spec): Promise<ChildStart> => {
+      const wf = await this.workflows.current(parent.tenant, spec.workflow);
+      if (!wf || wf.archived) return { key: spec.key, error: { code: 'child_workflow_not_found', message: `workflow ${spec.workflow} not found` } };
+      const checked = compileParams(wf.definition.params, wf.definition.undeclared).apply(spec.data);
+      if (!checked.ok) {
+        return { key: spec.key, error: { code: 'child_invalid_input', message: `input for ${spec.workflow} is invalid: ${checked.errors.map((e) => `${e.path} ${e.message}`).join('; ')}` } };
+      }
+      const result = await this.startRun({
+        workflow: wf, data: checked.data, input: spec.data, ref: `${parent.id}.${seq}.${spec.key}`, refPolicy: 'native',
+        parent: { run_id: parent.id, step, seq },
+      });
+      return { key: spec.key, run: result.run };
+    }));
   }
 
   /**

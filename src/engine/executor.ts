@@ -8,7 +8,7 @@
 import type { CompiledStep } from '../core/compiled.js';
 import type { Json, JsonObject, Run, StepRecord } from '../core/types.js';
 import { STEP_KINDS } from '../steps/index.js';
-import type { HttpPort, Outcome, Resumption, StepContext } from '../steps/types.js';
+import type { ChildSpec, ChildStart, HttpPort, Outcome, Resumption, StepContext } from '../steps/types.js';
 import type { Store } from '../store/types.js';
 import type { RunBus } from './bus.js';
 import type { Committer } from './committer.js';
@@ -45,6 +45,8 @@ export interface ExecutorDeps {
   /** Steps one run may execute in all; a runaway loop fails the run. */
   maxStepsPerRun: number;
   maxActive: number;
+  /** Starts child runs of `parent` for the step record `seq` (idempotent per key). */
+  startChildren: (parent: Run, step: string, seq: number, specs: ChildSpec[]) => Promise<ChildStart[]>;
   /** Called after every commit of a slice (timers are nudged, finished runs delivered). */
   onCommitted?: (run: Run) => void;
 }
@@ -223,7 +225,10 @@ export class Executor {
         const existing = (await loadRecords()).find((r) => r.seq === parking.seq);
         record = existing ?? newRecord(run, step, parking.seq, d.clock());
         if (parking.kind === 'retry') attempt = parking.attempt + 1;
-        else resumption = resume ?? { kind: 'timer' };
+        else if (parking.kind === 'child') {
+          const runs = await Promise.all(parking.children.map((id) => d.store.loadRun(id)));
+          resumption = { kind: 'children', runs: runs.filter((r): r is Run => r !== null) };
+        } else resumption = resume ?? { kind: 'timer' };
         run = { ...run, parking: null, wake_at: null };
       } else if (recovered && run.step_seq > 0) {
         const last = (await loadRecords()).find((r) => r.seq === run.step_seq);
@@ -249,8 +254,12 @@ export class Executor {
       }
 
       const attemptStarted = d.clock();
+      const parent = run;
+      const seq = record.seq;
       const ctx: StepContext = {
-        run, workflow: wf.compiled, step, seq: record.seq, attempt, now: d.clock, http: d.http,
+        run, workflow: wf.compiled, step, seq, attempt, now: d.clock, http: d.http,
+        record: resumption || attempt > 1 ? record : null,
+        children: { start: (specs) => d.startChildren(parent, step.def.id, seq, specs) },
         scope: buildScope({
           run, workflowName: wf.compiled.workflow.name, callbackUrl: d.callbackUrl(run.callback_token),
           steps: views ?? {}, secrets, stepCount: wf.compiled.steps.size, now: attemptStarted,

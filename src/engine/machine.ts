@@ -58,8 +58,18 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
         input: outcome.input ?? record.input, output: outcome.output ?? null,
         attempts: withAttempt(record, outcome.attempt, attemptStarted, now),
       };
-      const moved = goTo(run, next, outcome.data ?? run.data, now);
+      let moved = goTo(run, next, outcome.data ?? run.data, now);
+      if (outcome.progress !== undefined && moved.status !== 'succeeded') moved = { ...moved, progress: outcome.progress };
       return { run: moved, record: rec, proceed: moved.status === 'running', replied: false };
+    }
+    case 'await': {
+      const rec: StepRecord = { ...record, status: 'waiting', input: outcome.input ?? record.input, output: outcome.state };
+      const parked: Run = {
+        ...run, status: 'waiting', step: id, progress: outcome.progress ?? run.progress,
+        parking: { kind: 'child', step: id, seq: record.seq, children: outcome.children, wake_on: outcome.wakeOn },
+        wake_at: outcome.until, owner: null, lease_until: null, updated_at: now,
+      };
+      return { run: parked, record: rec, proceed: false, replied: false };
     }
     case 'reply': {
       const rec: StepRecord = { ...record, status: 'succeeded', finished_at: now, input: outcome.input ?? null, output: outcome.output ?? null };

@@ -36,7 +36,7 @@ export const waitStep: StepKind = {
     return { kind: 'park', timeoutAt, input: { timeout_at: new Date(timeoutAt).toISOString() } };
   },
   async resume(ctx: StepContext, why: Resumption): Promise<Outcome> {
-    if (why.kind === 'timer') {
+    if (why.kind !== 'callback') {
       const onTimeout = ctx.step.def.on_timeout as string | undefined;
       if (onTimeout) return { kind: 'continue', next: onTimeout, output: { timed_out: true } };
       return { kind: 'fail', error: { code: 'wait_timeout', message: 'no callback arrived before the wait step timed out' } };

@@ -3,7 +3,7 @@
  * Outcome describing what should happen, and the engine performs it (commit, park, reply, wake).
  */
 import type { CompiledStep, CompiledWorkflow, Scope } from '../core/compiled.js';
-import type { Attempt, Json, JsonObject, Reply, Run, RunError } from '../core/types.js';
+import type { Attempt, Json, JsonObject, Reply, Run, RunError, StepRecord } from '../core/types.js';
 
 /** Outgoing HTTP as the engine provides it (the real client, or a test double in unit tests). */
 export interface HttpRequest {
@@ -27,6 +27,23 @@ export interface HttpPort {
   request(req: HttpRequest): Promise<HttpResponse>;
 }
 
+/** One child run a step asks for; `key` is unique within the step execution (e.g. the item index). */
+export interface ChildSpec {
+  key: string;
+  workflow: string;
+  data: JsonObject;
+}
+
+export type ChildStart = { key: string; run: Run } | { key: string; error: { code: string; message: string } };
+
+/**
+ * Starting child runs of the same tenant. Idempotent per (run, step record, key): a step executed
+ * again after a crash gets the children it already started instead of new ones.
+ */
+export interface ChildPort {
+  start(specs: ChildSpec[]): Promise<ChildStart[]>;
+}
+
 export interface StepContext {
   run: Readonly<Run>;
   workflow: CompiledWorkflow;
@@ -39,14 +56,19 @@ export interface StepContext {
   attempt: number;
   now(): number;
   http: HttpPort;
+  children: ChildPort;
+  /** The step record this execution continues (a resumed or retried step), else null. */
+  record: StepRecord | null;
 }
 
 /** What a step asks the engine to do. `input`/`output` are recorded on the step record. */
 export type Outcome =
-  | { kind: 'continue'; data?: JsonObject; next?: string | null; input?: Json; output?: Json; attempt?: Partial<Attempt> }
+  | { kind: 'continue'; data?: JsonObject; next?: string | null; input?: Json; output?: Json; attempt?: Partial<Attempt>; progress?: number }
   | { kind: 'reply'; reply: Omit<Reply, 'at'>; input?: Json; output?: Json }
   | { kind: 'sleep'; until: number; input?: Json }
   | { kind: 'park'; timeoutAt: number; input?: Json }
+  /** Park until one of `children` replies or ends, or `until`; `state` is kept as the record's output. */
+  | { kind: 'await'; children: string[]; wakeOn: 'reply' | 'end'; until: number; state: Json; input?: Json; progress?: number }
   | { kind: 'retry'; at: number; input?: Json; attempt?: Partial<Attempt>; error: Omit<RunError, 'step'> }
   | { kind: 'fail'; error: Omit<RunError, 'step'>; input?: Json; output?: Json; attempt?: Partial<Attempt> }
   | { kind: 'end'; status: 'succeeded' | 'failed'; error?: Omit<RunError, 'step'>; input?: Json };
@@ -54,7 +76,9 @@ export type Outcome =
 /** How a parked step is resumed. */
 export type Resumption =
   | { kind: 'timer' }
-  | { kind: 'callback'; body: JsonObject };
+  | { kind: 'callback'; body: JsonObject }
+  /** A step parked by `await`: the current state of the children it awaited (any of them may be done). */
+  | { kind: 'children'; runs: Run[] };
 
 export interface StepKind {
   readonly type: string;
