@@ -68,6 +68,9 @@ export class Engine {
       maxStepsPerRun: config.maxStepsPerRun, maxActive: config.maxActive,
       startChildren: (parent, step, seq, specs) => this.startChildren(parent, step, seq, specs),
       onCommitted: (run) => this.afterCommit(run),
+      onLateMerge: (run, data) => {
+        this.modify(run.tenant, run.id, data).catch((e) => this.log.error({ err: e, run_id: run.id }, 'a late data merge failed'));
+      },
     });
     const loopOpts = { owner: config.owner, leaseMs: config.leaseMs, clock: config.clock, log: deps.log };
     this.timers = new TimerLoop(store, this.executor, loopOpts);
@@ -241,6 +244,35 @@ export class Engine {
   }
 
   /**
+   * Merges data into a run (Corezoid `modify`). A run parked in `wait` is released with the data as
+   * its callback body; a run executing on this node gets it at its next step boundary; any other run
+   * is updated by a fenced write. Returns whether a wait was released.
+   */
+  async modify(tenant: string, id: string, data: JsonObject): Promise<{ run: Run; released: boolean }> {
+    for (let i = 0; i < 5; i++) {
+      const run = await this.store.getRun(tenant, id);
+      if (!run) throw notFound('run');
+      if (run.status === 'waiting' && run.parking?.kind === 'callback') {
+        const outcome = await this.callback(run.callback_token, data);
+        return { run: outcome.run, released: outcome.kind === 'resumed' };
+      }
+      const job = this.executor.activeJob(run.id);
+      if (job) {
+        (job.inbox ??= []).push(data);
+        return { run: { ...run, data: { ...run.data, ...data } }, released: false };
+      }
+      const now = this.config.clock();
+      const next: Run = { ...run, data: { ...run.data, ...data }, rev: run.rev + 1, updated_at: now };
+      const res = await this.committer.transition({ run: next, expectRev: run.rev, steps: [] });
+      if (res.ok) {
+        this.bus.publishRun(next);
+        return { run: next, released: false };
+      }
+    }
+    throw new FlowgateError('conflict', 'the run kept changing; try again');
+  }
+
+  /**
    * A POST to a run's callback URL: resumes a `wait` step, else becomes the run's reply if it has
    * none yet, else 409.
    */
@@ -251,7 +283,11 @@ export class Engine {
       if (run.status === 'waiting' && run.parking?.kind === 'callback') {
         const now = this.config.clock();
         const claimed: Run = { ...run, status: 'running', owner: this.config.owner, lease_until: now + this.config.leaseMs, rev: run.rev + 1, updated_at: now };
-        const res = await this.committer.transition({ run: claimed, expectRev: run.rev, steps: [] });
+        // The body is committed with the claim (on the parked record, marked running), so a crash
+        // after the 202 and before the slice commits resumes with it instead of timing out.
+        const parked = (await this.store.listSteps(run.id)).find((r) => r.seq === run.parking!.seq);
+        const steps = parked ? [{ ...parked, status: 'running' as const, output: body }] : [];
+        const res = await this.committer.transition({ run: claimed, expectRev: run.rev, steps });
         if (!res.ok) continue; // a timeout or another callback won the race: look again
         this.executor.dispatch({ run: claimed, resume: { kind: 'callback', body } });
         return { kind: 'resumed', run: claimed };

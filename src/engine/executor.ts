@@ -47,6 +47,8 @@ export interface ExecutorDeps {
   maxActive: number;
   /** Starts child runs of `parent` for the step record `seq` (idempotent per key). */
   startChildren: (parent: Run, step: string, seq: number, specs: ChildSpec[]) => Promise<ChildStart[]>;
+  /** Data merged into a run whose slice ended before it could apply it. */
+  onLateMerge?: (run: Run, data: JsonObject) => void;
   /** Called after every commit of a slice (timers are nudged, finished runs delivered). */
   onCommitted?: (run: Run) => void;
 }
@@ -56,6 +58,8 @@ export interface Job {
   resume?: Resumption;
   /** The run was reclaimed after a crash: a step left `running` is re-executed under its own record. */
   recovered?: boolean;
+  /** Data merges that arrived while the slice held the run; applied at the next step boundary. */
+  inbox?: JsonObject[];
 }
 
 /** Step kinds that do I/O: the run's state is committed before they start. */
@@ -77,6 +81,11 @@ export class Executor {
 
   get activeIds(): string[] {
     return [...this.active.keys()];
+  }
+
+  /** The job of a run this node is executing right now, if any. */
+  activeJob(runId: string): Job | undefined {
+    return this.active.get(runId);
   }
 
   get load(): number {
@@ -107,6 +116,8 @@ export class Executor {
         .catch((e) => this.d.log.error({ err: e, run_id: job.run.id }, 'run slice crashed'))
         .finally(() => {
           this.active.delete(job.run.id);
+          // Merges that arrived after the slice's last step boundary are applied to the stored run.
+          if (job.inbox?.length) this.d.onLateMerge?.(job.run, Object.assign({}, ...job.inbox.splice(0)));
           if (this.active.size === 0 && this.stopping) for (const w of this.idleWaiters.splice(0)) w();
           this.pump();
         });
@@ -166,7 +177,15 @@ export class Executor {
       const steps = secretValues.length ? pending.map((r) => redactRecord(r, secretValues)) : pending;
       const res = await d.committer.transition({ run: next, expectRev: run.rev, owner: d.owner, steps });
       if (!res.ok) {
-        d.log.warn({ run_id: run.id }, 'run changed elsewhere (cancelled or claimed); this slice stops');
+        // The stored run changed under this slice. If it is still ours to run, continue from the
+        // stored state (steps since the last commit run again: at least once); otherwise stop.
+        const stored = await d.store.loadRun(run.id);
+        if (stored && stored.owner === d.owner && (stored.status === 'running' || stored.status === 'queued')) {
+          d.log.warn({ run_id: run.id }, 'run changed under its slice; continuing from the stored state');
+          this.readyLater(stored);
+        } else {
+          d.log.info({ run_id: run.id, status: stored?.status }, 'run changed elsewhere (cancelled or claimed); this slice stops');
+        }
         return false;
       }
       if (producedReply && !res.replied) {
@@ -200,6 +219,10 @@ export class Executor {
     let recovered = job.recovered === true;
     let executed = 0;
     while (run.status === 'running' && !this.stopping) {
+      if (job.inbox?.length) {
+        run = { ...run, data: Object.assign({}, run.data, ...job.inbox.splice(0)) };
+        dirty = true;
+      }
       const stepId = run.step;
       const step = stepId === null ? undefined : wf.compiled.steps.get(stepId);
       if (!step) {
@@ -228,7 +251,7 @@ export class Executor {
         else if (parking.kind === 'child') {
           const runs = await Promise.all(parking.children.map((id) => d.store.loadRun(id)));
           resumption = { kind: 'children', runs: runs.filter((r): r is Run => r !== null) };
-        } else resumption = resume ?? { kind: 'timer' };
+        } else resumption = resume ?? acceptedCallback(parking.kind, existing) ?? { kind: 'timer' };
         run = { ...run, parking: null, wake_at: null };
       } else if (recovered && run.step_seq > 0) {
         const last = (await loadRecords()).find((r) => r.seq === run.step_seq);
@@ -320,6 +343,13 @@ export class Executor {
     }
     return { outcome };
   }
+}
+
+/** A callback accepted (committed by Engine.callback) but not yet acted on when the claimer died. */
+function acceptedCallback(kind: string, record: StepRecord | undefined): Resumption | undefined {
+  const body = record?.output;
+  if (kind !== 'callback' || record?.status !== 'running' || !body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  return { kind: 'callback', body };
 }
 
 function redactRecord(r: StepRecord, secrets: string[]): StepRecord {

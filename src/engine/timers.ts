@@ -63,10 +63,11 @@ export class TimerLoop {
         if (runs.length < CLAIM_BATCH || this.stopped) break;
       }
       const next = await this.store.nextWakeAt();
-      if (!this.stopped) this.arm(next ?? this.opts.clock() + MAX_SLEEP_MS);
+      // A nudge that came while nextWakeAt was read (this.dueAt) may be earlier than what it read.
+      if (!this.stopped) this.arm(Math.min(next ?? this.opts.clock() + MAX_SLEEP_MS, this.dueAt));
     } catch (e) {
       this.opts.log.error({ err: e }, 'timer loop failed; retrying in 1s');
-      if (!this.stopped) this.arm(this.opts.clock() + 1000);
+      if (!this.stopped) this.arm(Math.min(this.opts.clock() + 1000, this.dueAt));
     } finally {
       this.running = false;
       if (this.rerun && !this.stopped) {

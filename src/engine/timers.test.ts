@@ -1,0 +1,141 @@
+/**
+ * The timer loop and the lease keeper against small fakes: the store is a list of parked runs,
+ * the executor records what it was handed. Races are built by acting inside a store call.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Run } from '../core/types.js';
+import type { Store } from '../store/types.js';
+import type { Executor, Job } from './executor.js';
+import { LeaseKeeper, TimerLoop } from './timers.js';
+
+const silent = { info() {}, warn() {}, error() {} };
+
+class FakeStore {
+  parked: { id: string; wake_at: number }[] = [];
+  orphans: string[] = [];
+  /** Runs inside nextWakeAt, after the value is read: "another commit happened meanwhile". */
+  duringNextWake: (() => void) | null = null;
+  capabilities = { concurrentClaimers: false, notify: false };
+  async claimDueRuns(owner: string, now: number, _lease: number, limit: number): Promise<Run[]> {
+    const due = this.parked.filter((p) => p.wake_at <= now).slice(0, limit);
+    this.parked = this.parked.filter((p) => !due.includes(p));
+    return due.map((p) => ({ id: p.id, owner, status: 'running' }) as Run);
+  }
+  async nextWakeAt(): Promise<number | null> {
+    const value = this.parked.length ? Math.min(...this.parked.map((p) => p.wake_at)) : null;
+    const hook = this.duringNextWake;
+    this.duringNextWake = null;
+    hook?.();
+    return value;
+  }
+  async claimOrphanedRuns(owner: string, _now: number, _lease: number, limit: number): Promise<Run[]> {
+    const got = this.orphans.splice(0, limit);
+    return got.map((id) => ({ id, owner, status: 'running' }) as Run);
+  }
+}
+
+class FakeExecutor {
+  jobs: Job[] = [];
+  dispatch(job: Job): void {
+    this.jobs.push(job);
+  }
+  get activeIds(): string[] {
+    return [];
+  }
+}
+
+async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('a due run is claimed and dispatched; the loop sleeps until the earliest wake-up', async () => {
+  const store = new FakeStore();
+  const exec = new FakeExecutor();
+  const now = Date.now();
+  store.parked = [{ id: 'late', wake_at: now + 150 }, { id: 'due', wake_at: now - 5 }];
+  const loop = new TimerLoop(store as unknown as Store, exec as unknown as Executor, { owner: 'me', leaseMs: 30_000, clock: Date.now, log: silent });
+  loop.start();
+  try {
+    await until(() => exec.jobs.length === 1, 500, 'the due run is dispatched');
+    assert.equal(exec.jobs[0].run.id, 'due');
+    await until(() => exec.jobs.length === 2, 1000, 'the later run is dispatched at its time');
+    assert.ok(Date.now() >= now + 150);
+  } finally {
+    loop.stop();
+  }
+});
+
+test('a nudge that arrives while the loop reads the next wake-up is not overwritten by the stale value', async () => {
+  const store = new FakeStore();
+  const exec = new FakeExecutor();
+  const loop = new TimerLoop(store as unknown as Store, exec as unknown as Executor, { owner: 'me', leaseMs: 30_000, clock: Date.now, log: silent });
+  // Nothing is parked, so the loop would sleep its maximum (30 s). While it reads nextWakeAt, a
+  // slice commits a run due in 30 ms and nudges the loop.
+  store.duringNextWake = () => {
+    const at = Date.now() + 30;
+    store.parked.push({ id: 'fresh', wake_at: at });
+    loop.nudge(at);
+  };
+  loop.start();
+  try {
+    await until(() => exec.jobs.length === 1, 1000, 'the freshly parked run is woken on time');
+    assert.equal(exec.jobs[0].run.id, 'fresh');
+  } finally {
+    loop.stop();
+  }
+});
+
+test('a nudge for a later time does not delay an earlier wake-up', async () => {
+  const store = new FakeStore();
+  const exec = new FakeExecutor();
+  const now = Date.now();
+  store.parked = [{ id: 'soon', wake_at: now + 60 }];
+  const loop = new TimerLoop(store as unknown as Store, exec as unknown as Executor, { owner: 'me', leaseMs: 30_000, clock: Date.now, log: silent });
+  loop.start();
+  try {
+    await new Promise((r) => setTimeout(r, 10));
+    loop.nudge(now + 10_000);
+    await until(() => exec.jobs.length === 1, 1000, 'the earlier run still fires');
+  } finally {
+    loop.stop();
+  }
+});
+
+test('a store failure in the loop is logged and retried, never thrown', async () => {
+  const store = new FakeStore();
+  const exec = new FakeExecutor();
+  let fails = 1;
+  const errors: unknown[] = [];
+  const flaky = Object.assign(Object.create(store), {
+    claimDueRuns: async (...args: Parameters<FakeStore['claimDueRuns']>) => {
+      if (fails-- > 0) throw new Error('disk I/O error');
+      return store.claimDueRuns(...args);
+    },
+  });
+  store.parked = [{ id: 'due', wake_at: Date.now() - 1 }];
+  const loop = new TimerLoop(flaky as Store, exec as unknown as Executor, {
+    owner: 'me', leaseMs: 30_000, clock: Date.now, log: { ...silent, error: (o: object) => void errors.push(o) },
+  });
+  loop.start();
+  try {
+    await until(() => exec.jobs.length === 1, 3000, 'the run is dispatched after the retry');
+    assert.equal(errors.length, 1);
+  } finally {
+    loop.stop();
+  }
+});
+
+test('recover claims orphans in batches until none are left and marks them recovered', async () => {
+  const store = new FakeStore();
+  const exec = new FakeExecutor();
+  store.orphans = Array.from({ length: 450 }, (_, i) => `r${i}`);
+  const keeper = new LeaseKeeper(store as unknown as Store, exec as unknown as Executor, { owner: 'me', leaseMs: 30_000, clock: Date.now, log: silent });
+  assert.equal(await keeper.recover(), 450);
+  assert.equal(exec.jobs.length, 450);
+  assert.ok(exec.jobs.every((j) => j.recovered === true));
+});
