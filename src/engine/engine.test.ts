@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
+import { loadConfig } from '../app/config.js';
+import { startServer } from '../app/app.js';
 import { validateDefinition } from '../core/definition.js';
 import { FlowgateError } from '../core/errors.js';
 import { randomToken, uuidv7 } from '../core/ids.js';
@@ -231,14 +233,16 @@ describe('recovery', () => {
 });
 
 describe('fencing', () => {
-  test('a stale transition (wrong rev) is refused and the slice stops: the store\'s version wins', async (t) => {
-    const h = await harness(t);
+  /** A run whose http step is in flight, held at a gate the test opens. */
+  async function inFlight(h: Harness): Promise<{ e: Engine; run: Run; during: Run; release: () => void; calls: () => number }> {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let entered!: () => void;
-    const inFlight = new Promise<void>((r) => (entered = r));
+    const started = new Promise<void>((r) => (entered = r));
+    let calls = 0;
     const http: HttpPort = {
       async request(): Promise<HttpResponse> {
+        calls++;
         entered();
         await gate;
         return { status: 200, headers: {}, body: Buffer.from('ok'), truncated: false };
@@ -247,13 +251,19 @@ describe('fencing', () => {
     const e = h.engine({ http });
     const wf = await h.deploy({ id: 'slow', steps: [{ id: 'call', type: 'http', url: 'https://a.example/' }, { id: 'after', type: 'set', set: { after: true } }] });
     const run = await h.start(wf);
-    await inFlight;
+    await started;
     const during = (await h.store.loadRun(run.id))!;
     assert.equal(during.status, 'running');
-    // Someone else advances the run meanwhile (here: a plain fenced write that bumps rev).
-    const [res] = await h.store.applyTransitions([{ run: { ...during, data: { elsewhere: true }, rev: during.rev + 1 }, expectRev: during.rev, steps: [] }]);
+    return { e, run, during, release, calls: () => calls };
+  }
+
+  test('a stale transition (wrong rev) is refused and the slice stops when the run is no longer its own', async (t) => {
+    const h = await harness(t);
+    const { e, run, during, release } = await inFlight(h);
+    // Another node took the run meanwhile (a fenced write that bumps rev and changes the owner).
+    const [res] = await h.store.applyTransitions([{ run: { ...during, owner: 'other-node', data: { elsewhere: true }, rev: during.rev + 1 }, expectRev: during.rev, steps: [] }]);
     assert.ok(res.ok);
-    // The same stale write again is refused.
+    // The same stale write again is refused by the store.
     const [stale] = await h.store.applyTransitions([{ run: { ...during, rev: during.rev + 1 }, expectRev: during.rev, steps: [] }]);
     assert.deepEqual(stale, { ok: false });
     release();
@@ -263,9 +273,21 @@ describe('fencing', () => {
     await new Promise((r) => setTimeout(r, 50));
     const after = (await h.store.loadRun(run.id))!;
     assert.equal(after.rev, during.rev + 1, 'nothing written over the newer version');
+    assert.equal(after.owner, 'other-node');
     assert.deepEqual(after.data, { elsewhere: true });
     const recs = await h.store.listSteps(run.id);
     assert.deepEqual(recs.map((r) => [r.step_id, r.status]), [['call', 'running']], 'the refused slice wrote no record');
+  });
+
+  test('a refused slice whose run is still its own continues from the stored state (the step runs again)', async (t) => {
+    const h = await harness(t);
+    const { run, during, release, calls } = await inFlight(h);
+    const [res] = await h.store.applyTransitions([{ run: { ...during, data: { merged: 1 }, rev: during.rev + 1 }, expectRev: during.rev, steps: [] }]);
+    assert.ok(res.ok);
+    release();
+    const done = await h.until(run.id, is('succeeded'), 'succeeded');
+    assert.deepEqual(done.data, { merged: 1, after: true }, 'the stored data won; the slice state was dropped');
+    assert.equal(calls(), 2, 'steps since the last commit ran again (at least once)');
   });
 
   test('a slice for a run held by another owner is refused (owner fence)', async (t) => {
@@ -313,9 +335,9 @@ describe('cancel', () => {
     const run = await h.start(wf);
     const parked = await h.until(run.id, is('waiting'), 'waiting');
     await e.cancel('default', run.id);
-    const res = await e.callback(parked.callback_token, { late: true }).catch((err: unknown) => err);
+    const res: { kind: string } | FlowgateError = await e.callback(parked.callback_token, { late: true }).catch((err: FlowgateError) => err);
     // Not parked any more: the body may become the (never-given) reply, but the run stays cancelled.
-    assert.ok(!(res instanceof Error) ? res.kind === 'replied' : (res as FlowgateError).code === 'conflict');
+    assert.ok(res instanceof FlowgateError ? res.code === 'conflict' : res.kind === 'replied');
     await new Promise((r) => setTimeout(r, 50));
     const after = (await h.store.loadRun(run.id))!;
     assert.equal(after.status, 'cancelled');
@@ -390,5 +412,27 @@ describe('limits', () => {
     assert.equal(done.step_seq, 50);
     assert.equal(done.data.n, 25);
     assert.equal((await h.store.listSteps(run.id)).length, 50);
+  });
+  test('FLOWGATE_MAX_STEPS_PER_RUN reaches the engine through the server config', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowgate-engine-cfg-'));
+    const config = loadConfig({ dataDir: dir, port: 0, examples: false, logLevel: 'silent' }, { FLOWGATE_ADMIN_TOKEN: 'test-admin-token', FLOWGATE_MAX_STEPS_PER_RUN: '30' });
+    const server = await startServer(config);
+    t.after(async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const auth = { authorization: 'Bearer test-admin-token' };
+    const put = await fetch(`${server.url}/v1/workflows/spin`, {
+      method: 'PUT', headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ steps: [{ id: 'again', type: 'condition', cases: [{ when: 'true', next: 'again' }] }] }),
+    });
+    assert.equal(put.status, 201, await put.text());
+    const res = await fetch(`${server.url}/v1/workflows/spin/runs?wait=5`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(res.status, 500);
+    const problem = (await res.json()) as { error?: { code: string } };
+    assert.equal(problem.error?.code, 'too_many_steps');
+    const run = (await server.store.loadRun(res.headers.get('flowgate-run-id')!))!;
+    assert.equal(run.status, 'failed');
+    assert.equal(run.step_seq, 30);
   });
 });

@@ -22,6 +22,7 @@ function workflowOf(doc: Record<string, unknown>): Workflow {
 }
 
 const noHttp: HttpPort = { request: async () => { throw new Error('no http in this test'); } };
+const noChildren = { start: async () => { throw new Error('no child runs in this test'); } };
 
 function ctxFor(steps: Record<string, unknown>[], stepId: string, data: JsonObject): StepContext {
   const compiled = compileWorkflow(workflowOf({ steps }));
@@ -31,7 +32,8 @@ function ctxFor(steps: Record<string, unknown>[], stepId: string, data: JsonObje
   return {
     run, workflow: compiled, step, seq: 1, attempt: 1, now: () => T0, http: noHttp,
     scope: { data, vars: { run: { id: 'run-1', callback_url: 'http://x/v1/callbacks/tok' }, workflow: { id: 'wf' }, steps: {}, secrets: {}, error: null } },
-  };
+    children: noChildren, record: null,
+  } as StepContext;
 }
 
 describe('set', () => {

@@ -51,7 +51,8 @@ function ctxFor(step: Record<string, unknown>, data: JsonObject, http: HttpPort,
     run: { id: RUN_ID, data } as unknown as Run, workflow: compiled, step: s, seq: opts.seq ?? 3, attempt: opts.attempt ?? 1,
     now: () => now, http,
     scope: { data, vars: { run: { id: RUN_ID, callback_url: 'https://flowgate.test/v1/callbacks/tok' }, steps: {}, secrets: {}, error: null } },
-  };
+    children: { start: async () => { throw new Error('no child runs in this test'); } }, record: null,
+  } as StepContext;
 }
 
 const run = (step: Record<string, unknown>, data: JsonObject, http: HttpPort, opts?: { attempt?: number; seq?: number; now?: number }): Promise<Outcome> =>

@@ -22,6 +22,7 @@ function workflowOf(doc: Record<string, unknown>): Workflow {
 }
 
 const noHttp: HttpPort = { request: async () => { throw new Error('no http in this test'); } };
+const noChildren = { start: async () => { throw new Error('no child runs in this test'); } };
 
 function ctxFor(steps: Record<string, unknown>[], stepId: string, data: JsonObject, now = T0): StepContext {
   const compiled = compileWorkflow(workflowOf({ steps }));
@@ -30,7 +31,8 @@ function ctxFor(steps: Record<string, unknown>[], stepId: string, data: JsonObje
   return {
     run: { id: 'run-1', data } as unknown as Run, workflow: compiled, step, seq: 1, attempt: 1, now: () => now, http: noHttp,
     scope: { data, vars: { run: { id: 'run-1' }, steps: {}, secrets: {}, error: null } },
-  };
+    children: noChildren, record: null,
+  } as StepContext;
 }
 
 describe('delay', () => {
