@@ -76,6 +76,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const intake = new Intake(engine, { maxDataBytes: config.maxDataBytes, maxWaitSeconds: config.maxWaitSeconds, maxBatchItems: config.maxBatchItems });
   const metrics = new Metrics();
   metrics.follow(engine.bus, () => engine.executor.load);
+  engine.bus.subscribeAll((e) => {
+    if (e.type !== 'run') return;
+    const r = e.run;
+    if (r.status === 'failed') log.info({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, error: r.error }, 'run failed');
+    else if (r.status === 'succeeded' || r.status === 'cancelled') log.debug({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, status: r.status }, 'run finished');
+  });
   const auth = new Authenticator(store, config.adminToken);
   setMaxBodyBytes(config.maxBodyBytes);
 
