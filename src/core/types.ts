@@ -135,6 +135,11 @@ export interface Run {
   /** Where the run's result is POSTed when it ends (the trigger's `callback_url`). */
   result_url: string | null;
   parent: { run_id: string; step: string; seq: number } | null;
+  /**
+   * Facts about how the run was started that are not data (e.g. Luma's initiatorContactId,
+   * initiatorApplicationId, initiationInfo). Set at creation, never changed; absent when none.
+   */
+  meta?: JsonObject;
   /** How many times the run was retried by `POST /v1/runs/{id}/retry`, plus one. */
   attempt: number;
   owner: string | null;
