@@ -195,6 +195,7 @@ function paths(): Obj {
           query('workflow', 'Only runs of this workflow'),
           query('status', 'Only runs in this status', ref('RunStatus')),
           query('ref', 'Only the run with this ref'),
+          query('parent', 'Only child runs of this run (started by its call or foreach steps)'),
           query('since', 'Created at or after', str(undefined, { format: 'date-time' })),
           query('until', 'Created before', str(undefined, { format: 'date-time' })),
           param('Limit'), param('Cursor'),

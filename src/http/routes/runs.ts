@@ -28,6 +28,7 @@ export function runRoutes(d: RouteDeps): RouteDef[] {
       workflow: ctx.query.get('workflow') || undefined,
       status: (status || undefined) as RunStatus | undefined,
       ref: ctx.query.get('ref') || undefined,
+      parent: ctx.query.get('parent') || undefined,
       since: timeQuery(ctx, 'since'),
       until: timeQuery(ctx, 'until'),
       cursor: ctx.query.get('cursor') || undefined,
