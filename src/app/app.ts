@@ -25,6 +25,7 @@ import { Intake } from '../triggers/intake.js';
 import type { Config } from './config.js';
 import { applyExamples } from './examples.js';
 import { OutboundHttp } from './outbound.js';
+import { WorkerSandbox } from './sandbox.js';
 
 export interface RunningServer {
   url: string;
@@ -68,7 +69,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let publicBase = config.publicUrl ?? '';
   const outbound = new OutboundHttp();
   const owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
-  const engine = new Engine(store, { http: outbound, secrets, log }, {
+  const sandbox = new WorkerSandbox({ workers: config.code.workers, memoryBytes: config.code.memoryMb * 1024 * 1024, log });
+  const engine = new Engine(store, { http: outbound, secrets, log, sandbox }, {
     owner, leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: 200,
     maxStepsPerRun: config.maxStepsPerRun, maxActive: 2000, clock: Date.now,
     callbackUrl: (token) => `${publicBase}/v1/callbacks/${token}`,
@@ -122,6 +124,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await closed;
       clearTimeout(force);
       await outbound.close();
+      await sandbox.close();
       await store.close();
       log.info({}, 'flowgate stopped');
     })();

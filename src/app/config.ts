@@ -4,6 +4,7 @@
  * kept in the data directory with owner-only permissions.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomToken } from '../core/ids.js';
 import { SecretBox } from '../core/secretbox.js';
@@ -28,6 +29,10 @@ export interface Config {
   masterKey: string;
   examplesDir: string | null;
   logLevel: string;
+  /** `code` steps: sandbox worker threads and the QuickJS heap limit of one evaluation. */
+  code: { workers: number; memoryMb: number };
+  /** Result deliveries to a trigger's `callback_url` (SPEC §8.13): attempts, backoff, per-attempt timeout. */
+  delivery: { maxAttempts: number; initialBackoffMs: number; maxBackoffMs: number; timeoutMs: number };
   maxBodyBytes: number;
   maxDataBytes: number;
   maxWaitSeconds: number;
@@ -87,6 +92,16 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     masterKey,
     examplesDir,
     logLevel: flags.logLevel ?? env.FLOWGATE_LOG_LEVEL ?? 'info',
+    code: {
+      workers: intEnv(env, 'FLOWGATE_CODE_WORKERS', Math.min(2, availableParallelism())),
+      memoryMb: intEnv(env, 'FLOWGATE_CODE_MEMORY_MB', 32),
+    },
+    delivery: {
+      maxAttempts: intEnv(env, 'FLOWGATE_DELIVERY_MAX_ATTEMPTS', 8),
+      initialBackoffMs: intEnv(env, 'FLOWGATE_DELIVERY_BACKOFF_MS', 30_000),
+      maxBackoffMs: intEnv(env, 'FLOWGATE_DELIVERY_MAX_BACKOFF_MS', 30 * 60_000),
+      timeoutMs: intEnv(env, 'FLOWGATE_DELIVERY_TIMEOUT_MS', 30_000),
+    },
     maxBodyBytes: intEnv(env, 'FLOWGATE_MAX_BODY_BYTES', 1024 * 1024),
     maxDataBytes: intEnv(env, 'FLOWGATE_MAX_DATA_BYTES', 256 * 1024),
     maxWaitSeconds: intEnv(env, 'FLOWGATE_MAX_WAIT_SECONDS', 300),

@@ -7,7 +7,7 @@ import { FlowgateError, notFound } from '../core/errors.js';
 import { randomToken, uuidv7 } from '../core/ids.js';
 import { compileParams } from '../core/params.js';
 import { isTerminal, type JsonObject, type Run, type Workflow } from '../core/types.js';
-import type { ChildSpec, ChildStart, HttpPort } from '../steps/types.js';
+import type { ChildSpec, ChildStart, HttpPort, SandboxPort } from '../steps/types.js';
 import type { CreateResult, RefPolicy, Store } from '../store/types.js';
 import { RunBus } from './bus.js';
 import { Committer } from './committer.js';
@@ -54,7 +54,7 @@ export class Engine {
 
   constructor(
     private readonly store: Store,
-    deps: { http: HttpPort; secrets: SecretsPort; log: Logger },
+    deps: { http: HttpPort; secrets: SecretsPort; log: Logger; sandbox?: SandboxPort },
     private readonly config: EngineConfig,
   ) {
     this.log = deps.log;
@@ -62,7 +62,7 @@ export class Engine {
     this.committer = new Committer(store);
     this.executor = new Executor({
       store, committer: this.committer, bus: this.bus, workflows: this.workflows,
-      http: deps.http, secrets: deps.secrets, log: deps.log,
+      http: deps.http, sandbox: deps.sandbox, secrets: deps.secrets, log: deps.log,
       owner: config.owner, clock: config.clock, callbackUrl: config.callbackUrl,
       leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: config.stepsPerSlice,
       maxStepsPerRun: config.maxStepsPerRun, maxActive: config.maxActive,

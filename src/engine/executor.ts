@@ -8,7 +8,7 @@
 import type { CompiledStep } from '../core/compiled.js';
 import type { Json, JsonObject, Run, StepRecord } from '../core/types.js';
 import { STEP_KINDS } from '../steps/index.js';
-import type { ChildSpec, ChildStart, HttpPort, Outcome, Resumption, StepContext } from '../steps/types.js';
+import type { ChildSpec, ChildStart, HttpPort, Outcome, Resumption, SandboxPort, StepContext } from '../steps/types.js';
 import type { Store } from '../store/types.js';
 import type { RunBus } from './bus.js';
 import type { Committer } from './committer.js';
@@ -33,6 +33,8 @@ export interface ExecutorDeps {
   bus: RunBus;
   workflows: WorkflowCache;
   http: HttpPort;
+  /** The JavaScript sandbox of `code` steps; without it they fail with code_error. */
+  sandbox?: SandboxPort;
   secrets: SecretsPort;
   log: Logger;
   owner: string;
@@ -280,7 +282,7 @@ export class Executor {
       const parent = run;
       const seq = record.seq;
       const ctx: StepContext = {
-        run, workflow: wf.compiled, step, seq, attempt, now: d.clock, http: d.http,
+        run, workflow: wf.compiled, step, seq, attempt, now: d.clock, http: d.http, sandbox: d.sandbox,
         record: resumption || attempt > 1 ? record : null,
         children: { start: (specs) => d.startChildren(parent, step.def.id, seq, specs) },
         scope: buildScope({

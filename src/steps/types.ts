@@ -48,6 +48,8 @@ export interface StepContext {
   run: Readonly<Run>;
   workflow: CompiledWorkflow;
   step: CompiledStep;
+  /** The JavaScript sandbox of `code` steps (absent only in unit tests of other step kinds). */
+  sandbox?: SandboxPort;
   /** data + bound variables; templates evaluate against it. */
   scope: Scope;
   /** The sequence number of this step's record within the run. */
@@ -93,4 +95,27 @@ export class StepError extends Error {
     super(message);
     this.name = 'StepError';
   }
+}
+
+/**
+ * User JavaScript evaluated in an isolated sandbox (the `code` step): no I/O, no clock, no host
+ * objects; time, memory and stack bounded. `data` goes in as a deep copy; `value` comes back as JSON.
+ */
+export interface SandboxRequest {
+  /** A JavaScript function body; `data` is in scope and `await` is allowed. */
+  code: string;
+  data: JsonObject;
+  timeoutMs: number;
+  /** Seeds the sandbox's deterministic Math.random (the same seed gives the same numbers). */
+  seed: string;
+}
+
+export type SandboxFailureCode = 'code_timeout' | 'code_memory' | 'code_error';
+
+export type SandboxResult =
+  | { ok: true; value: Json | undefined }
+  | { ok: false; error: { code: SandboxFailureCode; message: string; line?: number } };
+
+export interface SandboxPort {
+  run(req: SandboxRequest): Promise<SandboxResult>;
 }
