@@ -15,6 +15,7 @@ import { Metrics } from '../http/metrics.js';
 import { setMaxBodyBytes } from '../http/request.js';
 import { adminRoutes } from '../http/routes/admin.js';
 import { runRoutes } from '../http/routes/runs.js';
+import { stepTestRoutes } from '../http/routes/step-test.js';
 import { systemRoutes } from '../http/routes/system.js';
 import { workflowRoutes } from '../http/routes/workflows.js';
 import { createHttpServer } from '../http/server.js';
@@ -25,6 +26,7 @@ import { Intake } from '../triggers/intake.js';
 import type { Config } from './config.js';
 import { applyExamples } from './examples.js';
 import { OutboundHttp } from './outbound.js';
+import { parseAllowList } from './ssrf.js';
 import { WorkerSandbox } from './sandbox.js';
 
 export interface RunningServer {
@@ -67,7 +69,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   };
 
   let publicBase = config.publicUrl ?? '';
-  const outbound = new OutboundHttp();
+  // The SSRF guard lets URLs under this server's own base through to its own socket (SPEC §6).
+  let localBase = '';
+  const outbound = new OutboundHttp({
+    allow: parseAllowList(config.httpAllow),
+    self: () => (localBase ? { bases: [publicBase, localBase], local: localBase } : null),
+  });
   const owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
   const sandbox = new WorkerSandbox({ workers: config.code.workers, memoryBytes: config.code.memoryMb * 1024 * 1024, log });
   const engine = new Engine(store, { http: outbound, secrets, log, sandbox }, {
@@ -95,7 +102,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     onSecretsChanged: (tenant) => secretCache.delete(tenant), clock: Date.now,
   };
   const server = createHttpServer({
-    routes: [...systemRoutes(deps), ...workflowRoutes(deps), ...runRoutes(deps), ...adminRoutes(deps)],
+    routes: [...systemRoutes(deps), ...workflowRoutes(deps), ...runRoutes(deps), ...stepTestRoutes(deps), ...adminRoutes(deps)],
     auth, metrics, log, publicUrl: config.publicUrl, isAccepting: () => accepting,
   });
 
@@ -107,6 +114,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   if (!config.publicUrl) publicBase = url;
+  localBase = config.host === '0.0.0.0' || config.host === '::' ? `http://127.0.0.1:${port}` : url;
   const { recovered } = await engine.start();
   ready = true;
   log.info({ url, data_dir: config.dataDir, recovered }, 'flowgate is serving');

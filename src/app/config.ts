@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomToken } from '../core/ids.js';
 import { SecretBox } from '../core/secretbox.js';
+import { parseAllowList } from './ssrf.js';
 
 export interface ServeFlags {
   host?: string;
@@ -40,6 +41,8 @@ export interface Config {
   retryAfterSeconds: number;
   leaseMs: number;
   maxStepsPerRun: number;
+  /** FLOWGATE_HTTP_ALLOW: what outgoing http steps may reach despite the SSRF guard (see src/app/ssrf.ts). */
+  httpAllow: string[];
 }
 
 const DEFAULT_EXAMPLES = resolve(new URL('../../examples', import.meta.url).pathname);
@@ -109,5 +112,6 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     retryAfterSeconds: intEnv(env, 'FLOWGATE_RETRY_AFTER_SECONDS', 1),
     leaseMs: intEnv(env, 'FLOWGATE_LEASE_MS', 30_000),
     maxStepsPerRun: intEnv(env, 'FLOWGATE_MAX_STEPS_PER_RUN', 10_000),
+    httpAllow: parseAllowList(env.FLOWGATE_HTTP_ALLOW).source,
   };
 }

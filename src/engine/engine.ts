@@ -6,13 +6,14 @@
 import { FlowgateError, notFound } from '../core/errors.js';
 import { randomToken, uuidv7 } from '../core/ids.js';
 import { compileParams } from '../core/params.js';
-import { isTerminal, type JsonObject, type Run, type Workflow } from '../core/types.js';
+import { isTerminal, type Json, type JsonObject, type Run, type Workflow } from '../core/types.js';
 import type { ChildSpec, ChildStart, HttpPort, SandboxPort } from '../steps/types.js';
 import type { CreateResult, RefPolicy, Store } from '../store/types.js';
 import { RunBus } from './bus.js';
 import { Committer } from './committer.js';
 import { Executor, type Logger, type SecretsPort } from './executor.js';
 import { cancelled } from './machine.js';
+import { testHttpStep, type StepTestResult } from './step-test.js';
 import { LeaseKeeper, TimerLoop } from './timers.js';
 import { WorkflowCache } from './workflows.js';
 
@@ -51,6 +52,7 @@ export class Engine {
   private readonly leases: LeaseKeeper;
 
   private readonly log: Logger;
+  private readonly ports: { http: HttpPort; secrets: SecretsPort };
 
   constructor(
     private readonly store: Store,
@@ -58,6 +60,7 @@ export class Engine {
     private readonly config: EngineConfig,
   ) {
     this.log = deps.log;
+    this.ports = { http: deps.http, secrets: deps.secrets };
     this.workflows = new WorkflowCache(store);
     this.committer = new Committer(store);
     this.executor = new Executor({
@@ -67,6 +70,7 @@ export class Engine {
       leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: config.stepsPerSlice,
       maxStepsPerRun: config.maxStepsPerRun, maxActive: config.maxActive,
       startChildren: (parent, step, seq, specs) => this.startChildren(parent, step, seq, specs),
+      selfCallback: (token, body) => this.selfCallback(token, body),
       onCommitted: (run) => this.afterCommit(run),
       onLateMerge: (run, data) => {
         this.modify(run.tenant, run.id, data).catch((e) => this.log.error({ err: e, run_id: run.id }, 'a late data merge failed'));
@@ -112,6 +116,29 @@ export class Engine {
       this.executor.dispatch({ run: result.run });
     }
     return result;
+  }
+
+  /**
+   * A run's http step POSTing to its own callback URL (SPEC §6): the callback path without the
+   * network, answered as `POST /v1/callbacks/{token}` would be. Safe while the executor holds the
+   * run: a running run gets the body as its reply, and replies are set-once, independent of rev.
+   */
+  async selfCallback(token: string, body: JsonObject): Promise<{ status: number; body: Json }> {
+    try {
+      const outcome = await this.callback(token, body);
+      return { status: 202, body: { run_id: outcome.run.id, accepted: outcome.kind } };
+    } catch (e) {
+      if (e instanceof FlowgateError) return { status: e.status, body: { title: e.code, status: e.status, detail: e.message } };
+      throw e;
+    }
+  }
+
+  /** Executes one http step of the current version on `data` without a run (the Test button). */
+  testStep(tenant: string, workflow: string, step: string, data: JsonObject): Promise<StepTestResult> {
+    return testHttpStep({
+      workflows: this.workflows, http: this.ports.http, secrets: this.ports.secrets,
+      clock: this.config.clock, callbackUrl: this.config.callbackUrl,
+    }, tenant, workflow, step, data);
   }
 
   /** Follow-ups of a committed run state: timers, waking a parent, checking a parked parent's children. */

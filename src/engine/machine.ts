@@ -82,7 +82,10 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
     case 'park': {
       const kind = outcome.kind === 'sleep' ? 'delay' : 'callback';
       const wake = outcome.kind === 'sleep' ? outcome.until : outcome.timeoutAt;
-      const rec: StepRecord = { ...record, status: 'waiting', input: outcome.input ?? null };
+      let rec: StepRecord = { ...record, status: 'waiting', input: outcome.input ?? null };
+      // A step that polls (http follow_async) keeps its state as output and logs each poll as an attempt.
+      if (outcome.kind === 'sleep' && outcome.output !== undefined) rec = { ...rec, output: outcome.output };
+      if (outcome.kind === 'sleep' && outcome.attempt) rec = { ...rec, attempts: withAttempt(record, outcome.attempt, attemptStarted, now) };
       const parked: Run = { ...run, status: 'waiting', step: id, parking: { kind, step: id, seq: record.seq }, wake_at: wake, owner: null, lease_until: null, updated_at: now };
       return { run: parked, record: rec, proceed: false, replied: false };
     }

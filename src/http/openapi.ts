@@ -175,7 +175,7 @@ function paths(): Obj {
     '/v1/workflows/{id}/steps/{step}/test': {
       post: operation({
         id: 'testStep', tag: 'Workflows', summary: 'Run one step on given data, without a run',
-        description: 'For `http` steps the request really goes out (the "Test" button).',
+        description: 'The "Test" button: the current version\'s `http` step is executed once on `data` (no retries, `follow_async` not followed, nothing stored). The request really goes out, through the same SSRF guard, timeouts and body cap as a run\'s. The answer is the full exchange with secret values redacted; a failed exchange is still 200, with `error`. 404 for an unknown workflow or step, 422 for a step that is not `http`. Needs the admin role.',
         params: [workflowId, path('step', 'Step id', str(undefined, { pattern: '^[A-Za-z0-9_-]+$' }))],
         body: { required: true, content: json(ref('StepTestRequest')) },
         responses: { '200': ok('What the step did', ref('StepTestResult')), '400': response('BadRequest'), '404': response('NotFound'), '422': response('ValidationFailed') },
@@ -472,7 +472,13 @@ function schemas(): Obj {
     }, ['items']),
     ImportResult: object({ total: int(), created: int(), duplicates: int(), failed: int(), errors: arrayOf(ref('RowProblem')) }, ['total', 'created', 'duplicates', 'failed', 'errors']),
     StepTestRequest: object({ data: { type: 'object', additionalProperties: true } }, ['data']),
-    StepTestResult: object({ status: str(), output: anyJson, data: { type: 'object' }, error: nullable(ref('RunError')), attempts: arrayOf(ref('Attempt')) }, [], { additionalProperties: true }),
+    StepTestResult: object({
+      request: object({ method: str(), url: str(), headers: { type: 'object', additionalProperties: str() }, body: str('Excerpt (first 64 KiB)') }, ['method', 'url', 'headers'], { additionalProperties: true }),
+      response: nullable(object({ status: int(), headers: { type: 'object', additionalProperties: str() }, body: anyJson, truncated: { type: 'boolean' } }, ['status', 'headers', 'body'])),
+      duration_ms: { type: ['integer', 'null'] },
+      error: object({ code: str('Error class: network, timeout, connect_timeout, tls, ssrf, redirects, http_status, …'), message: str() }, ['code', 'message']),
+      outcome: object({ kind: str('What a run would do next', { enum: ['continue', 'fail', 'retry', 'follow'] }) }, ['kind'], { additionalProperties: true }),
+    }, ['request', 'response', 'duration_ms', 'outcome']),
     Secret: object({ name: str(), created_at: time(), updated_at: time() }, ['name']),
     ApiKeyCreate: object({ name: str(), role: str(undefined, { enum: ['admin', 'trigger', 'read'] }), tenant: str() }, ['name', 'role']),
     ApiKey: object({ id: str(), tenant: str(), name: str(), role: str(undefined, { enum: ['admin', 'trigger', 'read'] }), created_at: time() }, ['id', 'tenant', 'name', 'role']),

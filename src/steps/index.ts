@@ -13,4 +13,4 @@ export const STEP_KINDS: ReadonlyMap<string, StepKind> = new Map(
 export const SUPPORTED_STEP_TYPES: ReadonlySet<string> = new Set(STEP_KINDS.keys());
 
 export type { StepKind, StepContext, Outcome, Resumption, HttpPort, HttpRequest, HttpResponse, ChildPort, ChildSpec, ChildStart } from './types.js';
-export { StepError } from './types.js';
+export { HttpFailure, StepError } from './types.js';

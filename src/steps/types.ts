@@ -11,9 +11,15 @@ export interface HttpRequest {
   url: string;
   headers: Record<string, string>;
   body?: string | Buffer;
+  /** The whole exchange (connect, redirects, headers and body) must finish within this. */
   timeoutMs: number;
+  /** Resolving and connecting one connection must finish within this (default 10 s, never above timeoutMs). */
+  connectTimeoutMs?: number;
   tlsVerify: boolean;
+  /** Bytes of response body kept; the rest is discarded and `truncated` is set. */
   maxResponseBytes: number;
+  /** Follow 3xx answers with a Location (up to 5, each hop checked by the SSRF guard). Default true. */
+  followRedirects?: boolean;
 }
 
 export interface HttpResponse {
@@ -21,6 +27,22 @@ export interface HttpResponse {
   headers: Record<string, string>;
   body: Buffer;
   truncated: boolean;
+  /** The URL that gave this answer (after redirects), when the port followed any. */
+  url?: string;
+  /** Each redirect followed, in order: `{ status, location }`. */
+  redirects?: { status: number; location: string }[];
+}
+
+/**
+ * Why an outgoing request failed, as the HttpPort reports it. `code` is the attempt's error class:
+ * `network`, `timeout`, `connect_timeout`, `tls`, `ssrf`, `redirects`. `retryable: false` means no
+ * retry policy may repeat it (SSRF refusals and TLS verification failures, SPEC §8.12).
+ */
+export class HttpFailure extends Error {
+  constructor(readonly code: string, message: string, readonly retryable = true) {
+    super(message);
+    this.name = 'HttpFailure';
+  }
 }
 
 export interface HttpPort {
@@ -61,13 +83,19 @@ export interface StepContext {
   children: ChildPort;
   /** The step record this execution continues (a resumed or retried step), else null. */
   record: StepRecord | null;
+  /**
+   * Delivers a POST to this run's own callback URL without a network call (SPEC §6): the engine's
+   * callback path (resume a wait, else set the reply once). Absent where there is no run (step tests).
+   */
+  selfCallback?: (body: JsonObject) => Promise<{ status: number; body: Json }>;
 }
 
 /** What a step asks the engine to do. `input`/`output` are recorded on the step record. */
 export type Outcome =
   | { kind: 'continue'; data?: JsonObject; next?: string | null; input?: Json; output?: Json; attempt?: Partial<Attempt>; progress?: number }
   | { kind: 'reply'; reply: Omit<Reply, 'at'>; input?: Json; output?: Json }
-  | { kind: 'sleep'; until: number; input?: Json }
+  /** Park until `until`, then `resume` with a timer; `output` (state) and `attempt` go on the record. */
+  | { kind: 'sleep'; until: number; input?: Json; output?: Json; attempt?: Partial<Attempt> }
   | { kind: 'park'; timeoutAt: number; input?: Json }
   /** Park until one of `children` replies or ends, or `until`; `state` is kept as the record's output. */
   | { kind: 'await'; children: string[]; wakeOn: 'reply' | 'end'; until: number; state: Json; input?: Json; progress?: number }

@@ -49,9 +49,10 @@ export interface TestServer {
 
 export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
+/** `env` overrides the environment; outgoing http steps may reach 127.0.0.1 (targets) unless FLOWGATE_HTTP_ALLOW is given. */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-http-'));
-  const cfg = loadConfig({ port: 0, dataDir: dir, examples: false, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' }, { FLOWGATE_ADMIN_TOKEN: ADMIN, ...env });
+  const cfg = loadConfig({ port: 0, dataDir: dir, examples: false, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' }, { FLOWGATE_ADMIN_TOKEN: ADMIN, FLOWGATE_HTTP_ALLOW: '127.0.0.1', ...env });
   const srv = await startServer(cfg);
 
   const call = async <T = any>(method: string, path: string, opts: CallOptions = {}): Promise<Answer<T>> => {

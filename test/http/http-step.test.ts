@@ -290,8 +290,8 @@ steps:
   assert.ok(gap >= 950, `second attempt came ${gap} ms after the 429`);
 });
 
-test('a loopback target is refused without an allow-list entry (SSRF guard), and never retried', { todo: 'the SSRF guard of SPEC §6 is not built yet (src/app/outbound.ts sends to any address)' }, async () => {
-  const bare = await startTestServer();
+test('a loopback target is refused without an allow-list entry (SSRF guard), and never retried', async () => {
+  const bare = await startTestServer({ FLOWGATE_HTTP_ALLOW: '' });
   try {
     const r = await bare.putWorkflow('ssrf', `id: ssrf
 steps:

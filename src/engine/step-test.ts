@@ -1,0 +1,104 @@
+/**
+ * The "Test" button (SPEC §4 `POST /v1/workflows/{id}/steps/{step}/test`): one http step executed on
+ * given data without a run. The request really goes out, through the same HttpPort (and so the same
+ * SSRF guard, timeouts and body cap) as a run's; one attempt, no retries, follow_async not followed.
+ * Nothing is stored. The exchange comes back with secret values redacted.
+ */
+import { FlowgateError, notFound } from '../core/errors.js';
+import { uuidv7 } from '../core/ids.js';
+import type { Json, JsonObject, Run } from '../core/types.js';
+import { STEP_KINDS } from '../steps/index.js';
+import { StepError, type HttpPort, type Outcome, type StepContext } from '../steps/types.js';
+import type { SecretsPort } from './executor.js';
+import { buildScope, redact } from './scope.js';
+import type { WorkflowCache } from './workflows.js';
+
+export interface StepTestDeps {
+  workflows: WorkflowCache;
+  http: HttpPort;
+  secrets: SecretsPort;
+  clock: () => number;
+  callbackUrl: (token: string) => string;
+}
+
+export interface StepTestResult {
+  request: Json;
+  response: Json;
+  duration_ms: number | null;
+  error?: { code: string; message: string };
+  /** What a run would do next: `continue`, `fail`, `retry` (at), or `follow` (poll the Location). */
+  outcome: JsonObject;
+}
+
+export async function testHttpStep(d: StepTestDeps, tenant: string, workflowId: string, stepId: string, data: JsonObject): Promise<StepTestResult> {
+  const wf = await d.workflows.current(tenant, workflowId);
+  if (!wf || wf.archived) throw notFound(`workflow ${workflowId}`);
+  const loaded = await d.workflows.version(tenant, wf.id, wf.version, wf);
+  if (!loaded) throw notFound(`workflow ${workflowId}`);
+  const step = loaded.compiled.steps.get(stepId);
+  if (!step) throw notFound(`step ${stepId} of workflow ${workflowId}`);
+  if (step.def.type !== 'http') {
+    throw new FlowgateError('validation_failed', `step ${stepId} is a ${step.def.type} step; only http steps can be tested`, {
+      errors: [{ path: 'step', message: `is a ${step.def.type} step; only http steps can be tested` }],
+    });
+  }
+  const secrets = loaded.usesSecrets ? await d.secrets.values(tenant) : {};
+  const now = d.clock();
+  const run: Run = {
+    id: uuidv7(now), tenant, workflow: wf.id, version: wf.version, ref: null, status: 'running', input: data, data,
+    progress: 0, step: stepId, step_seq: 1, reply: null, error: null, parking: null, wake_at: null,
+    callback_token: 'step-test', result_url: null, parent: null, attempt: 1, owner: null, lease_until: null, rev: 1,
+    created_at: now, started_at: now, finished_at: null, updated_at: now,
+  };
+  const ctx: StepContext = {
+    run, workflow: loaded.compiled, step, seq: 1, attempt: 1, now: d.clock, http: d.http, record: null,
+    children: { start: async () => { throw new StepError('not_in_test', 'a step test starts no child runs'); } },
+    // A POST to $run.callback_url is answered here: a test has no run to resume or reply for.
+    selfCallback: async () => ({ status: 202, body: { accepted: 'test', note: 'a step test delivers no callback' } }),
+    scope: buildScope({
+      run, workflowName: wf.name, callbackUrl: d.callbackUrl('step-test'), steps: {}, secrets,
+      stepCount: loaded.compiled.steps.size, now,
+    }),
+  };
+  let outcome: Outcome;
+  try {
+    outcome = await STEP_KINDS.get('http')!.execute(ctx);
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    outcome = { kind: 'fail', error: { code: typeof err.code === 'string' ? err.code : 'step_error', message: err.message } };
+  }
+  const result = describe(outcome);
+  return redact(result as unknown as JsonObject, Object.values(secrets)) as unknown as StepTestResult;
+}
+
+function describe(o: Outcome): StepTestResult {
+  const attempt = 'attempt' in o ? o.attempt : undefined;
+  const request = attempt?.request ?? ('input' in o ? o.input ?? null : null);
+  const output = 'output' in o ? o.output ?? null : null;
+  const response = output && typeof output === 'object' && !Array.isArray(output)
+    ? { status: output.status ?? null, headers: output.headers ?? {}, body: output.body ?? null, ...(output.truncated ? { truncated: true } : {}) }
+    : null;
+  const out: StepTestResult = { request, response, duration_ms: attempt?.duration_ms ?? null, outcome: { kind: o.kind } };
+  switch (o.kind) {
+    case 'fail':
+      out.error = { code: o.error.code, message: o.error.message };
+      break;
+    case 'retry':
+      out.error = { code: o.error.code, message: o.error.message };
+      out.outcome = { kind: 'retry', at: new Date(o.at).toISOString() };
+      break;
+    case 'sleep': {
+      // follow_async: a 202 whose Location a run would poll.
+      const follow = output && typeof output === 'object' && !Array.isArray(output) ? (output.follow as JsonObject | undefined) : undefined;
+      out.outcome = { kind: 'follow', location: follow?.location ?? null, next_poll_at: new Date(o.until).toISOString() };
+      break;
+    }
+    case 'continue':
+      out.outcome = { kind: 'continue', data: o.data ?? null };
+      break;
+    default:
+      break;
+  }
+  if (attempt?.error && !out.error) out.error = { code: attempt.error.class, message: attempt.error.message };
+  return out;
+}
