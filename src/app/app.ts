@@ -13,7 +13,10 @@ import { Authenticator } from '../http/auth.js';
 import type { RouteDeps } from '../http/deps.js';
 import { Metrics } from '../http/metrics.js';
 import { setMaxBodyBytes } from '../http/request.js';
+import { corezoidRoutes } from '../http/compat/corezoid.js';
 import { adminRoutes } from '../http/routes/admin.js';
+import { apiLoginRoutes } from '../http/routes/api-logins.js';
+import { importRoutes } from '../http/routes/imports.js';
 import { runRoutes } from '../http/routes/runs.js';
 import { stepTestRoutes } from '../http/routes/step-test.js';
 import { systemRoutes } from '../http/routes/system.js';
@@ -102,7 +105,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
     onSecretsChanged: (tenant) => secretCache.delete(tenant), clock: Date.now,
   };
   const server = createHttpServer({
-    routes: [...systemRoutes(deps), ...workflowRoutes(deps), ...runRoutes(deps), ...stepTestRoutes(deps), ...adminRoutes(deps)],
+    routes: [
+      ...systemRoutes(deps), ...workflowRoutes(deps), ...runRoutes(deps), ...stepTestRoutes(deps), ...adminRoutes(deps),
+      ...apiLoginRoutes(deps),
+      ...corezoidRoutes(deps, config.corezoid),
+      ...importRoutes(deps, config.csv),
+    ],
     auth, metrics, log, publicUrl: config.publicUrl, isAccepting: () => accepting,
   });
 

@@ -41,6 +41,10 @@ export interface Config {
   retryAfterSeconds: number;
   leaseMs: number;
   maxStepsPerRun: number;
+  /** Corezoid surface (SPEC §5.1): signature time window (±s), ops per request, Sync API wait cap (s). */
+  corezoid: { timeWindowSeconds: number; maxOps: number; syncMaxSeconds: number };
+  /** CSV import (SPEC §5.4): rows and bytes per file. */
+  csv: { maxRows: number; maxBytes: number };
   /** FLOWGATE_HTTP_ALLOW: what outgoing http steps may reach despite the SSRF guard (see src/app/ssrf.ts). */
   httpAllow: string[];
 }
@@ -112,6 +116,15 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     retryAfterSeconds: intEnv(env, 'FLOWGATE_RETRY_AFTER_SECONDS', 1),
     leaseMs: intEnv(env, 'FLOWGATE_LEASE_MS', 30_000),
     maxStepsPerRun: intEnv(env, 'FLOWGATE_MAX_STEPS_PER_RUN', 10_000),
+    corezoid: {
+      timeWindowSeconds: intEnv(env, 'FLOWGATE_COREZOID_TIME_WINDOW', 300),
+      maxOps: intEnv(env, 'FLOWGATE_COREZOID_MAX_OPS', 100),
+      syncMaxSeconds: intEnv(env, 'FLOWGATE_COREZOID_SYNC_MAX_SECONDS', 300),
+    },
+    csv: {
+      maxRows: intEnv(env, 'FLOWGATE_CSV_MAX_ROWS', 100_000),
+      maxBytes: intEnv(env, 'FLOWGATE_CSV_MAX_BYTES', 50 * 1024 * 1024),
+    },
     httpAllow: parseAllowList(env.FLOWGATE_HTTP_ALLOW).source,
   };
 }

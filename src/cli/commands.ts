@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { registerApply } from './commands/apply.js';
 import { processDeps, type CliDeps } from './commands/context.js';
+import { registerImport } from './commands/import.js';
 import { registerKeys } from './commands/keys.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
@@ -36,4 +37,5 @@ export function registerClientCommands(program: Command, deps: Partial<CliDeps> 
   registerRuns(program, full);
   registerKeys(program, full);
   registerSecrets(program, full);
+  registerImport(program, full);
 }

@@ -39,6 +39,8 @@ export interface StartRequest {
   refPolicy: RefPolicy;
   resultUrl?: string | null;
   parent?: Run['parent'];
+  /** The run's callback token when the caller must know it before the run exists (a sync caller's `__callback_url`). */
+  callbackToken?: string;
 }
 
 export type CallbackResult = { kind: 'resumed'; run: Run } | { kind: 'replied'; run: Run };
@@ -97,6 +99,12 @@ export class Engine {
     await this.committer.drain();
   }
 
+  /** A fresh callback token and the URL it gives (SPEC §8.8), for a caller that hands the URL to the run itself. */
+  newCallback(): { token: string; url: string } {
+    const token = randomToken(24);
+    return { token, url: this.config.callbackUrl(token) };
+  }
+
   /** Creates a run durably (group-committed with others) and, when it is new, starts executing it. */
   async startRun(req: StartRequest): Promise<CreateResult> {
     const loaded = await this.workflows.version(req.workflow.tenant, req.workflow.id, req.workflow.version, req.workflow);
@@ -106,7 +114,7 @@ export class Engine {
       id: uuidv7(now), tenant: req.workflow.tenant, workflow: req.workflow.id, version: req.workflow.version,
       ref: req.ref, status: 'queued', input: req.input, data: req.data, progress: 0,
       step: loaded.compiled.start, step_seq: 0, reply: null, error: null, parking: null, wake_at: null,
-      callback_token: randomToken(24), result_url: req.resultUrl ?? null, parent: req.parent ?? null,
+      callback_token: req.callbackToken ?? randomToken(24), result_url: req.resultUrl ?? null, parent: req.parent ?? null,
       attempt: 1, owner: this.config.owner, lease_until: now + this.config.leaseMs, rev: 1,
       created_at: now, started_at: null, finished_at: null, updated_at: now,
     };

@@ -64,6 +64,18 @@ export interface RunFilter {
   cursor?: string;
 }
 
+/**
+ * A Corezoid-style API login (SPEC §5.1): a global numeric login and a secret for signing requests.
+ * The secret must be recovered to check signatures, so it is stored sealed (SecretBox ciphertext).
+ */
+export interface ApiLogin {
+  login: number;
+  tenant: string;
+  name: string | null;
+  secret_ciphertext: string;
+  created_at: number;
+}
+
 export interface SaveWorkflowResult {
   workflow: Workflow;
   /** false when the definition equals the current version (no new version made). */
@@ -94,6 +106,14 @@ export interface Store {
   getSecretCiphertexts(tenant: string): Promise<Map<string, string>>;
   listSecrets(tenant: string): Promise<SecretMeta[]>;
   deleteSecret(tenant: string, name: string): Promise<boolean>;
+
+  // -------- API logins (Corezoid-style signed API)
+  /** Creates a login with the next global numeric id; creates the tenant too when it does not exist. */
+  createApiLogin(input: Omit<ApiLogin, 'login'>): Promise<ApiLogin>;
+  /** Any tenant's login: the signed API finds the tenant by its login. */
+  findApiLogin(login: number): Promise<ApiLogin | null>;
+  listApiLogins(tenant: string): Promise<ApiLogin[]>;
+  deleteApiLogin(tenant: string, login: number): Promise<boolean>;
 
   // -------- workflows
   /**

@@ -21,6 +21,8 @@ export interface StartOptions {
   resultUrl?: string | null;
   /** Data keys added after params are applied (e.g. `__callback_url` for sync callers). */
   extra?: JsonObject;
+  /** A callback token made beforehand (Engine.newCallback), e.g. when `extra` carries its URL. */
+  callbackToken?: string;
 }
 
 export type Started = { workflow: Workflow; result: CreateResult };
@@ -65,6 +67,7 @@ export class Intake {
     return this.engine.startRun({
       workflow: wf, data, input: input as JsonObject, ref: opts.ref ?? null,
       refPolicy: opts.refPolicy ?? 'native', resultUrl: opts.resultUrl ?? null,
+      ...(opts.callbackToken ? { callbackToken: opts.callbackToken } : {}),
     });
   }
 

@@ -1,0 +1,111 @@
+/**
+ * Corezoid / Mambu Process Orchestrator request signing (SPEC §5.1): the URL
+ * `/api/{1|2}/json/{login}/{gmt_unixtime}/{signature}` carries a numeric API login, the client's clock
+ * in Unix seconds, and `hex(HASH(time + secret + raw_body + secret))`, HASH being SHA-1 (40 hex) or
+ * SHA-224/256/384/512 (56/64/96/128 hex), in any letter case. Checked against the raw bytes, before
+ * the body is parsed, with a constant-time comparison.
+ *
+ * Logins are looked up through a small per-store cache (5 s, also for unknown logins); deleting a
+ * login through the API forgets it at once on this node.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { SecretBox } from '../../core/secretbox.js';
+import type { Logger } from '../../engine/executor.js';
+import type { Store } from '../../store/types.js';
+
+/** Digest algorithm by the length of the hex signature. */
+const ALGORITHM_BY_HEX_LENGTH: Readonly<Record<number, string>> = { 40: 'sha1', 56: 'sha224', 64: 'sha256', 96: 'sha384', 128: 'sha512' };
+const HEX_RE = /^[0-9a-fA-F]+$/;
+const TIME_RE = /^\d{1,12}$/;
+const LOGIN_RE = /^\d{1,15}$/;
+const CACHE_TTL_MS = 5_000;
+const CACHE_MAX = 10_000;
+
+/** The signature the client must send, as lowercase hex (`algorithm` defaults to SHA-1). */
+export function corezoidSignature(time: string, secret: string, body: Buffer | string, algorithm = 'sha1'): string {
+  return createHash(algorithm).update(time).update(secret).update(body).update(secret).digest('hex');
+}
+
+/** True when `signature` is a valid hex digest of the request; constant-time in the digest's bytes. */
+export function signatureMatches(signature: string, time: string, secret: string, body: Buffer): boolean {
+  const algorithm = ALGORITHM_BY_HEX_LENGTH[signature.length];
+  if (!algorithm || !HEX_RE.test(signature)) return false;
+  const expected = createHash(algorithm).update(time).update(secret).update(body).update(secret).digest();
+  const given = Buffer.from(signature, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export interface LoginEntry {
+  login: number;
+  tenant: string;
+  secret: string;
+}
+
+/** Logins with their opened secrets, briefly cached. */
+export class LoginDirectory {
+  private readonly cache = new Map<number, { at: number; entry: Promise<LoginEntry | null> }>();
+
+  constructor(private readonly store: Store, private readonly box: SecretBox, private readonly log: Logger) {}
+
+  find(login: number): Promise<LoginEntry | null> {
+    const now = Date.now();
+    const hit = this.cache.get(login);
+    if (hit && now - hit.at < CACHE_TTL_MS) return hit.entry;
+    const entry = this.store.findApiLogin(login).then((row) => {
+      if (!row) return null;
+      try {
+        return { login: row.login, tenant: row.tenant, secret: this.box.open(row.secret_ciphertext) };
+      } catch {
+        this.log.error({ login }, 'an API login secret could not be decrypted (wrong FLOWGATE_MASTER_KEY?)');
+        return null;
+      }
+    });
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(login, { at: now, entry });
+    entry.catch(() => this.cache.delete(login));
+    return entry;
+  }
+
+  forget(login: number): void {
+    this.cache.delete(login);
+  }
+}
+
+const directories = new WeakMap<Store, LoginDirectory>();
+
+/** The one directory of a store, shared by the signed API and the api-logins routes. */
+export function loginDirectory(store: Store, box: SecretBox, log: Logger): LoginDirectory {
+  let dir = directories.get(store);
+  if (!dir) {
+    dir = new LoginDirectory(store, box, log);
+    directories.set(store, dir);
+  }
+  return dir;
+}
+
+export type SignedCheck = { ok: true; login: LoginEntry } | { ok: false; description: string };
+
+/**
+ * Checks the login, the time window and the signature of a signed request, in that order. Every
+ * refusal is described (the caller answers 400 with the Corezoid error envelope).
+ */
+export async function checkSignedRequest(
+  dir: LoginDirectory,
+  url: { login: string; time: string; signature: string },
+  body: Buffer,
+  nowMs: number,
+  windowSeconds: number,
+): Promise<SignedCheck> {
+  const login = LOGIN_RE.test(url.login) ? Number(url.login) : NaN;
+  const entry = Number.isSafeInteger(login) ? await dir.find(login) : null;
+  if (!entry) return { ok: false, description: `unknown API login ${JSON.stringify(url.login)}` };
+  if (!TIME_RE.test(url.time)) return { ok: false, description: 'bad time: the URL must carry GMT_UNIXTIME, the Unix time in seconds' };
+  const skew = Number(url.time) - Math.floor(nowMs / 1000);
+  if (Math.abs(skew) > windowSeconds) {
+    return { ok: false, description: `time ${url.time} is outside the allowed window of ±${windowSeconds} s around the server's time (${Math.floor(nowMs / 1000)})` };
+  }
+  if (!signatureMatches(url.signature, url.time, entry.secret, body)) {
+    return { ok: false, description: 'bad signature: expected hex(sha1(time + secret + body + secret)) (or SHA-224/256/384/512)' };
+  }
+  return { ok: true, login: entry };
+}

@@ -1,0 +1,150 @@
+/**
+ * The Mambu Process Orchestrator / Corezoid surface (SPEC §5.1, §8.7, §8.9):
+ *
+ * - signed ops API   `POST /api/{1|2}/json/{login}/{gmt_unixtime}/{signature}`
+ * - Sync API         `POST /sync/api/{1|2}/json/{login}/{gmt_unixtime}/{signature}`
+ * - direct URLs      `POST /api/{1|2}/{json|xml|nvp}/public/{conv_id}/{hash}`
+ *
+ * Every answer is a Corezoid envelope `{ request_proc, ops: [...] }`, never problem+json: a refused
+ * request (unknown login, stale time, bad signature, malformed envelope, wrong hash) is HTTP 400 with
+ * `request_proc: "error"` and one op describing why; a processed envelope is 200 with
+ * `request_proc: "ok"` even when some ops failed. Nothing is created by a refused request.
+ */
+import { FlowgateError } from '../../core/errors.js';
+import { safeEqual } from '../../core/ids.js';
+import type { Json, Workflow } from '../../core/types.js';
+import { bodyFormat, parseJsonBody, parseMediaType, parseParamsBody } from '../body.js';
+import type { Ctx, Handler, RouteDef } from '../context.js';
+import type { RouteDeps } from '../deps.js';
+import { sendJson, sendText } from '../problem.js';
+import { rawBody } from '../request.js';
+import { objectToXml } from '../xml.js';
+import { CorezoidOps, envelopeOps, EnvelopeError, isEnvelope, syncTimeout, type OpAnswer } from './corezoid-ops.js';
+import { checkSignedRequest, loginDirectory } from './corezoid-sign.js';
+
+export interface CorezoidOptions {
+  /** Allowed difference between the URL's time and the server's clock, in seconds (±). */
+  timeWindowSeconds: number;
+  /** Ops per request. */
+  maxOps: number;
+  /** Upper bound of a Sync API wait, in seconds. */
+  syncMaxSeconds: number;
+}
+
+/** The Sync API's wait when the body names no `timeout` (seconds). */
+export const SYNC_DEFAULT_SECONDS = 60;
+const HASH_ERROR = 'callback_hash_error';
+const API_VERSIONS = ['1', '2'] as const;
+const DIRECT_FORMATS = ['json', 'xml', 'nvp'] as const;
+type WireFormat = (typeof DIRECT_FORMATS)[number];
+
+const MEDIA_OF: Record<WireFormat, string> = {
+  json: 'application/json', xml: 'application/xml', nvp: 'application/x-www-form-urlencoded',
+};
+
+type Envelope = { request_proc: 'ok' | 'error'; ops: OpAnswer[] } | { ops: OpAnswer[]; request_proc: 'ok' | 'error' };
+
+const refusal = (description: string, proc = 'error'): Envelope => ({ request_proc: 'error', ops: [{ proc, description }] });
+
+/** Writes an envelope: XML (root `<response>`) for the xml direct URL, JSON otherwise. */
+function sendEnvelope(ctx: Ctx, format: WireFormat, status: number, body: Envelope, headers?: Record<string, string>): void {
+  if (format === 'xml') return sendText(ctx.res, status, 'application/xml; charset=utf-8', objectToXml(body, 'response'), headers);
+  sendJson(ctx.res, status, body, headers);
+}
+
+export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] {
+  const ops = new CorezoidOps(d);
+  const logins = loginDirectory(d.store, d.secretBox, d.log);
+
+  /** Any failure below the handler becomes an envelope (413 stays 413, a server fault is a 500). */
+  const guarded = (format: (ctx: Ctx) => WireFormat, handler: Handler): Handler => async (ctx) => {
+    try {
+      await handler(ctx);
+    } catch (e) {
+      if (e instanceof EnvelopeError) return sendEnvelope(ctx, format(ctx), 400, refusal(e.message));
+      if (e instanceof FlowgateError) {
+        const status = e.status === 422 || e.status === 404 || e.status === 415 ? 400 : e.status;
+        return sendEnvelope(ctx, format(ctx), status, refusal(e.message), e.headers);
+      }
+      d.log.error({ err: e, path: ctx.req.url }, 'a Corezoid request failed');
+      sendEnvelope(ctx, format(ctx), 500, refusal('internal error; it has been logged'));
+    }
+  };
+
+  // ---------------------------------------------------------------- signed ops API and Sync API
+
+  const signed = (sync: boolean): Handler => guarded(() => 'json', async (ctx) => {
+    const body = await rawBody(ctx);
+    const check = await checkSignedRequest(
+      logins, { login: ctx.params.login!, time: ctx.params.time!, signature: ctx.params.signature! },
+      body, d.clock(), opts.timeWindowSeconds,
+    );
+    if (!check.ok) return sendEnvelope(ctx, 'json', 400, refusal(check.description));
+    let parsed: unknown;
+    try {
+      parsed = parseJsonBody(body, parseMediaType(ctx.req.headers['content-type']).charset);
+    } catch (e) {
+      throw new EnvelopeError(e instanceof Error ? e.message : 'the body is not JSON');
+    }
+    const list = envelopeOps(parsed, opts.maxOps);
+    if (!sync) {
+      const result = await ops.run(list, { tenant: check.login.tenant });
+      return sendEnvelope(ctx, 'json', 200, { request_proc: 'ok', ops: result.answers });
+    }
+    const timeout = syncTimeout(parsed);
+    const waitSeconds = Math.min(timeout ?? SYNC_DEFAULT_SECONDS, opts.syncMaxSeconds);
+    const result = await ops.run(list, { tenant: check.login.tenant, syncWaitMs: waitSeconds * 1000 });
+    // SPEC §5.1: a timeout the caller chose is a 200 with the op's error; the default one is a 504.
+    if (result.timedOut && timeout === undefined) return sendEnvelope(ctx, 'json', 504, { request_proc: 'error', ops: result.answers });
+    sendEnvelope(ctx, 'json', 200, { ops: result.answers, request_proc: 'ok' });
+  });
+
+  // ---------------------------------------------------------------- direct URLs
+
+  /** The workflow a direct URL names, when its hash is right and it is public; else null. */
+  const directWorkflow = async (convParam: string, hash: string): Promise<Workflow | null> => {
+    if (!/^\d{1,15}$/.test(convParam) || !/^[0-9a-fA-F]{40}$/.test(hash)) return null;
+    const found = await d.store.findWorkflowByConvId(Number(convParam));
+    if (!found) return null;
+    // The current version through the engine's cache (a rotated hash or an archive is seen at once on this node).
+    const wf = await d.engine.workflows.current(found.tenant, found.id);
+    if (!wf || wf.archived || !wf.definition.trigger.public) return null;
+    return safeEqual(hash.toLowerCase(), wf.hash) ? wf : null;
+  };
+
+  const direct = (format: WireFormat): Handler => guarded(() => format, async (ctx) => {
+    const wf = await directWorkflow(ctx.params.conv_id!, ctx.params.hash!);
+    if (!wf) return sendEnvelope(ctx, format, 400, refusal(`Bad request. Reason: ${HASH_ERROR}`, HASH_ERROR));
+    const bytes = await rawBody(ctx);
+    const contentType = ctx.req.headers['content-type'];
+    const declared = bodyFormat(parseMediaType(contentType).type);
+    // The URL names the body's format unless the Content-Type names a known one.
+    let body = parseParamsBody(bytes, declared ? contentType : MEDIA_OF[format]);
+    if (format === 'nvp') {
+      // Name-value pairs may also come in the query string; the body wins.
+      const fromQuery: Record<string, unknown> = {};
+      for (const [k, v] of ctx.query) if (k !== 'ref') fromQuery[k] = v;
+      body = { ...fromQuery, ...body };
+    }
+    let list: unknown[];
+    if (isEnvelope(body)) list = envelopeOps(body, opts.maxOps);
+    else {
+      const ref = ctx.query.get('ref');
+      list = [{ type: 'create', obj: 'task', conv_id: wf.conv_id, ...(ref ? { ref } : {}), data: body as Json }];
+    }
+    const result = await ops.run(list, { tenant: wf.tenant, only: wf });
+    sendEnvelope(ctx, format, 200, { request_proc: 'ok', ops: result.answers });
+  });
+
+  const routes: RouteDef[] = [];
+  for (const v of API_VERSIONS) {
+    routes.push(
+      { method: 'POST', path: `/api/${v}/json/:login/:time/:signature`, auth: 'public', name: 'corezoid.ops', handler: signed(false) },
+      { method: 'POST', path: `/sync/api/${v}/json/:login/:time/:signature`, auth: 'public', name: 'corezoid.sync', handler: signed(true) },
+    );
+    for (const f of DIRECT_FORMATS) {
+      routes.push({ method: 'POST', path: `/api/${v}/${f}/public/:conv_id/:hash`, auth: 'public', name: 'corezoid.direct', handler: direct(f) });
+    }
+  }
+  return routes;
+}
