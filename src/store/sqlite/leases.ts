@@ -1,0 +1,78 @@
+/**
+ * Leases, timers and recovery. SQLite has a single claimer (one process owns the file), so a
+ * claim is a plain UPDATE … RETURNING: nothing else can race for the same rows.
+ */
+import type Database from 'better-sqlite3';
+import type { Run } from '../../core/types.js';
+import { rowToRun, type RunRow } from './rows.js';
+
+type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
+
+/** Parked runs that are due, earliest first; they become running under the claimer's lease. */
+const CLAIM_DUE = `UPDATE runs SET status = 'running', owner = ?, lease_until = ?, rev = rev + 1, updated_at = ?
+  WHERE id IN (
+    SELECT id FROM runs WHERE status = 'waiting' AND wake_at <= ? ORDER BY wake_at LIMIT ?
+  )
+  RETURNING *`;
+
+/**
+ * Queued or running runs without a live lease of `owner`: unowned, owned by anyone else (with a
+ * single claimer, any other owner is a dead process) or with an expired lease. Status is kept.
+ */
+const CLAIM_ORPHANS = `UPDATE runs SET owner = ?, lease_until = ?, rev = rev + 1, updated_at = ?
+  WHERE id IN (
+    SELECT id FROM runs
+    WHERE status IN ('queued', 'running')
+      AND (owner IS NULL OR owner <> ? OR lease_until IS NULL OR lease_until < ?)
+    ORDER BY id LIMIT ?
+  )
+  RETURNING *`;
+
+const byWakeThenId = (a: Run, b: Run): number =>
+  (a.wake_at ?? 0) - (b.wake_at ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const byId = (a: Run, b: Run): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+export class LeaseQueries {
+  private readonly claimDue: Stmt<[string, number, number, number, number], RunRow>;
+  private readonly claimOrphans: Stmt<[string, number, number, string, number, number], RunRow>;
+  private readonly renew: Stmt<[number, string, string]>;
+  private readonly earliestWake: Stmt<[], number>;
+  private readonly renewTx;
+
+  constructor(db: Database.Database) {
+    this.claimDue = db.prepare(CLAIM_DUE);
+    this.claimOrphans = db.prepare(CLAIM_ORPHANS);
+    // Renewal keeps rev: the holder's fenced transitions stay valid.
+    this.renew = db.prepare('UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ?');
+    this.earliestWake = db
+      .prepare<[], number>(
+        "SELECT wake_at FROM runs WHERE status = 'waiting' AND wake_at IS NOT NULL ORDER BY wake_at LIMIT 1",
+      )
+      .pluck();
+    this.renewTx = db.transaction((owner: string, ids: string[], leaseUntil: number): string[] => {
+      const renewed: string[] = [];
+      for (const id of ids) if (this.renew.run(leaseUntil, id, owner).changes === 1) renewed.push(id);
+      return renewed;
+    });
+  }
+
+  claimDueRuns(owner: string, now: number, leaseUntil: number, limit: number): Run[] {
+    if (limit <= 0) return [];
+    // RETURNING does not keep the subquery's order: sort the claimed runs back into it.
+    return this.claimDue.all(owner, leaseUntil, now, now, Math.floor(limit)).map(rowToRun).sort(byWakeThenId);
+  }
+
+  claimOrphanedRuns(owner: string, now: number, leaseUntil: number, limit: number): Run[] {
+    if (limit <= 0) return [];
+    return this.claimOrphans.all(owner, leaseUntil, now, owner, now, Math.floor(limit)).map(rowToRun).sort(byId);
+  }
+
+  renewLeases(owner: string, ids: string[], leaseUntil: number): string[] {
+    if (ids.length === 0) return [];
+    return this.renewTx.immediate(owner, ids, leaseUntil);
+  }
+
+  nextWakeAt(): number | null {
+    return this.earliestWake.get() ?? null;
+  }
+}

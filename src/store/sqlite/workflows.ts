@@ -1,0 +1,145 @@
+/**
+ * Workflow versions and heads. A head row says which version is current and carries the
+ * identifiers of the public URLs (conv_id, hash, guid) shared by all versions; version rows are
+ * written once and never changed.
+ */
+import type Database from 'better-sqlite3';
+import type { Definition, Workflow } from '../../core/types.js';
+import type { SaveWorkflowResult } from '../types.js';
+import { canonicalJson, rowToWorkflow, type WorkflowRow } from './rows.js';
+
+const WORKFLOW_COLUMNS = `w.tenant, w.id, w.version, w.name, w.source, w.definition,
+  h.conv_id, h.hash, h.guid, h.archived_at, h.created_at, h.updated_at`;
+
+/** The current version joined with its head. */
+const CURRENT = `SELECT ${WORKFLOW_COLUMNS} FROM workflow_heads h
+  JOIN workflows w ON w.tenant = h.tenant AND w.id = h.id AND w.version = h.version`;
+
+interface HeadRow {
+  version: number;
+  archived_at: number | null;
+  definition: string;
+}
+
+export class WorkflowQueries {
+  private readonly current;
+  private readonly atVersion;
+  private readonly listActive;
+  private readonly byConvId;
+  private readonly byGuid;
+  private readonly head;
+  private readonly ensureTenant;
+  private readonly nextConvId;
+  private readonly insertHead;
+  private readonly insertVersion;
+  private readonly advanceHead;
+  private readonly unarchive;
+  private readonly archive;
+  private readonly setHash;
+  private readonly saveTx;
+
+  constructor(private readonly db: Database.Database) {
+    this.current = db.prepare<[string, string], WorkflowRow>(`${CURRENT} WHERE h.tenant = ? AND h.id = ?`);
+    this.atVersion = db.prepare<[string, string, number], WorkflowRow>(
+      `SELECT ${WORKFLOW_COLUMNS} FROM workflow_heads h
+        JOIN workflows w ON w.tenant = h.tenant AND w.id = h.id
+        WHERE h.tenant = ? AND h.id = ? AND w.version = ?`,
+    );
+    this.listActive = db.prepare<[string], WorkflowRow>(
+      `${CURRENT} WHERE h.tenant = ? AND h.archived_at IS NULL ORDER BY h.id`,
+    );
+    this.byConvId = db.prepare<[number], WorkflowRow>(`${CURRENT} WHERE h.conv_id = ?`);
+    this.byGuid = db.prepare<[string], WorkflowRow>(`${CURRENT} WHERE h.guid = ?`);
+    this.head = db.prepare<[string, string], HeadRow>(
+      `SELECT h.version, h.archived_at, w.definition FROM workflow_heads h
+        JOIN workflows w ON w.tenant = h.tenant AND w.id = h.id AND w.version = h.version
+        WHERE h.tenant = ? AND h.id = ?`,
+    );
+    this.ensureTenant = db.prepare<[string, number]>(
+      'INSERT INTO tenants (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING',
+    );
+    this.nextConvId = db
+      .prepare<[], number>("UPDATE sequences SET next = next + 1 WHERE name = 'conv_id' RETURNING next - 1")
+      .pluck();
+    this.insertHead = db.prepare<[string, string, number, string, string, number, number]>(
+      `INSERT INTO workflow_heads (tenant, id, version, conv_id, hash, guid, archived_at, created_at, updated_at)
+        VALUES (?, ?, 1, ?, ?, ?, NULL, ?, ?)`,
+    );
+    this.insertVersion = db.prepare<[string, string, number, string, string, string, number]>(
+      `INSERT INTO workflows (tenant, id, version, name, source, definition, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.advanceHead = db.prepare<[number, number, string, string]>(
+      'UPDATE workflow_heads SET version = ?, archived_at = NULL, updated_at = ? WHERE tenant = ? AND id = ?',
+    );
+    this.unarchive = db.prepare<[number, string, string]>(
+      'UPDATE workflow_heads SET archived_at = NULL, updated_at = ? WHERE tenant = ? AND id = ? AND archived_at IS NOT NULL',
+    );
+    this.archive = db.prepare<[number, number, string, string]>(
+      'UPDATE workflow_heads SET archived_at = ?, updated_at = ? WHERE tenant = ? AND id = ? AND archived_at IS NULL',
+    );
+    this.setHash = db.prepare<[string, number, string, string]>(
+      'UPDATE workflow_heads SET hash = ?, updated_at = ? WHERE tenant = ? AND id = ?',
+    );
+    this.saveTx = db.transaction(this.saveInTx.bind(this));
+  }
+
+  save(tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number): SaveWorkflowResult {
+    return this.saveTx.immediate(tenant, definition, source, ids, now);
+  }
+
+  private saveInTx(tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number): SaveWorkflowResult {
+    const id = definition.id;
+    const text = JSON.stringify(definition);
+    const head = this.head.get(tenant, id);
+    let created: boolean;
+    if (head === undefined) {
+      this.ensureTenant.run(tenant, now);
+      const convId = this.nextConvId.get();
+      if (convId === undefined) throw new Error("the 'conv_id' sequence is missing: run migrate()");
+      this.insertHead.run(tenant, id, convId, ids.hash, ids.guid, now, now);
+      this.insertVersion.run(tenant, id, 1, definition.name, source, text, now);
+      created = true;
+    } else if (canonicalJson(JSON.parse(head.definition)) === canonicalJson(definition)) {
+      if (head.archived_at !== null) this.unarchive.run(now, tenant, id);
+      created = false;
+    } else {
+      const version = head.version + 1;
+      this.insertVersion.run(tenant, id, version, definition.name, source, text, now);
+      this.advanceHead.run(version, now, tenant, id);
+      created = true;
+    }
+    const row = this.current.get(tenant, id);
+    if (row === undefined) throw new Error(`workflow ${tenant}/${id} vanished while being saved`);
+    return { workflow: rowToWorkflow(row), created };
+  }
+
+  get(tenant: string, id: string, version?: number): Workflow | null {
+    const row = version === undefined ? this.current.get(tenant, id) : this.atVersion.get(tenant, id, version);
+    return row === undefined ? null : rowToWorkflow(row);
+  }
+
+  list(tenant: string): Workflow[] {
+    return this.listActive.all(tenant).map(rowToWorkflow);
+  }
+
+  /** true when the workflow existed and was active (it is archived now). */
+  archiveWorkflow(tenant: string, id: string, now: number): boolean {
+    return this.archive.run(now, now, tenant, id).changes === 1;
+  }
+
+  setWorkflowHash(tenant: string, id: string, hash: string, now: number): boolean {
+    return this.setHash.run(hash, now, tenant, id).changes === 1;
+  }
+
+  findByConvId(convId: number): Workflow | null {
+    if (!Number.isSafeInteger(convId)) return null;
+    const row = this.byConvId.get(convId);
+    return row === undefined ? null : rowToWorkflow(row);
+  }
+
+  findByGuid(guid: string): Workflow | null {
+    const row = this.byGuid.get(guid);
+    return row === undefined ? null : rowToWorkflow(row);
+  }
+}

@@ -1,0 +1,155 @@
+/** Contract cases: workflow versions, public identifiers, archive, tenant isolation. */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { Definition } from '../../src/core/types.js';
+import type { ContractContext } from './contract.js';
+import { T0, definition, workflowIds } from './fixtures.js';
+
+/** The same definition with every object's keys in reverse order. */
+function reordered(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(reordered);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reordered(v)]));
+}
+
+export function workflowsContract({ use }: ContractContext): void {
+  it('first save creates version 1 with a conv_id, hash and guid', use(async (store) => {
+    const ids = workflowIds();
+    const def = definition('loan-check');
+    const { workflow, created } = await store.saveWorkflow('default', def, 'id: loan-check\n', ids, T0);
+    assert.equal(created, true);
+    assert.equal(workflow.tenant, 'default');
+    assert.equal(workflow.id, 'loan-check');
+    assert.equal(workflow.name, def.name);
+    assert.equal(workflow.version, 1);
+    assert.deepEqual(workflow.definition, def);
+    assert.equal(workflow.source, 'id: loan-check\n');
+    assert.ok(Number.isSafeInteger(workflow.conv_id) && workflow.conv_id >= 1000);
+    assert.equal(workflow.hash, ids.hash);
+    assert.equal(workflow.guid, ids.guid);
+    assert.equal(workflow.archived, false);
+    assert.equal(workflow.created_at, T0);
+    assert.equal(workflow.updated_at, T0);
+    assert.deepEqual(await store.getWorkflow('default', 'loan-check'), workflow);
+  }));
+
+  it('an identical save (keys in any order) makes no version; a changed one makes version 2', use(async (store) => {
+    const def = definition('wf');
+    const first = (await store.saveWorkflow('default', def, 'v1 text', workflowIds(), T0)).workflow;
+    const same = await store.saveWorkflow('default', reordered(def) as Definition, 'other text', workflowIds(), T0 + 1);
+    assert.equal(same.created, false);
+    assert.deepEqual(same.workflow, first, 'nothing written: source, ids and times unchanged');
+
+    const changedDef = definition('wf', { name: 'Renamed' });
+    const second = await store.saveWorkflow('default', changedDef, 'v2 text', workflowIds(), T0 + 2);
+    assert.equal(second.created, true);
+    assert.equal(second.workflow.version, 2);
+    assert.equal(second.workflow.name, 'Renamed');
+    assert.equal(second.workflow.source, 'v2 text');
+    assert.equal(second.workflow.conv_id, first.conv_id, 'versions share the public identifiers');
+    assert.equal(second.workflow.hash, first.hash);
+    assert.equal(second.workflow.guid, first.guid);
+    assert.equal(second.workflow.created_at, T0);
+    assert.equal(second.workflow.updated_at, T0 + 2);
+
+    const third = await store.saveWorkflow('default', changedDef, 'v2 again', workflowIds(), T0 + 3);
+    assert.equal(third.created, false);
+    assert.equal(third.workflow.version, 2);
+  }));
+
+  it('a run keeps its version: every stored version stays readable', use(async (store) => {
+    await store.saveWorkflow('default', definition('wf'), 'v1', workflowIds(), T0);
+    const v2def = definition('wf', { steps: [{ id: 'only', type: 'end', status: 'succeeded' }] });
+    const v2 = (await store.saveWorkflow('default', v2def, 'v2', workflowIds(), T0 + 1)).workflow;
+
+    const v1 = await store.getWorkflow('default', 'wf', 1);
+    assert.ok(v1);
+    assert.equal(v1.version, 1);
+    assert.deepEqual(v1.definition, definition('wf'));
+    assert.equal(v1.source, 'v1');
+    assert.equal(v1.conv_id, v2.conv_id);
+    assert.equal(v1.hash, v2.hash);
+    assert.equal(v1.guid, v2.guid);
+    assert.deepEqual(await store.getWorkflow('default', 'wf', 2), v2);
+    assert.deepEqual(await store.getWorkflow('default', 'wf'), v2);
+    assert.equal(await store.getWorkflow('default', 'wf', 3), null);
+    assert.equal(await store.getWorkflow('default', 'wf', 0), null);
+  }));
+
+  it('conv_ids are unique across tenants; tenants do not see each other', use(async (store) => {
+    const a = (await store.saveWorkflow('default', definition('wf'), 's', workflowIds(), T0)).workflow;
+    const b = (await store.saveWorkflow('acme', definition('wf'), 's', workflowIds(), T0)).workflow;
+    const c = (await store.saveWorkflow('acme', definition('other'), 's', workflowIds(), T0)).workflow;
+    assert.equal(new Set([a.conv_id, b.conv_id, c.conv_id]).size, 3);
+    assert.equal(b.version, 1, 'the same id in another tenant is another workflow');
+
+    assert.equal(await store.getWorkflow('nobody', 'wf'), null);
+    assert.equal((await store.getWorkflow('acme', 'wf'))?.conv_id, b.conv_id);
+    assert.deepEqual((await store.listWorkflows('acme')).map((w) => w.id), ['other', 'wf']);
+    assert.deepEqual((await store.listWorkflows('default')).map((w) => w.id), ['wf']);
+    assert.deepEqual(await store.listWorkflows('nobody'), []);
+    assert.equal(await store.archiveWorkflow('nobody', 'wf', T0), false);
+    assert.equal(await store.setWorkflowHash('nobody', 'wf', 'f'.repeat(40), T0), false);
+    assert.equal((await store.getWorkflow('default', 'wf'))?.archived, false);
+  }));
+
+  it('listWorkflows returns current versions', use(async (store) => {
+    await store.saveWorkflow('default', definition('wf'), 's', workflowIds(), T0);
+    await store.saveWorkflow('default', definition('wf', { name: 'v2' }), 's2', workflowIds(), T0 + 1);
+    const list = await store.listWorkflows('default');
+    assert.equal(list.length, 1);
+    assert.equal(list[0].version, 2);
+    assert.equal(list[0].name, 'v2');
+  }));
+
+  it('hash rotation: the new hash replaces the old one at once', use(async (store) => {
+    const w = (await store.saveWorkflow('default', definition('wf'), 's', workflowIds(), T0)).workflow;
+    const hash = 'a'.repeat(40);
+    assert.equal(await store.setWorkflowHash('default', 'wf', hash, T0 + 5), true);
+    const byConv = await store.findWorkflowByConvId(w.conv_id);
+    assert.equal(byConv?.hash, hash);
+    assert.equal(byConv?.updated_at, T0 + 5);
+    assert.equal((await store.getWorkflow('default', 'wf', 1))?.hash, hash);
+    assert.equal(await store.setWorkflowHash('default', 'missing', hash, T0), false);
+  }));
+
+  it('archive: hidden from lists, still readable as archived, un-archived by a save', use(async (store) => {
+    const w = (await store.saveWorkflow('default', definition('wf'), 's', workflowIds(), T0)).workflow;
+    await store.saveWorkflow('default', definition('kept'), 's', workflowIds(), T0);
+    assert.equal(await store.archiveWorkflow('default', 'wf', T0 + 1), true);
+    assert.equal(await store.archiveWorkflow('default', 'wf', T0 + 2), false, 'already archived');
+    assert.equal(await store.archiveWorkflow('default', 'missing', T0 + 2), false);
+
+    assert.deepEqual((await store.listWorkflows('default')).map((x) => x.id), ['kept']);
+    const archived = await store.getWorkflow('default', 'wf');
+    assert.equal(archived?.archived, true);
+    assert.equal(archived?.updated_at, T0 + 1);
+    assert.equal((await store.getWorkflow('default', 'wf', 1))?.archived, true);
+    assert.equal((await store.findWorkflowByConvId(w.conv_id))?.archived, true);
+
+    const again = await store.saveWorkflow('default', definition('wf'), 's', workflowIds(), T0 + 3);
+    assert.equal(again.created, false);
+    assert.equal(again.workflow.archived, false);
+    assert.equal(again.workflow.conv_id, w.conv_id);
+    assert.deepEqual((await store.listWorkflows('default')).map((x) => x.id), ['kept', 'wf']);
+
+    await store.archiveWorkflow('default', 'wf', T0 + 4);
+    const changed = await store.saveWorkflow('default', definition('wf', { name: 'v2' }), 's', workflowIds(), T0 + 5);
+    assert.equal(changed.created, true);
+    assert.equal(changed.workflow.archived, false);
+  }));
+
+  it('public lookups by conv_id and guid return the current version', use(async (store) => {
+    const ids = workflowIds();
+    const w = (await store.saveWorkflow('acme', definition('wf'), 's', ids, T0)).workflow;
+    await store.saveWorkflow('acme', definition('wf', { name: 'v2' }), 's', workflowIds(), T0 + 1);
+    const byConv = await store.findWorkflowByConvId(w.conv_id);
+    assert.equal(byConv?.tenant, 'acme');
+    assert.equal(byConv?.version, 2);
+    assert.equal(byConv?.hash, ids.hash, 'a new version keeps the hash of the first save');
+    const byGuid = await store.findWorkflowByGuid(ids.guid);
+    assert.deepEqual(byGuid, byConv);
+    assert.equal(await store.findWorkflowByConvId(w.conv_id + 1000), null);
+    assert.equal(await store.findWorkflowByGuid('00000000-0000-4000-8000-000000000000'), null);
+  }));
+}
