@@ -14,6 +14,9 @@ import type { RouteDeps } from '../http/deps.js';
 import { Metrics } from '../http/metrics.js';
 import { setMaxBodyBytes } from '../http/request.js';
 import { corezoidRoutes } from '../http/compat/corezoid.js';
+import { csiRoutes } from '../http/compat/csi.js';
+import { launchSecret } from '../http/compat/launch.js';
+import { lumaRoutes } from '../http/compat/luma.js';
 import { adminRoutes } from '../http/routes/admin.js';
 import { apiLoginRoutes } from '../http/routes/api-logins.js';
 import { importRoutes } from '../http/routes/imports.js';
@@ -109,6 +112,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       ...systemRoutes(deps), ...workflowRoutes(deps), ...runRoutes(deps), ...stepTestRoutes(deps), ...adminRoutes(deps),
       ...apiLoginRoutes(deps),
       ...corezoidRoutes(deps, config.corezoid),
+      ...csiRoutes(deps),
+      ...lumaRoutes(deps, { launchSecret: launchSecret(config.masterKey), launchTtlSeconds: config.launchTtlSeconds }),
       ...importRoutes(deps, config.csv),
     ],
     auth, metrics, log, publicUrl: config.publicUrl, isAccepting: () => accepting,

@@ -47,6 +47,8 @@ export interface Config {
   csv: { maxRows: number; maxBytes: number };
   /** FLOWGATE_HTTP_ALLOW: what outgoing http steps may reach despite the SSRF guard (see src/app/ssrf.ts). */
   httpAllow: string[];
+  /** Luma launch-in-context keys (SPEC §8.18): lifetime in seconds (FLOWGATE_LAUNCH_TTL_SECONDS, default 15 min). */
+  launchTtlSeconds: number;
 }
 
 const DEFAULT_EXAMPLES = resolve(new URL('../../examples', import.meta.url).pathname);
@@ -126,5 +128,6 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
       maxBytes: intEnv(env, 'FLOWGATE_CSV_MAX_BYTES', 50 * 1024 * 1024),
     },
     httpAllow: parseAllowList(env.FLOWGATE_HTTP_ALLOW).source,
+    launchTtlSeconds: intEnv(env, 'FLOWGATE_LAUNCH_TTL_SECONDS', 15 * 60),
   };
 }

@@ -22,6 +22,9 @@ export function triggersView(wf: Workflow, base: string): Record<string, unknown
         direct_json: `${base}/api/1/json/public/${wf.conv_id}/${wf.hash}`,
         direct_xml: `${base}/api/1/xml/public/${wf.conv_id}/${wf.hash}`,
         direct_nvp: `${base}/api/1/nvp/public/${wf.conv_id}/${wf.hash}`,
+        // CSI iUpdate/iDMS (SPEC §5.3): the GUID is the credential.
+        csi_execute: `${base}/task/execute/${wf.guid}`,
+        csi_executepolling: `${base}/task/executepolling/${wf.guid}`,
       } : {}),
     },
   };

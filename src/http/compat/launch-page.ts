@@ -1,0 +1,168 @@
+/**
+ * The read-only run page behind a launch-in-context URL (SPEC §8.18): server-rendered HTML that
+ * needs no JavaScript. It shows the run's status and progress, the workflow's steps as a graph
+ * (inline SVG) and as an ordered list, each with the status of its latest execution, and the step
+ * records in execution order. While the run is active the page refreshes itself (meta refresh).
+ * Every value that comes from users (names, ids, messages) is HTML-escaped.
+ */
+import { isTerminal, type Run, type StepDef, type StepRecord, type Workflow } from '../../core/types.js';
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+export const escapeHtml = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c]);
+
+/** Seconds between refreshes of an active run's page. */
+export const REFRESH_SECONDS = 3;
+
+const iso = (t: number | null): string => (t === null ? '—' : new Date(t).toISOString().replace('.000Z', 'Z'));
+const duration = (ms: number): string => (ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+
+const COLORS: Record<string, string> = {
+  succeeded: '#2e7d32', failed: '#c62828', running: '#1565c0', waiting: '#b7791f', skipped: '#757575', 'not reached': '#9e9e9e',
+};
+
+const STYLE = `
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;padding:16px 24px;color:#1f2328;background:#fff}
+h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
+.muted{color:#656d76}.status{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
+${Object.entries(COLORS).map(([k, c]) => `.s-${k.replace(' ', '-')}{background:${c}}`).join('')}
+.s-queued{background:#6e7781}.s-cancelled{background:#57606a}
+progress{width:240px;vertical-align:middle}
+ol.steps li{margin:4px 0}table{border-collapse:collapse;min-width:60%}
+th,td{border-bottom:1px solid #d0d7de;padding:4px 10px;text-align:left;vertical-align:top}
+.err{color:#c62828}svg text{font:13px system-ui,sans-serif}
+`;
+
+/** The steps a step can go to, with why (for the graph's labels). */
+function targets(step: StepDef, following: string | undefined): { to: string; why: string }[] {
+  const out: { to: string; why: string }[] = [];
+  if (step.type === 'condition') {
+    const cases = Array.isArray(step.cases) ? (step.cases as { when?: unknown; next?: unknown }[]) : [];
+    for (const c of cases) if (typeof c?.next === 'string') out.push({ to: c.next, why: `when ${String(c.when ?? '')}` });
+    const fallback = typeof step.default === 'string' ? step.default : following;
+    if (fallback) out.push({ to: fallback, why: 'otherwise' });
+  } else if (step.type !== 'end') {
+    const next = typeof step.next === 'string' ? step.next : following;
+    if (next) out.push({ to: next, why: '' });
+  }
+  if (typeof step.on_error === 'string') out.push({ to: step.on_error, why: 'on error' });
+  return out;
+}
+
+function statusBadge(status: string): string {
+  return `<span class="status s-${escapeHtml(status.replace(' ', '-'))}">${escapeHtml(status)}</span>`;
+}
+
+/** The inline SVG graph: one box per step in definition order, arrows for every transition. */
+function graphSvg(steps: StepDef[], statusOf: (id: string) => string): string {
+  const W = 460;
+  const BOX_W = 260;
+  const BOX_H = 40;
+  const GAP = 34;
+  const X = 20;
+  const index = new Map(steps.map((s, i) => [s.id, i]));
+  const yOf = (i: number): number => 10 + i * (BOX_H + GAP);
+  const height = yOf(steps.length) + 10;
+  const parts: string[] = [];
+  parts.push('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#57606a"/></marker></defs>');
+  steps.forEach((step, i) => {
+    const y = yOf(i);
+    for (const t of targets(step, steps[i + 1]?.id)) {
+      const j = index.get(t.to);
+      if (j === undefined) continue;
+      if (j === i + 1 && !t.why) {
+        parts.push(`<line x1="${X + BOX_W / 2}" y1="${y + BOX_H}" x2="${X + BOX_W / 2}" y2="${yOf(j) - 2}" stroke="#57606a" marker-end="url(#arrow)"/>`);
+      } else {
+        // Other transitions curve around the right side of the column.
+        const y1 = y + BOX_H / 2;
+        const y2 = yOf(j) + BOX_H / 2;
+        const bend = X + BOX_W + 30 + Math.min(120, Math.abs(j - i) * 14);
+        parts.push(`<path d="M${X + BOX_W},${y1} C${bend},${y1} ${bend},${y2} ${X + BOX_W + 2},${y2}" fill="none" stroke="#8c959f" stroke-dasharray="${t.why === 'on error' ? '4 3' : '0'}" marker-end="url(#arrow)"><title>${escapeHtml(`${step.id} → ${t.to}${t.why ? ` (${t.why})` : ''}`)}</title></path>`);
+      }
+    }
+  });
+  steps.forEach((step, i) => {
+    const y = yOf(i);
+    const status = statusOf(step.id);
+    const color = COLORS[status] ?? COLORS['not reached'];
+    const label = step.name ?? step.id;
+    const shown = label.length > 30 ? `${label.slice(0, 29)}…` : label;
+    parts.push(`<g data-step="${escapeHtml(step.id)}"><title>${escapeHtml(`${label} (${step.type}): ${status}`)}</title>`
+      + `<rect x="${X}" y="${y}" width="${BOX_W}" height="${BOX_H}" rx="6" fill="${color}" fill-opacity="0.12" stroke="${color}" stroke-width="2"/>`
+      + `<text x="${X + 10}" y="${y + 17}" fill="#1f2328">${escapeHtml(shown)}</text>`
+      + `<text x="${X + 10}" y="${y + 33}" fill="${color}">${escapeHtml(`${step.type} · ${status}`)}</text></g>`);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="workflow graph" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}">${parts.join('')}</svg>`;
+}
+
+export interface RunPageInput {
+  run: Run;
+  /** The workflow version the run executes (null if it is gone: only the records are shown). */
+  workflow: Workflow | null;
+  records: StepRecord[];
+  now: number;
+  /** When the key that opened the page stops working (epoch ms). */
+  expiresAt: number;
+}
+
+export function renderRunPage({ run, workflow, records, now, expiresAt }: RunPageInput): string {
+  const active = !isTerminal(run.status);
+  const latest = new Map<string, StepRecord>();
+  const times = new Map<string, number>();
+  for (const r of records) {
+    latest.set(r.step_id, r);
+    times.set(r.step_id, (times.get(r.step_id) ?? 0) + 1);
+  }
+  const statusOf = (id: string): string => latest.get(id)?.status ?? 'not reached';
+  const steps = workflow?.definition.steps ?? [];
+  const progress = run.status === 'succeeded' ? 100 : Math.floor(run.progress);
+  const title = `${workflow?.name ?? run.workflow} · run ${run.id}`;
+
+  const stepList = steps.map((s) => {
+    const n = times.get(s.id) ?? 0;
+    const rec = latest.get(s.id);
+    const err = rec?.status === 'failed' && rec.error ? ` <span class="err">${escapeHtml(rec.error.message)}</span>` : '';
+    return `<li data-step="${escapeHtml(s.id)}"><span class="name">${escapeHtml(s.name ?? s.id)}</span> <span class="muted">(${escapeHtml(s.type)})</span> ${statusBadge(statusOf(s.id))}${n > 1 ? ` <span class="muted">×${n}</span>` : ''}${err}</li>`;
+  }).join('\n');
+
+  const rows = records.map((r) => {
+    const spent = (r.finished_at ?? now) - r.started_at;
+    return `<tr><td>${r.seq}</td><td>${escapeHtml(r.name ?? r.step_id)}</td><td>${escapeHtml(r.type)}</td><td>${statusBadge(r.status)}</td>`
+      + `<td>${escapeHtml(iso(r.started_at))}</td><td>${escapeHtml(duration(Math.max(0, spent)))}</td><td>${Math.max(1, r.attempts.length)}</td>`
+      + `<td class="err">${escapeHtml(r.error?.message ?? '')}</td></tr>`;
+  }).join('\n');
+
+  const runError = run.error && run.status === 'failed' ? `<p class="err">${escapeHtml(run.error.message)}</p>` : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+${active ? `<meta http-equiv="refresh" content="${REFRESH_SECONDS}">\n` : ''}<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style></head>
+<body>
+<h1>${escapeHtml(workflow?.name ?? run.workflow)}</h1>
+<p class="muted">Run <code>${escapeHtml(run.id)}</code> · workflow <code>${escapeHtml(run.workflow)}</code> v${run.version}</p>
+<p id="run-status">Status ${statusBadge(run.status)} · <progress max="100" value="${progress}">${progress}%</progress> <span id="progress">${progress}%</span></p>
+<p class="muted">Started ${escapeHtml(iso(run.started_at ?? run.created_at))} · finished ${escapeHtml(iso(run.finished_at))}${active ? ` · this page refreshes every ${REFRESH_SECONDS} s` : ''}</p>
+${runError}
+<h2>Workflow</h2>
+${steps.length ? graphSvg(steps, statusOf) : '<p class="muted">The workflow definition is not available.</p>'}
+<ol class="steps">
+${stepList}
+</ol>
+<h2>Step records</h2>
+${records.length ? `<table><thead><tr><th>#</th><th>Step</th><th>Type</th><th>Status</th><th>Started</th><th>Time</th><th>Attempts</th><th>Error</th></tr></thead><tbody>
+${rows}
+</tbody></table>` : '<p class="muted">No step has run yet.</p>'}
+<p class="muted">Read-only view · this link works until ${escapeHtml(iso(expiresAt))}</p>
+</body></html>
+`;
+}
+
+/** The page answered for a refused key or a missing run. */
+export function renderRefusal(title: string, message: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
+<style>${STYLE}</style></head>
+<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>
+`;
+}
