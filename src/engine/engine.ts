@@ -41,6 +41,8 @@ export interface StartRequest {
   parent?: Run['parent'];
   /** The run's callback token when the caller must know it before the run exists (a sync caller's `__callback_url`). */
   callbackToken?: string;
+  /** Kept with the run as `meta` (not data): e.g. who initiated it on a compatibility surface. */
+  meta?: JsonObject;
 }
 
 export type CallbackResult = { kind: 'resumed'; run: Run } | { kind: 'replied'; run: Run };
@@ -117,6 +119,7 @@ export class Engine {
       callback_token: req.callbackToken ?? randomToken(24), result_url: req.resultUrl ?? null, parent: req.parent ?? null,
       attempt: 1, owner: this.config.owner, lease_until: now + this.config.leaseMs, rev: 1,
       created_at: now, started_at: null, finished_at: null, updated_at: now,
+      ...(req.meta ? { meta: req.meta } : {}),
     };
     const result = await this.committer.create({ run, refPolicy: req.refPolicy });
     if (result.kind === 'created') {

@@ -23,6 +23,8 @@ export interface StartOptions {
   extra?: JsonObject;
   /** A callback token made beforehand (Engine.newCallback), e.g. when `extra` carries its URL. */
   callbackToken?: string;
+  /** Kept with the run as `meta` (see Run.meta). */
+  meta?: JsonObject;
 }
 
 export type Started = { workflow: Workflow; result: CreateResult };
@@ -68,6 +70,7 @@ export class Intake {
       workflow: wf, data, input: input as JsonObject, ref: opts.ref ?? null,
       refPolicy: opts.refPolicy ?? 'native', resultUrl: opts.resultUrl ?? null,
       ...(opts.callbackToken ? { callbackToken: opts.callbackToken } : {}),
+      ...(opts.meta ? { meta: opts.meta } : {}),
     });
   }
 
