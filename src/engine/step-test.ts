@@ -74,7 +74,8 @@ export async function testHttpStep(d: StepTestDeps, tenant: string, workflowId: 
 function describe(o: Outcome): StepTestResult {
   const attempt = 'attempt' in o ? o.attempt : undefined;
   const request = attempt?.request ?? ('input' in o ? o.input ?? null : null);
-  const output = 'output' in o ? o.output ?? null : null;
+  // A retry outcome carries no output: its attempt's recorded response stands in.
+  const output = ('output' in o ? o.output ?? null : null) ?? (attempt?.response as Json | undefined) ?? null;
   const response = output && typeof output === 'object' && !Array.isArray(output)
     ? { status: output.status ?? null, headers: output.headers ?? {}, body: output.body ?? null, ...(output.truncated ? { truncated: true } : {}) }
     : null;
