@@ -34,6 +34,8 @@ import { applyExamples } from './examples.js';
 import { OutboundHttp } from './outbound.js';
 import { parseAllowList } from './ssrf.js';
 import { WorkerSandbox } from './sandbox.js';
+import { WebhookSecrets } from '../engine/webhook-secrets.js';
+import { webhookSecretRoutes } from '../http/routes/webhook-secret.js';
 
 export interface RunningServer {
   url: string;
@@ -83,7 +85,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   const owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
   const sandbox = new WorkerSandbox({ workers: config.code.workers, memoryBytes: config.code.memoryMb * 1024 * 1024, log });
-  const engine = new Engine(store, { http: outbound, secrets, log, sandbox }, {
+  const webhookSecrets = new WebhookSecrets(store, box, Date.now);
+  const delivery = { secrets: webhookSecrets, config: config.delivery };
+  const engine = new Engine(store, { http: outbound, secrets, log, sandbox, delivery }, {
     owner, leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: 200,
     maxStepsPerRun: config.maxStepsPerRun, maxActive: 2000, clock: Date.now,
     callbackUrl: (token) => `${publicBase}/v1/callbacks/${token}`,
@@ -106,11 +110,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
     store, engine, intake, auth, secretBox: box, metrics, log, supportedStepTypes: SUPPORTED_STEP_TYPES,
     isReady: () => ready && accepting, retryAfterSeconds: config.retryAfterSeconds,
     onSecretsChanged: (tenant) => secretCache.delete(tenant), clock: Date.now,
+    webhookSecrets,
   };
   const server = createHttpServer({
     routes: [
       ...systemRoutes(deps), ...workflowRoutes(deps), ...runRoutes(deps), ...stepTestRoutes(deps), ...adminRoutes(deps),
       ...apiLoginRoutes(deps),
+      ...webhookSecretRoutes(deps),
       ...corezoidRoutes(deps, config.corezoid),
       ...csiRoutes(deps),
       ...lumaRoutes(deps, { launchSecret: launchSecret(config.masterKey), launchTtlSeconds: config.launchTtlSeconds }),

@@ -60,10 +60,10 @@ function describe(e) {
 /** @param {{ name: string; message: string; line?: number }} d @param {boolean} timedOut */
 function failure(d, timedOut) {
   if (timedOut || (d.name === 'InternalError' && d.message === 'interrupted')) return { code: 'code_timeout', message: 'the code ran past its time limit' };
-  if (d.name === 'InternalError' && /out of memory|string too long|array too long|invalid array buffer length/i.test(d.message)) {
-    return { code: 'code_memory', message: `the code ran out of memory (${d.message})`, line: d.line };
-  }
-  if (d.name === 'RangeError' && /invalid array length|invalid array buffer length|out of memory/i.test(d.message)) {
+  // Allocation failures under the heap limit, and strings beyond QuickJS's maximum length (only a
+  // huge allocation makes one). A RangeError for an invalid array length may be a negative length:
+  // it stays a code_error with its message.
+  if ((d.name === 'InternalError' && /out of memory|string too long/i.test(d.message)) || (d.name === 'RangeError' && /invalid string length/i.test(d.message))) {
     return { code: 'code_memory', message: `the code ran out of memory (${d.message})`, line: d.line };
   }
   return { code: 'code_error', message: `${d.name}: ${d.message}`, line: d.line };

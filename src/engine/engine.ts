@@ -8,6 +8,8 @@ import { randomToken, uuidv7 } from '../core/ids.js';
 import { compileParams } from '../core/params.js';
 import { isTerminal, type Json, type JsonObject, type Run, type Workflow } from '../core/types.js';
 import type { ChildSpec, ChildStart, HttpPort, SandboxPort } from '../steps/types.js';
+import { DeliveryLoop, type DeliveryConfig } from './delivery.js';
+import type { WebhookSecretsPort } from './webhook-secrets.js';
 import type { CreateResult, RefPolicy, Store } from '../store/types.js';
 import { RunBus } from './bus.js';
 import { Committer } from './committer.js';
@@ -54,13 +56,18 @@ export class Engine {
   private readonly committer: Committer;
   private readonly timers: TimerLoop;
   private readonly leases: LeaseKeeper;
+  /** Result deliveries to the runs' result_url (null when the engine was built without them). */
+  readonly deliveries: DeliveryLoop | null;
 
   private readonly log: Logger;
   private readonly ports: { http: HttpPort; secrets: SecretsPort };
 
   constructor(
     private readonly store: Store,
-    deps: { http: HttpPort; secrets: SecretsPort; log: Logger; sandbox?: SandboxPort },
+    deps: {
+      http: HttpPort; secrets: SecretsPort; log: Logger; sandbox?: SandboxPort;
+      delivery?: { secrets: WebhookSecretsPort; config: Omit<DeliveryConfig, 'owner' | 'clock'> };
+    },
     private readonly config: EngineConfig,
   ) {
     this.log = deps.log;
@@ -83,6 +90,9 @@ export class Engine {
     const loopOpts = { owner: config.owner, leaseMs: config.leaseMs, clock: config.clock, log: deps.log };
     this.timers = new TimerLoop(store, this.executor, loopOpts);
     this.leases = new LeaseKeeper(store, this.executor, loopOpts);
+    this.deliveries = deps.delivery
+      ? new DeliveryLoop(store, deps.http, deps.delivery.secrets, deps.log, { ...deps.delivery.config, owner: config.owner, clock: config.clock })
+      : null;
   }
 
   /** Recovers runs left by a previous process, then starts the timer and lease loops. */
@@ -90,6 +100,7 @@ export class Engine {
     const recovered = await this.leases.recover();
     this.timers.start();
     this.leases.start();
+    this.deliveries?.start();
     return { recovered };
   }
 
@@ -99,6 +110,7 @@ export class Engine {
     this.leases.stop();
     await this.executor.stop();
     await this.committer.drain();
+    await this.deliveries?.stop();
   }
 
   /** A fresh callback token and the URL it gives (SPEC §8.8), for a caller that hands the URL to the run itself. */
@@ -157,6 +169,7 @@ export class Engine {
     if (run.status === 'waiting' && run.wake_at !== null) this.timers.nudge(run.wake_at);
     if (run.parent && (run.reply !== null || isTerminal(run.status))) void this.wakeParent(run.parent.run_id, run);
     if (run.status === 'waiting' && run.parking?.kind === 'child') void this.checkChildren(run);
+    if (run.result_url !== null && isTerminal(run.status)) this.deliveries?.runEnded(run);
   }
 
   private settles(child: Run, wakeOn: 'reply' | 'end'): boolean {
@@ -253,6 +266,7 @@ export class Engine {
       if (res.ok) {
         for (const r of steps) this.bus.publishStep(r);
         this.bus.publishRun(next);
+        this.deliveries?.runEnded(next);
         return next;
       }
     }

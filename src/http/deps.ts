@@ -1,6 +1,7 @@
 /** Everything route modules may use; assembled by the app's composition root. */
 import type { SecretBox } from '../core/secretbox.js';
 import type { Engine } from '../engine/engine.js';
+import type { WebhookSecrets } from '../engine/webhook-secrets.js';
 import type { Logger } from '../engine/executor.js';
 import type { Store } from '../store/types.js';
 import type { Intake } from '../triggers/intake.js';
@@ -23,4 +24,6 @@ export interface RouteDeps {
   /** Called after the secrets of a tenant changed. */
   onSecretsChanged: (tenant: string) => void;
   clock: () => number;
+  /** The tenants' Standard Webhooks secrets that sign result deliveries. */
+  webhookSecrets: WebhookSecrets;
 }

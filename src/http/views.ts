@@ -52,6 +52,8 @@ export function runView(run: Run, base: string): Record<string, unknown> {
     error: run.error, attempt: run.attempt,
     wake_at: iso(run.wake_at), parent_run_id: run.parent?.run_id ?? null,
     callback_url: `${base}/v1/callbacks/${run.callback_token}`,
+    /** Where the result is POSTed when the run ends (the trigger's `?callback_url=`), or null. */
+    result_url: run.result_url,
     created_at: iso(run.created_at), started_at: iso(run.started_at), finished_at: iso(run.finished_at), updated_at: iso(run.updated_at),
     links: runLinks(run, base),
   };

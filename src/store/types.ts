@@ -161,6 +161,86 @@ export interface Store {
   renewLeases(owner: string, ids: string[], leaseUntil: number): Promise<string[]>;
   /** The earliest wake_at among parked runs, or null. */
   nextWakeAt(): Promise<number | null>;
+
+  // -------- result deliveries (SPEC §4 `callback_url`, §8.13) and the tenants' webhook secrets
+  /** Stores a new pending delivery; false (nothing written) when the run's ending already has one. */
+  createDelivery(delivery: Delivery): Promise<boolean>;
+  /**
+   * Claims up to `limit` pending deliveries due at `now` that no live lease holds (on a single-claimer
+   * store: any other owner is a dead process); they are owned by `owner` until `leaseUntil`.
+   */
+  claimDueDeliveries(owner: string, now: number, leaseUntil: number, limit: number): Promise<Delivery[]>;
+  /**
+   * Records attempt `attempt.n` of a delivery `owner` holds and moves it on (`pending` with the next
+   * due time, `delivered` or `failed`), releasing the claim. False when `owner` no longer holds it.
+   */
+  recordDeliveryAttempt(id: string, owner: string, attempt: DeliveryAttempt, next: DeliveryUpdate): Promise<boolean>;
+  /** A run's deliveries (oldest first) with their attempts; [] for another tenant's run. */
+  listDeliveries(tenant: string, runId: string): Promise<DeliveryWithAttempts[]>;
+  /** The earliest next_at among pending deliveries, or null. */
+  nextDeliveryAt(): Promise<number | null>;
+  /** Finished runs with a result_url, finished at or after `since`, whose ending has no delivery yet. */
+  runsAwaitingDelivery(since: number, limit: number): Promise<Run[]>;
+  getWebhookSecret(tenant: string): Promise<WebhookSecretRecord | null>;
+  /** Stores `secret` as the tenant's webhook secret unless it has one; returns the stored one either way. */
+  ensureWebhookSecret(tenant: string, secret: string, now: number): Promise<WebhookSecretRecord>;
+  /** Makes `secret` current and keeps the one it replaces as `previous` (rotated_at = now). */
+  rotateWebhookSecret(tenant: string, secret: string, now: number): Promise<WebhookSecretRecord>;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One POST of a run's result to its result_url (its `webhook-id` is `id`, the same on every attempt). */
+export interface Delivery {
+  id: string;
+  tenant: string;
+  run_id: string;
+  /** The run's `attempt` when it ended (a retried run that ends again is delivered again). */
+  run_attempt: number;
+  url: string;
+  /** The exact bytes POSTed on every attempt (JSON text). */
+  body: string;
+  status: DeliveryStatus;
+  /** Attempts made so far. */
+  attempts: number;
+  /** When the next attempt is due (pending only). */
+  next_at: number | null;
+  owner: string | null;
+  lease_until: number | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export interface DeliveryAttempt {
+  n: number;
+  started_at: number;
+  duration_ms: number;
+  /** Method, URL, headers and a body excerpt; never a secret. */
+  request: Json;
+  /** The response status, or null when none came (network failure, timeout, refusal). */
+  status: number | null;
+  /** `{ headers, body (first 64 KiB), truncated? }`, or null. */
+  response: Json | null;
+  error: { class: string; message: string } | null;
+}
+
+export interface DeliveryUpdate {
+  status: DeliveryStatus;
+  next_at: number | null;
+  now: number;
+}
+
+export type DeliveryWithAttempts = Delivery & { attempt_log: DeliveryAttempt[] };
+
+/** A tenant's Standard Webhooks secret, sealed (SecretBox ciphertexts). */
+export interface WebhookSecretRecord {
+  tenant: string;
+  secret_ciphertext: string;
+  /** The secret replaced by the last rotation, still signed with for a grace period. */
+  previous_ciphertext: string | null;
+  rotated_at: number | null;
+  created_at: number;
 }
 
 export type { Json, JsonObject };

@@ -4,6 +4,7 @@ import { parseDocument, validateDefinition } from '../../core/definition.js';
 import { FlowgateError, notFound } from '../../core/errors.js';
 import { uuidv4 } from '../../core/ids.js';
 import { checkRef, Intake } from '../../triggers/intake.js';
+import { checkResultUrl } from '../../triggers/result-url.js';
 import { sendAccepted, sendRunAnswer } from '../answers.js';
 import { decodeText, mediaType } from '../body.js';
 import type { Ctx, RouteDef } from '../context.js';
@@ -84,13 +85,9 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     const wf = await d.intake.workflow(ctx.principal.tenant, ctx.params.id!);
     const ref = checkRef(header(ctx, 'idempotency-key') ?? ctx.query.get('ref'), header(ctx, 'idempotency-key') !== undefined ? 'Idempotency-Key' : 'ref');
     const wait = Intake.waitSeconds(ctx.query.get('wait'), header(ctx, 'prefer'));
-    if (ctx.query.get('callback_url') !== null) {
-      throw new FlowgateError('validation_failed', 'result delivery to callback_url is not available on this server yet', {
-        errors: [{ path: 'callback_url', message: 'not supported yet; poll the result URL or use ?wait' }],
-      });
-    }
+    const resultUrl = checkResultUrl(ctx.query.get('callback_url'));
     const params = await paramsBody(ctx);
-    const { run, created } = await d.intake.startNative(wf, params, { ref });
+    const { run, created } = await d.intake.startNative(wf, params, { ref, resultUrl });
     if (wait === null) return sendAccepted(ctx, run, d.retryAfterSeconds);
     const settled = await d.intake.wait(run, wait, created);
     sendRunAnswer(ctx, settled, d.retryAfterSeconds);
