@@ -124,7 +124,7 @@ function paths(): Obj {
           'The body holds the params. Response modes on the same endpoint:',
           '- default: 202 with `Location`, `Retry-After` and `{ id, status, ref, links }`;',
           '- `?wait=N` or `Prefer: wait=N`: blocks until the run replies or ends and answers exactly what `GET /v1/runs/{id}/result` would (status and headers from the `reply` step, else 200), with `Flowgate-Run-Id` and `Flowgate-Run-Status`; when N passes first it degrades to the 202 answer;',
-          '- `?callback_url=`: when the run ends its result is POSTed there, signed with Standard Webhooks headers.',
+          '- `?callback_url=`: when the run ends its result `{ run_id, workflow, status, result }` is POSTed there, signed with Standard Webhooks headers (the tenant\'s secret, `GET /v1/webhook-secret`) and retried on network failures, 5xx and 429; attempts are listed at `GET /v1/runs/{id}/deliveries`. Combines with `wait`.',
           'A `ref` (from `Idempotency-Key` or `?ref=`) repeated with the same input returns the existing run; with a different input it is 409.',
         ].join('\n'),
         params: [workflowId, param('Wait'), param('Prefer'), param('CallbackUrl'), param('Ref'), param('IdempotencyKey')],
@@ -226,6 +226,13 @@ function paths(): Obj {
         responses: { '200': ok('Step records', object({ items: arrayOf(ref('StepRecord')), next_cursor: { type: ['string', 'null'] } }, ['items'])), '404': response('NotFound') },
       }),
     },
+    '/v1/runs/{id}/deliveries': {
+      get: operation({
+        id: 'listRunDeliveries', tag: 'Webhooks', summary: 'The run\'s result deliveries to its callback_url, each with every attempt',
+        params: [runId],
+        responses: { '200': ok('Deliveries, oldest first', object({ items: arrayOf(ref('Delivery')), next_cursor: { type: ['string', 'null'] } }, ['items'])), '404': response('NotFound') },
+      }),
+    },
     '/v1/runs/{id}/events': {
       get: operation({
         id: 'streamRunEvents', tag: 'Runs', summary: 'Live run and step changes (Server-Sent Events)',
@@ -308,8 +315,12 @@ function paths(): Obj {
       }),
     },
     '/v1/webhook-secret': {
-      get: operation({ id: 'getWebhookSecret', tag: 'Webhooks', summary: 'The tenant\'s Standard Webhooks secret for result deliveries', responses: { '200': ok('The secret', ref('WebhookSecret')) } }),
-      post: operation({ id: 'rotateWebhookSecret', tag: 'Webhooks', summary: 'Rotate the tenant\'s webhook secret', responses: { '200': ok('The new secret', ref('WebhookSecret')) } }),
+      get: operation({ id: 'getWebhookSecret', tag: 'Webhooks', summary: 'The tenant\'s Standard Webhooks secret for result deliveries (made on first use)', responses: { '200': ok('The secret', ref('WebhookSecret')) } }),
+      post: operation({
+        id: 'rotateWebhookSecret', tag: 'Webhooks', summary: 'Rotate the tenant\'s webhook secret',
+        description: 'For 24 hours (`previous_valid_until`) deliveries carry a signature with the old secret too, space-separated in `webhook-signature`.',
+        responses: { '200': ok('The new secret', ref('WebhookSecret')) },
+      }),
     },
     '/v1/openapi.json': {
       get: operation({ id: 'getOpenApi', tag: 'System', summary: 'This document', public: true, responses: { '200': ok('OpenAPI 3.1 document', { type: 'object' }) } }),
@@ -358,7 +369,7 @@ function components(): Obj {
       Cursor: query('cursor', 'The `next_cursor` of the previous page'),
       Wait: query('wait', 'Seconds to block for the result (capped by the server, default cap 300)', int(undefined, { minimum: 0 })),
       Prefer: { name: 'Prefer', in: 'header', required: false, description: '`wait=N`: same as `?wait=N`', schema: str(undefined, { pattern: 'wait=\\d+' }) },
-      CallbackUrl: query('callback_url', 'URL the run\'s result is POSTed to when it ends (signed, retried)', str(undefined, { format: 'uri' })),
+      CallbackUrl: query('callback_url', 'Absolute http(s) URL (at most 2048 characters, no credentials) the run\'s result is POSTed to when it ends (signed, retried)', str(undefined, { format: 'uri', maxLength: 2048 })),
       Ref: query('ref', 'Caller-chosen unique key of the run within its workflow', str(undefined, { minLength: 1, maxLength: 255 })),
       IdempotencyKey: { name: 'Idempotency-Key', in: 'header', required: false, description: 'The run\'s ref (same as `?ref=`)', schema: str(undefined, { minLength: 1, maxLength: 255 }) },
     },
@@ -442,6 +453,7 @@ function schemas(): Obj {
       attempt: int('1 + how many times the run was retried'), wake_at: { type: ['string', 'null'], format: 'date-time' },
       parent_run_id: { type: ['string', 'null'], format: 'uuid' },
       callback_url: str('The run\'s callback URL (`$run.callback_url`)', { format: 'uri' }), links: ref('RunLinks'),
+      result_url: { type: ['string', 'null'], format: 'uri', description: 'Where the result is POSTed when the run ends (the trigger\'s `?callback_url=`)' },
       created_at: time(), started_at: { type: ['string', 'null'], format: 'date-time' }, finished_at: { type: ['string', 'null'], format: 'date-time' }, updated_at: time(),
     }, ['id', 'workflow', 'version', 'status']),
     RunAccepted: object({
@@ -485,7 +497,22 @@ function schemas(): Obj {
     ApiKeyCreated: { allOf: [ref('ApiKey'), object({ token: str('Shown once') }, ['token'])] },
     ApiLogin: object({ login: int(), name: { type: ['string', 'null'] }, tenant: str(), created_at: time() }, ['login']),
     ApiLoginCreated: { allOf: [ref('ApiLogin'), object({ secret: str('Shown once') }, ['secret'])] },
-    WebhookSecret: object({ secret: str('Standard Webhooks secret', { pattern: '^whsec_' }) }, ['secret']),
+    WebhookSecret: object({
+      secret: str('Standard Webhooks secret: `whsec_` + base64 of 32 random bytes', { pattern: '^whsec_' }), created_at: time(),
+      rotated_at: { type: ['string', 'null'], format: 'date-time' },
+      previous_valid_until: { type: ['string', 'null'], format: 'date-time', description: 'Until when deliveries are also signed with the secret the last rotation replaced' },
+    }, ['secret']),
+    DeliveryAttempt: object({
+      n: int(), started_at: time(), duration_ms: int(), request: anyJson,
+      status: { type: ['integer', 'null'], description: 'The answer\'s status; null when none came' },
+      response: anyJson, error: nullable(object({ class: str('network, timeout, ssrf, tls, status_<code>, …'), message: str() })),
+    }, ['n', 'started_at', 'status']),
+    Delivery: object({
+      id: str('Also the `webhook-id` and `Idempotency-Key` of every attempt'), run_id: str(undefined, { format: 'uuid' }), run_attempt: int(),
+      url: str(undefined, { format: 'uri' }), status: str(undefined, { enum: ['pending', 'delivered', 'failed'] }),
+      attempts: arrayOf(ref('DeliveryAttempt')), next_attempt_at: { type: ['string', 'null'], format: 'date-time' },
+      body: { description: 'What is POSTed: `{ run_id, workflow, status, result }`' }, created_at: time(), finished_at: { type: ['string', 'null'], format: 'date-time' },
+    }, ['id', 'run_id', 'url', 'status', 'attempts']),
     Health: object({ status: str() }),
   };
 }
