@@ -163,10 +163,15 @@ function paths(): Obj {
           query('header', 'Whether the first row names the columns (else key1, key2, …)', { type: 'boolean', default: true }),
           query('ref_column', 'Column whose value becomes each run\'s ref'),
           query('partial', 'Create the good rows even when some are bad', { type: 'boolean', default: false }),
+          query('dry_run', 'Check every row, create nothing', { type: 'boolean', default: false }),
+          query('format', 'json: the summary; csv: the failed rows as CSV with an `error` column (counts in Flowgate-Import-* headers)', str(undefined, { enum: ['json', 'csv'], default: 'json' })),
         ],
         body: { required: true, content: { 'text/csv': { schema: str('CSV text'), example: 'amount;currency\n10;EUR\n25;USD\n' } } },
         responses: {
-          '200': ok('Import summary', ref('ImportResult')),
+          '200': {
+            description: 'Import summary (with format=csv: the failed rows)',
+            content: { ...json(ref('ImportResult')), 'text/csv': { schema: str('`row`, the file\'s columns, `error`; in the file\'s delimiter and encoding') } },
+          },
           '400': response('BadRequest'), '404': response('NotFound'), '413': response('PayloadTooLarge'), '415': response('UnsupportedMediaType'),
           '422': response('ValidationFailed'),
         },

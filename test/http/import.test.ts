@@ -90,7 +90,7 @@ test('Windows-1251 with partial=true: the good rows are created, Cyrillic intact
 test('format=csv: the failed rows with an error column, in the file\'s encoding and delimiter', async () => {
   const before = (await runsOf()).length;
   const res = await fetch(`${s.url}/v1/workflows/payment/runs/import?encoding=windows-1251&format=csv`, {
-    method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'text/csv' }, body: CP1251,
+    method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'text/csv' }, body: new Uint8Array(CP1251),
   });
   assert.equal(res.status, 422, 'refused: nothing created');
   assert.match(res.headers.get('content-type') ?? '', /^text\/csv; charset=windows-1251/);
