@@ -215,7 +215,7 @@ export function allowsAddress(list: AllowList, ip: string, port: string | number
  */
 export function allowsUrl(list: AllowList, url: URL): boolean {
   const host = url.hostname.toLowerCase().replace(/\.$/, '');
-  if (addressBytes(host) === null) {
+  if (isIP(host.replace(/^\[|\]$/g, '')) === 0) {
     if (list.hosts.has(host) || list.hostPorts.has(`${host}:${defaultPort(url)}`)) return true;
   }
   const href = url.toString();
