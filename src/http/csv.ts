@@ -76,7 +76,16 @@ async function* decodedText(req: IncomingMessage, res: ServerResponse, opts: Csv
       throw new FlowgateError('malformed_body', 'the file is not valid UTF-8; for a Windows-1251 file pass encoding=windows-1251');
     }
   };
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  const chunks = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await chunks.next();
+    } catch {
+      throw new FlowgateError('bad_request', 'the upload was aborted before the file was complete');
+    }
+    if (next.done) break;
+    const chunk = next.value;
     received += chunk.length;
     if (received > opts.maxBytes) {
       markConnectionClose(res);
