@@ -6,7 +6,7 @@
  * another node), and the store's version wins.
  */
 import type { CompiledStep } from '../core/compiled.js';
-import type { Json, JsonObject, Run, StepRecord } from '../core/types.js';
+import type { Json, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
 import { STEP_KINDS } from '../steps/index.js';
 import type { ChildSpec, ChildStart, HttpPort, Outcome, Resumption, SandboxPort, StepContext } from '../steps/types.js';
 import type { Store } from '../store/types.js';
@@ -49,6 +49,8 @@ export interface ExecutorDeps {
   maxActive: number;
   /** Starts child runs of `parent` for the step record `seq` (idempotent per key). */
   startChildren: (parent: Run, step: string, seq: number, specs: ChildSpec[]) => Promise<ChildStart[]>;
+  /** A POST by a run's http step to its own callback URL (by token), handled without the network. */
+  selfCallback?: (token: string, body: JsonObject) => Promise<{ status: number; body: Json }>;
   /** A POST by a run's http step to its own callback URL (by token), handled without the network. */
   selfCallback?: (token: string, body: JsonObject) => Promise<{ status: number; body: Json }>;
   /** Data merged into a run whose slice ended before it could apply it. */
@@ -178,6 +180,8 @@ export class Executor {
         ...run, rev: run.rev + 1, updated_at: now,
         owner: holding ? d.owner : null, lease_until: holding ? now + d.leaseMs : null,
       };
+      // A step's error message may quote a URL or an answer that holds a secret (a webhook URL kept in $secrets).
+      if (secretValues.length && next.error) next.error = redact(next.error as unknown as JsonObject, secretValues) as unknown as RunError;
       const steps = secretValues.length ? pending.map((r) => redactRecord(r, secretValues)) : pending;
       const res = await d.committer.transition({ run: next, expectRev: run.rev, owner: d.owner, steps });
       if (!res.ok) {
@@ -287,6 +291,7 @@ export class Executor {
         run, workflow: wf.compiled, step, seq, attempt, now: d.clock, http: d.http, sandbox: d.sandbox,
         record: resumption || attempt > 1 ? record : null,
         children: { start: (specs) => d.startChildren(parent, step.def.id, seq, specs) },
+        selfCallback: d.selfCallback ? (body) => d.selfCallback!(parent.callback_token, body) : undefined,
         selfCallback: d.selfCallback ? (body) => d.selfCallback!(parent.callback_token, body) : undefined,
         scope: buildScope({
           run, workflowName: wf.compiled.workflow.name, callbackUrl: d.callbackUrl(run.callback_token),

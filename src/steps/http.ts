@@ -153,7 +153,9 @@ function isSelfCallback(ctx: StepContext, prep: PreparedRequest): boolean {
   const own = (ctx.scope.vars.run as { callback_url?: unknown } | undefined)?.callback_url;
   if (typeof own !== 'string' || own === '') return false;
   try {
-    return prep.url.toString().startsWith(new URL(own).toString());
+    const base = new URL(own).toString();
+    const url = prep.url.toString();
+    return url === base || url.startsWith(`${base}?`) || url.startsWith(`${base}/`);
   } catch {
     return false;
   }

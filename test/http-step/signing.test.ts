@@ -181,6 +181,26 @@ steps:
   assert.equal(tested.body.request.headers.authorization, 'Bearer [redacted]');
 });
 
+test('a URL kept in $secrets (its path is the credential) is redacted from the run error too', async () => {
+  const hookUrl = `${target.url}/hooks/T0001/B0002/sekret-path-token-77`;
+  assert.equal((await s.call('PUT', '/v1/secrets/hook_url', { json: { value: hookUrl } })).status, 201);
+  await put('secret-url', `id: secret-url
+steps:
+  - id: call
+    type: http
+    method: POST
+    url: "{{ $secrets.hook_url }}"
+    body: { text: hi }
+    expect: 299
+`);
+  const r = await s.trigger('secret-url', {}, 'wait=5');
+  assert.equal(r.status, 500, r.text);
+  assert.ok(!r.text.includes('sekret-path-token-77'), r.text);
+  assert.match(r.body.error.message, /\[redacted\]/);
+  const runText = (await s.call('GET', `/v1/runs/${r.headers.get('flowgate-run-id')}`)).text;
+  assert.ok(!runText.includes('sekret-path-token-77'));
+});
+
 test('a secret that evaluates to nothing fails the step instead of signing with an empty key', async () => {
   await put('no-secret', `id: no-secret
 steps:
