@@ -169,7 +169,8 @@ export class CorezoidOps {
       }
       answers[p.index] = this.createAnswer(p.op, r.result);
       if (scope.syncWaitMs !== undefined && r.result.kind === 'created') {
-        waits.push(this.d.engine.awaitSettled(r.result.run, Math.max(0, deadline - Date.now()), false).then((run) => {
+        // `true`: one store read up front, so a reply committed before this waiter existed is not missed.
+        waits.push(this.d.engine.awaitSettled(r.result.run, Math.max(0, deadline - Date.now()), true).then((run) => {
           const answer = syncAnswer(p.op, run);
           if (answer === null) state.timedOut = true;
           answers[p.index] = answer ?? withId(p.op, { proc: 'error', description: TIMEOUT_DESCRIPTION });
