@@ -51,8 +51,6 @@ export interface ExecutorDeps {
   startChildren: (parent: Run, step: string, seq: number, specs: ChildSpec[]) => Promise<ChildStart[]>;
   /** A POST by a run's http step to its own callback URL (by token), handled without the network. */
   selfCallback?: (token: string, body: JsonObject) => Promise<{ status: number; body: Json }>;
-  /** A POST by a run's http step to its own callback URL (by token), handled without the network. */
-  selfCallback?: (token: string, body: JsonObject) => Promise<{ status: number; body: Json }>;
   /** Data merged into a run whose slice ended before it could apply it. */
   onLateMerge?: (run: Run, data: JsonObject) => void;
   /** Called after every commit of a slice (timers are nudged, finished runs delivered). */
@@ -291,7 +289,6 @@ export class Executor {
         run, workflow: wf.compiled, step, seq, attempt, now: d.clock, http: d.http, sandbox: d.sandbox,
         record: resumption || attempt > 1 ? record : null,
         children: { start: (specs) => d.startChildren(parent, step.def.id, seq, specs) },
-        selfCallback: d.selfCallback ? (body) => d.selfCallback!(parent.callback_token, body) : undefined,
         selfCallback: d.selfCallback ? (body) => d.selfCallback!(parent.callback_token, body) : undefined,
         scope: buildScope({
           run, workflowName: wf.compiled.workflow.name, callbackUrl: d.callbackUrl(run.callback_token),
