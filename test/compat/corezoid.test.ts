@@ -235,10 +235,24 @@ test('a login of another tenant starts only that tenant\'s processes', async () 
   assert.equal((await s.call('GET', `/v1/runs/${r.body.ops[0].obj_id}`)).status, 404, 'the run is in beta, not default');
 });
 
-test('100 creates in one request all answer in order; each is a run', async () => {
+test('100 creates in one request all answer in order; each is a run; they are written in one transaction', async () => {
   const before = (await runsOf('loan')).length;
   const ops = Array.from({ length: 100 }, (_, i) => ({ id: String(i), type: 'create', obj: 'task', conv_id: conv.loan, ref: `bulk-${i}`, data: { amount: i } }));
-  const r = await corezoid(s, login, { ops });
+  // Watch the store's intake verb: one call is one transaction (one fsync).
+  const store = s.srv.store;
+  const original = store.createRuns.bind(store);
+  const batches: number[] = [];
+  store.createRuns = (batch) => {
+    batches.push(batch.length);
+    return original(batch);
+  };
+  let r;
+  try {
+    r = await corezoid(s, login, { ops });
+  } finally {
+    store.createRuns = original;
+  }
+  assert.deepEqual(batches, [100], 'the 100 creates were committed together');
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.body.ops.map((o: any) => o.id), ops.map((o) => o.id));
   assert.ok(r.body.ops.every((o: any) => o.proc === 'ok'));
