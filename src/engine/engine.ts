@@ -47,6 +47,12 @@ export interface StartRequest {
   meta?: JsonObject;
 }
 
+/**
+ * A run's callback token: 160 random bits behind a time prefix, so new tokens land at the end of the
+ * store's token index instead of all over it (intake writes stay sequential).
+ */
+export const callbackToken = (now: number): string => `${Math.floor(now).toString(36).padStart(9, '0')}${randomToken(20)}`;
+
 export type CallbackResult = { kind: 'resumed'; run: Run } | { kind: 'replied'; run: Run };
 
 export class Engine {
@@ -83,9 +89,6 @@ export class Engine {
       startChildren: (parent, step, seq, specs) => this.startChildren(parent, step, seq, specs),
       selfCallback: (token, body) => this.selfCallback(token, body),
       onCommitted: (run) => this.afterCommit(run),
-      onLateMerge: (run, data) => {
-        this.modify(run.tenant, run.id, data).catch((e) => this.log.error({ err: e, run_id: run.id }, 'a late data merge failed'));
-      },
     });
     const loopOpts = { owner: config.owner, leaseMs: config.leaseMs, clock: config.clock, log: deps.log };
     this.timers = new TimerLoop(store, this.executor, loopOpts);
@@ -115,7 +118,7 @@ export class Engine {
 
   /** A fresh callback token and the URL it gives (SPEC §8.8), for a caller that hands the URL to the run itself. */
   newCallback(): { token: string; url: string } {
-    const token = randomToken(24);
+    const token = callbackToken(this.config.clock());
     return { token, url: this.config.callbackUrl(token) };
   }
 
@@ -128,7 +131,7 @@ export class Engine {
       id: uuidv7(now), tenant: req.workflow.tenant, workflow: req.workflow.id, version: req.workflow.version,
       ref: req.ref, status: 'queued', input: req.input, data: req.data, progress: 0,
       step: loaded.compiled.start, step_seq: 0, reply: null, error: null, parking: null, wake_at: null,
-      callback_token: req.callbackToken ?? randomToken(24), result_url: req.resultUrl ?? null, parent: req.parent ?? null,
+      callback_token: req.callbackToken ?? callbackToken(now), result_url: req.resultUrl ?? null, parent: req.parent ?? null,
       attempt: 1, owner: this.config.owner, lease_until: now + this.config.leaseMs, rev: 1,
       created_at: now, started_at: null, finished_at: null, updated_at: now,
       ...(req.meta ? { meta: req.meta } : {}),
@@ -297,8 +300,9 @@ export class Engine {
 
   /**
    * Merges data into a run (Corezoid `modify`). A run parked in `wait` is released with the data as
-   * its callback body; a run executing on this node gets it at its next step boundary; any other run
-   * is updated by a fenced write. Returns whether a wait was released.
+   * its callback body; any other run is updated by a durable fenced write before this returns. A
+   * slice executing the run then finds its next commit refused and continues from the stored state
+   * (the steps since its last commit run again: at least once).
    */
   async modify(tenant: string, id: string, data: JsonObject): Promise<{ run: Run; released: boolean }> {
     for (let i = 0; i < 5; i++) {
@@ -307,11 +311,6 @@ export class Engine {
       if (run.status === 'waiting' && run.parking?.kind === 'callback') {
         const outcome = await this.callback(run.callback_token, data);
         return { run: outcome.run, released: outcome.kind === 'resumed' };
-      }
-      const job = this.executor.activeJob(run.id);
-      if (job) {
-        (job.inbox ??= []).push(data);
-        return { run: { ...run, data: { ...run.data, ...data } }, released: false };
       }
       const now = this.config.clock();
       const next: Run = { ...run, data: { ...run.data, ...data }, rev: run.rev + 1, updated_at: now };

@@ -51,8 +51,6 @@ export interface ExecutorDeps {
   startChildren: (parent: Run, step: string, seq: number, specs: ChildSpec[]) => Promise<ChildStart[]>;
   /** A POST by a run's http step to its own callback URL (by token), handled without the network. */
   selfCallback?: (token: string, body: JsonObject) => Promise<{ status: number; body: Json }>;
-  /** Data merged into a run whose slice ended before it could apply it. */
-  onLateMerge?: (run: Run, data: JsonObject) => void;
   /** Called after every commit of a slice (timers are nudged, finished runs delivered). */
   onCommitted?: (run: Run) => void;
 }
@@ -62,8 +60,6 @@ export interface Job {
   resume?: Resumption;
   /** The run was reclaimed after a crash: a step left `running` is re-executed under its own record. */
   recovered?: boolean;
-  /** Data merges that arrived while the slice held the run; applied at the next step boundary. */
-  inbox?: JsonObject[];
 }
 
 /** Step kinds that do I/O: the run's state is committed before they start. */
@@ -85,11 +81,6 @@ export class Executor {
 
   get activeIds(): string[] {
     return [...this.active.keys()];
-  }
-
-  /** The job of a run this node is executing right now, if any. */
-  activeJob(runId: string): Job | undefined {
-    return this.active.get(runId);
   }
 
   get load(): number {
@@ -117,14 +108,33 @@ export class Executor {
       if (this.active.has(job.run.id)) continue; // a slice already holds this run
       this.active.set(job.run.id, job);
       void this.gated(job)
-        .catch((e) => this.d.log.error({ err: e, run_id: job.run.id }, 'run slice crashed'))
+        .catch((e) => this.failCrashed(job.run.id, e))
         .finally(() => {
           this.active.delete(job.run.id);
-          // Merges that arrived after the slice's last step boundary are applied to the stored run.
-          if (job.inbox?.length) this.d.onLateMerge?.(job.run, Object.assign({}, ...job.inbox.splice(0)));
           if (this.active.size === 0 && this.stopping) for (const w of this.idleWaiters.splice(0)) w();
           this.pump();
         });
+    }
+  }
+
+  /** A slice threw (a bug or a store failure): fail the run rather than leave it running with no one on it. */
+  private async failCrashed(runId: string, e: unknown): Promise<void> {
+    this.d.log.error({ err: e, run_id: runId }, 'run slice crashed');
+    try {
+      const run = await this.d.store.loadRun(runId);
+      if (!run || run.owner !== this.d.owner || (run.status !== 'running' && run.status !== 'queued')) return;
+      const now = this.d.clock();
+      const failed: Run = {
+        ...run, status: 'failed', error: { step: run.step ?? undefined, code: 'internal_error', message: `the engine failed while running this step: ${(e as Error)?.message ?? e}` },
+        owner: null, lease_until: null, finished_at: now, updated_at: now, rev: run.rev + 1,
+      };
+      const res = await this.d.committer.transition({ run: failed, expectRev: run.rev, owner: this.d.owner, steps: [] });
+      if (res.ok) {
+        this.d.bus.publishRun(failed);
+        this.d.onCommitted?.(failed);
+      }
+    } catch (err) {
+      this.d.log.error({ err, run_id: runId }, 'could not record the crash on the run; recovery will retry it');
     }
   }
 
@@ -225,10 +235,6 @@ export class Executor {
     let recovered = job.recovered === true;
     let executed = 0;
     while (run.status === 'running' && !this.stopping) {
-      if (job.inbox?.length) {
-        run = { ...run, data: Object.assign({}, run.data, ...job.inbox.splice(0)) };
-        dirty = true;
-      }
       const stepId = run.step;
       const step = stepId === null ? undefined : wf.compiled.steps.get(stepId);
       if (!step) {

@@ -67,7 +67,7 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
       const parked: Run = {
         ...run, status: 'waiting', step: id, progress: outcome.progress ?? run.progress,
         parking: { kind: 'child', step: id, seq: record.seq, children: outcome.children, wake_on: outcome.wakeOn },
-        wake_at: outcome.until, owner: null, lease_until: null, updated_at: now,
+        wake_at: Math.ceil(outcome.until), owner: null, lease_until: null, updated_at: now,
       };
       return { run: parked, record: rec, proceed: false, replied: false };
     }
@@ -81,7 +81,7 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
     case 'sleep':
     case 'park': {
       const kind = outcome.kind === 'sleep' ? 'delay' : 'callback';
-      const wake = outcome.kind === 'sleep' ? outcome.until : outcome.timeoutAt;
+      const wake = Math.ceil(outcome.kind === 'sleep' ? outcome.until : outcome.timeoutAt);
       let rec: StepRecord = { ...record, status: 'waiting', input: outcome.input ?? null };
       // A step that polls (http follow_async) keeps its state as output and logs each poll as an attempt.
       if (outcome.kind === 'sleep' && outcome.output !== undefined) rec = { ...rec, output: outcome.output };
@@ -95,7 +95,7 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
       const rec: StepRecord = { ...record, status: 'waiting', input: outcome.input ?? record.input, attempts, error };
       const parked: Run = {
         ...run, status: 'waiting', step: id, parking: { kind: 'retry', step: id, seq: record.seq, attempt: attempts.length },
-        wake_at: outcome.at, owner: null, lease_until: null, updated_at: now,
+        wake_at: Math.ceil(outcome.at), owner: null, lease_until: null, updated_at: now,
       };
       return { run: parked, record: rec, proceed: false, replied: false };
     }
