@@ -1,0 +1,157 @@
+/**
+ * `npm run bench`: measures Flowgate's HTTP trigger paths against a plain node:http server in the
+ * same run (the machine is small and noisy: ratios are what we compare, not absolute figures).
+ *
+ * Every server and every load generator is a process of its own; each Flowgate server gets a fresh
+ * temp data dir. The baseline is measured before the first scenario and again after each one, and
+ * each scenario is compared with the mean of the two baseline measurements around it.
+ * Exit code: 0 when every row passes, 1 when a target or a check fails, 2 when the harness fails.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { runLoad, type LoadRun } from './load-runner.js';
+import { parseOptions, USAGE, type BenchOptions } from './options.js';
+import { cleanup } from './processes.js';
+import { formatProfile, summarizeProfile } from './profile.js';
+import { cpuPerRequestUs, formatTables, genericChecks, meetsTarget, type BaselineResult, type ScenarioResult } from './report.js';
+import { SCENARIOS, type Scenario } from './scenarios.js';
+import { REPO_ROOT, startServer, type ServerHandle } from './servers.js';
+
+const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
+
+async function measure(scenario: Scenario, server: ServerHandle, opts: BenchOptions) {
+  const prepared = await scenario.setup(server);
+  log(`${scenario.id}: ${opts.warmupSeconds} s warm-up + ${opts.durationSeconds} s at ${opts.connections} connections → ${prepared.request.method} ${prepared.request.path}`);
+  const load = await runLoad({
+    url: server.url, request: prepared.request, connections: opts.connections,
+    warmupSeconds: opts.warmupSeconds, durationSeconds: opts.durationSeconds, timeoutSeconds: opts.timeoutSeconds,
+  }, server.pid);
+  const checks = genericChecks(load, prepared.request.expectStatus, prepared.request.expectBody !== undefined);
+  let facts: Record<string, unknown> = {};
+  if (prepared.verify) {
+    log(`${scenario.id}: ${Math.round(load.rps)} req/s; checking the runs`);
+    const verified = await prepared.verify(load);
+    checks.push(...verified.checks);
+    facts = verified.facts;
+  }
+  return { load, checks, facts };
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions(process.argv.slice(2));
+  if (opts.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (opts.list) {
+    for (const s of SCENARIOS) console.log(`${s.id.padEnd(10)} ${s.title}`);
+    return 0;
+  }
+  const baselineScenario = SCENARIOS.find((s) => s.id === 'baseline')!;
+  const known = new Set(SCENARIOS.map((s) => s.id));
+  const unknown = (opts.only ?? []).filter((id) => !known.has(id));
+  if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+  const chosen = SCENARIOS.filter((s) => s !== baselineScenario && (!opts.only || opts.only.includes(s.id)));
+  const profileDir = opts.cpuProf ? join(dirname(opts.out), 'profiles') : undefined;
+  const startedAt = new Date();
+  const loadBefore = loadavg();
+  if (opts.quick) log('quick mode: a smoke check, not a measurement');
+
+  const baselines: BaselineResult[] = [];
+  const results: ScenarioResult[] = [];
+  const baselineServer = await startServer('baseline');
+  try {
+    const measureBaseline = async (index: number): Promise<LoadRun> => {
+      const { load } = await measure(baselineScenario, baselineServer, opts);
+      if (load.total.non2xx || load.total.errors) throw new Error(`the baseline itself failed: ${JSON.stringify(load.total)}`);
+      baselines.push({ index, load });
+      log(`baseline #${baselines.length}: ${Math.round(load.rps)} req/s`);
+      return load;
+    };
+    let before = await measureBaseline(0);
+    for (const [i, scenario] of chosen.entries()) {
+      const result: ScenarioResult = {
+        id: scenario.id, title: scenario.title, server: scenario.server, target: scenario.target, connections: opts.connections,
+        load: null, baselineRps: null, ratio: null, cpuCostRatio: null, targetOk: null, checks: [], facts: {}, pass: false, error: null, profile: null,
+      };
+      results.push(result);
+      let server: ServerHandle | null = null;
+      try {
+        server = await startServer(scenario.server, { cpuProfileDir: profileDir, env: scenario.env });
+        Object.assign(result, await measure(scenario, server, opts));
+      } catch (e) {
+        result.error = (e as Error).message;
+        log(`${scenario.id} failed: ${result.error}${server ? `\n${server.log()}` : ''}`);
+      } finally {
+        if (server) {
+          const stopped = await server.stop();
+          if (stopped.cpuProfile && result.load) {
+            result.profile = summarizeProfile(stopped.cpuProfile, 25, result.load.windowUs);
+            result.profile.file = relative(REPO_ROOT, stopped.cpuProfile);
+          }
+        }
+      }
+      const after = await measureBaseline(i + 1);
+      if (result.load) {
+        result.baselineRps = (before.rps + after.rps) / 2;
+        result.ratio = result.load.rps / result.baselineRps;
+        const cost = cpuPerRequestUs(result.load);
+        const baseCost = [cpuPerRequestUs(before), cpuPerRequestUs(after)];
+        if (cost && baseCost[0] && baseCost[1]) result.cpuCostRatio = (baseCost[0] + baseCost[1]) / 2 / cost;
+        result.targetOk = meetsTarget(result.target, result.load, result.ratio);
+        result.pass = result.error === null && result.targetOk !== false && result.checks.every((c) => c.ok);
+      }
+      before = after;
+    }
+  } finally {
+    await baselineServer.stop();
+  }
+
+  const tables = formatTables(baselines, results, opts.connections);
+  console.log(`\n${tables}\n`);
+  for (const r of results) if (r.profile) console.log(`(${r.id}) ${formatProfile(r.profile)}\n`);
+
+  const pass = results.every((r) => r.pass);
+  const cpu = cpus();
+  const report = {
+    started_at: startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
+    options: opts,
+    machine: {
+      cores: cpu.length, cpu: cpu[0]?.model ?? null, node: process.version, platform: `${process.platform} ${release()}`,
+      memory_gib: +(totalmem() / 2 ** 30).toFixed(1), loadavg_before: loadBefore, loadavg_after: loadavg(),
+    },
+    baseline: { mean_rps: baselines.reduce((s, b) => s + b.load.rps, 0) / baselines.length, runs: baselines },
+    scenarios: results,
+    pass,
+    tables,
+  };
+  mkdirSync(dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+  log(`results written to ${relative(process.cwd(), opts.out) || opts.out}`);
+  if (opts.quick) log('quick mode: figures from 3 s loads are indicative only');
+  return pass ? 0 : 1;
+}
+
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping every server and load generator`);
+    cleanup();
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => {
+    cleanup();
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    log(`failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    cleanup();
+    process.exitCode = 2;
+  },
+);
