@@ -1,4 +1,23 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync, randomUUID, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Random bytes from a pooled buffer: one `randomFillSync` of 8 KiB serves hundreds of ids and tokens
+ * (a call per id costs more than a whole trigger's other work). The bytes are still from the CSPRNG
+ * and each byte is handed out once.
+ */
+const POOL_SIZE = 8192;
+const pool = Buffer.alloc(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+export function randomBytesPooled(n: number): Buffer {
+  if (n > POOL_SIZE / 4) return randomBytes(n);
+  if (poolOffset + n > POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const out = Buffer.from(pool.subarray(poolOffset, poolOffset + n));
+  poolOffset += n;
+  return out;
+}
 
 /** RFC 9562 UUIDv7: 48-bit ms timestamp, then random bits; ids sort by creation time. */
 let lastMs = 0;
@@ -16,7 +35,7 @@ export function uuidv7(now: number = Date.now()): string {
     lastMs = now;
     seq = 0;
   }
-  const b = randomBytes(16);
+  const b = randomBytesPooled(16);
   b[0] = Math.floor(now / 2 ** 40) & 0xff;
   b[1] = Math.floor(now / 2 ** 32) & 0xff;
   b[2] = (now >>> 24) & 0xff;
@@ -33,7 +52,7 @@ export function uuidv7(now: number = Date.now()): string {
 export const uuidv4 = (): string => randomUUID();
 
 /** A URL-safe random token with `bytes` bytes of entropy. */
-export const randomToken = (bytes = 24): string => randomBytes(bytes).toString('base64url');
+export const randomToken = (bytes = 24): string => randomBytesPooled(bytes).toString('base64url');
 
 export const sha256Hex = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 

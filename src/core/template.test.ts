@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { Scope } from './compiled.js';
 import type { FieldProblem } from './errors.js';
 import {
@@ -159,7 +159,9 @@ describe('compileExpression', () => {
 });
 
 describe('guards', () => {
-  after(() => setExpressionLimits({ timeoutMs: 100, maxDepth: 500 }));
+  // The default budget is 1 s of wall time; the timeout tests shorten it to stay fast.
+  before(() => assert.deepEqual(getExpressionLimits(), { timeoutMs: 1000, maxDepth: 500 }));
+  after(() => setExpressionLimits({ timeoutMs: 1000, maxDepth: 500 }));
 
   it('stops unbounded recursion as too deeply nested', async () => {
     const t = Date.now();
@@ -172,6 +174,7 @@ describe('guards', () => {
   });
 
   it('stops an infinite tail call with a timeout', async () => {
+    setExpressionLimits({ timeoutMs: 100 });
     const t = Date.now();
     await assert.rejects(evaluateExpression('($f := function($n){ $f($n+1) }; $f(0))', scope), (e: unknown) => {
       assert.ok(e instanceof ExpressionError);

@@ -48,7 +48,7 @@ export interface ExpressionLimits {
 }
 
 /** Shared with every compiled jsonata expression (read by jsonata at each evaluation). */
-const jsonataOptions = { timeout: 100, stack: 500 };
+const jsonataOptions = { timeout: 1000, stack: 500 };
 
 export function setExpressionLimits(limits: Partial<ExpressionLimits>): void {
   if (limits.timeoutMs !== undefined) {
