@@ -116,7 +116,8 @@ describe('sandbox: limits', () => {
 
   it('a huge allocation fails with code_memory', async () => {
     for (const code of ['const s = "x".repeat(200 * 1024 * 1024); return { n: s.length }', 'const a = new Array(5e7).fill(1); return { n: a.length }', 'return { b: new ArrayBuffer(512 * 1024 * 1024).byteLength }']) {
-      const r = await run(code);
+      // A generous deadline: filling an array grows it step by step, slow on a loaded machine.
+      const r = await run(code, {}, { timeoutMs: 20_000 });
       assert.ok(!r.ok, code);
       assert.equal(r.error.code, 'code_memory', `${code}: ${JSON.stringify(r)}`);
     }

@@ -101,7 +101,7 @@ describe('code step over the API', () => {
     const started = Date.now();
     const health = await fetch(`${srv.url}/healthz`);
     assert.equal(health.status, 200);
-    assert.ok(Date.now() - started < 500, 'healthz answered at once');
+    assert.ok(Date.now() - started < 1500, `healthz answered at once (${Date.now() - started} ms)`);
     const quick = await Promise.all(Array.from({ length: 10 }, (_, n) => srv.trigger('quick', { n })));
     for (const [n, t] of quick.entries()) {
       const run = await srv.waitRun(t.body.id, undefined, { timeoutMs: 20_000 });
