@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { RequestSpec } from './load-protocol.js';
 import type { LoadRun } from './load-runner.js';
 import { countRuns, waitUntilSettled, type RunCount } from './runs.js';
+import { CODE_SCENARIOS } from './scenarios-code.js';
 import { COREZOID_SCENARIOS } from './scenarios-corezoid.js';
 import { HTTP_SCENARIOS } from './scenarios-http.js';
 import { REPO_ROOT, type ServerHandle, type ServerKind } from './servers.js';
@@ -152,4 +153,5 @@ export const SCENARIOS: Scenario[] = [
   },
   ...COREZOID_SCENARIOS,
   ...HTTP_SCENARIOS,
+  ...CODE_SCENARIOS,
 ];
