@@ -165,6 +165,9 @@ test('QueryParameters: null or "" means the default; an empty or null QueryParam
   assert.equal(run.data.FirstName, 'Ann', '"" takes the declared default');
   assert.equal(run.data.Count, 4, '"" for an integer takes the default');
   assert.equal(run.data.ID, 'X9');
+  const plain = await raw('POST', `/task/execute/${guids.quick}`, '{"QueryParameters": {"ID": "tp"}}', { 'content-type': 'text/plain' });
+  assert.equal(plain.status, 200, 'a text/plain JSON body is read by its shape');
+  assert.deepEqual((await s.waitRun((await plain.json()).runId)).input, { ID: 'tp' });
   for (const body of ['{"QueryParameters": null}', '{"QueryParameters": ""}', '{}', '']) {
     const r = await raw('POST', `/task/execute/${guids.quick}`, body, body ? { 'content-type': 'application/json' } : {});
     assert.equal(r.status, 200, `${JSON.stringify(body)} → ${r.status}`);

@@ -13,7 +13,8 @@
  *
  * Body: `{"QueryParameters": {…}}` gives the params (`null` or `""` values mean the default, as the
  * params rules say); an empty body (Content-Length: 0) is allowed; a JSON object without
- * `QueryParameters` is taken as the params themselves. `trigger.public: false` turns all three off.
+ * `QueryParameters` is taken as the params themselves; a Content-Type that names no params format
+ * (e.g. text/plain) is ignored. `trigger.public: false` turns all three off.
  */
 import { notFound, validationFailed } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
@@ -21,7 +22,7 @@ import { UUID_RE } from '../../core/ids.js';
 import type { Json, JsonObject, Run, Workflow } from '../../core/types.js';
 import { answerFor, runResult } from '../../triggers/answer.js';
 import { checkRef } from '../../triggers/intake.js';
-import { parseParamsBody } from '../body.js';
+import { bodyFormat, parseMediaType, parseParamsBody } from '../body.js';
 import type { Ctx, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { sendJson } from '../problem.js';
@@ -102,7 +103,10 @@ export function csiDocument(run: Run): { done: boolean; body: JsonObject } {
 async function queryParameters(ctx: Ctx): Promise<Record<string, unknown>> {
   const bytes = await rawBody(ctx);
   if (bytes.length === 0 || /^\s*$/.test(bytes.toString('latin1'))) return {};
-  const body = parseParamsBody(bytes, header(ctx, 'content-type'));
+  // A Content-Type that names no params format (text/plain from a hand-configured HTTP action)
+  // does not refuse the job: the body's own shape decides, as without a Content-Type.
+  const contentType = header(ctx, 'content-type');
+  const body = parseParamsBody(bytes, bodyFormat(parseMediaType(contentType).type) ? contentType : undefined);
   const key = Object.keys(body).find((k) => k.toLowerCase() === 'queryparameters');
   if (key === undefined) return body;
   const qp = body[key];
