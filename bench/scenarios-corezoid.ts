@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RequestSpec } from './load-protocol.js';
 import type { LoadRun } from './load-runner.js';
-import { countRuns, waitUntilSettled } from './runs.js';
+import { countRuns, waitUntilSettled, type RunCount } from './runs.js';
 import type { Check, Scenario } from './scenarios.js';
 import { REPO_ROOT, type ServerHandle } from './servers.js';
 
@@ -33,18 +33,18 @@ async function signedCreate(server: ServerHandle, opsPerRequest: number): Promis
 }
 
 /** Every 200 must be `opsPerRequest` runs, all of them succeeded; each answer must have every op ok. */
-function verifyRuns(server: ServerHandle, opsPerRequest: number, before: number) {
+function verifyRuns(server: ServerHandle, opsPerRequest: number, before: RunCount) {
   return async (load: LoadRun): Promise<{ checks: Check[]; facts: Record<string, unknown> }> => {
     const drainSeconds = await waitUntilSettled(server, WORKFLOW, SETTLE_TIMEOUT_MS);
     const after = await countRuns(server, WORKFLOW);
-    const created = after.total - before;
-    const succeeded = after.byStatus.succeeded ?? 0;
+    const created = after.total - before.total;
+    const succeeded = (after.byStatus.succeeded ?? 0) - (before.byStatus.succeeded ?? 0);
     const expected = load.total.ok2xx * opsPerRequest;
     return {
-      facts: { opsPerRequest, runsCreated: created, runsPerSecond: Math.round(load.rps * opsPerRequest), runsByStatus: after.byStatus, settleSecondsAfterLoad: drainSeconds },
+      facts: { opsPerRequest, runsCreated: created, runsSucceeded: succeeded, runsPerSecond: Math.round(load.rps * opsPerRequest), runsByStatus: after.byStatus, settleSecondsAfterLoad: drainSeconds },
       checks: [
         { name: 'runs created = 2xx answers × ops', ok: created === expected && load.undrained === 0, detail: `${created} runs created, ${load.total.ok2xx} answers × ${opsPerRequest} ops = ${expected}` },
-        { name: 'every run succeeded', ok: succeeded === after.total, detail: `${succeeded} of ${after.total} succeeded (${JSON.stringify(after.byStatus)})` },
+        { name: 'every run succeeded', ok: succeeded === created, detail: `${succeeded} of ${created} succeeded (${JSON.stringify(after.byStatus)})` },
       ],
     };
   };
@@ -66,7 +66,7 @@ function scenario(id: string, opsPerRequest: number, target: Scenario['target'])
         throw new Error(`the signed create answered ${smoke.status}: ${smoke.text.slice(0, 500)}`);
       }
       await waitUntilSettled(server, WORKFLOW, SETTLE_TIMEOUT_MS);
-      return { request, verify: verifyRuns(server, opsPerRequest, (await countRuns(server, WORKFLOW)).total) };
+      return { request, verify: verifyRuns(server, opsPerRequest, await countRuns(server, WORKFLOW)) };
     },
   };
 }
