@@ -241,6 +241,10 @@ function classify(e: unknown, signal: AbortSignal, timeoutMs: number): HttpFailu
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/i.test(code)) return new HttpFailure('tls', `TLS verification failed: ${code}: ${message}`, false);
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return new HttpFailure('connect_timeout', 'the connection could not be made in time');
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new HttpFailure('timeout', `no complete answer within ${timeoutMs} ms`);
+  // A header value with a line break, a bad method…: the request itself is wrong, trying again cannot help.
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_CHAR' || code === 'ERR_INVALID_HTTP_TOKEN' || code === 'ERR_HTTP_INVALID_HEADER_VALUE') {
+    return new HttpFailure('invalid_request', `the request cannot be sent: ${message}`, false);
+  }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new HttpFailure('network', `the host name could not be resolved (${code})`);
   return new HttpFailure('network', `${code ? `${code}: ` : ''}${message}`);
 }

@@ -247,3 +247,9 @@ test("URLs under this server's own base go to its own socket, unguarded", async 
   await refused(http.request(req('https://flowgate.example.com.evil.test/')), /10\.0\.0\.1/);
   assert.deepEqual(connects.map((c) => c.address), ['127.0.0.1']);
 });
+
+test('a request that cannot be sent (a header with a line break) fails as invalid_request, not retryable', async () => {
+  const { http, connects } = track(client({ allow: '127.0.0.1' }));
+  await assert.rejects(http.request(req(`${a.url}/x`, { headers: { 'x-injected': 'a\r\nHost: evil' } })), (e: any) => e.code === 'invalid_request' && e.retryable === false);
+  assert.equal(connects.length, 0);
+});
