@@ -29,21 +29,20 @@ function makeRun(over: Partial<Run> = {}): Run {
 class CountingStore {
   readonly createBatches: NewRun[][] = [];
   readonly transitionBatches: Transition[][] = [];
-  failNext = false;
+  writes = 0;
+  /** Runs whose creation the store refuses (a batch holding one fails whole, like a rolled-back transaction). */
+  readonly poison = new Set<string>();
   constructor(private readonly delayMs = 5) {}
-  async createRuns(batch: NewRun[]): Promise<CreateResult[]> {
-    this.createBatches.push(batch);
+  async writeBatch(creates: NewRun[], transitions: Transition[]): Promise<{ creates: CreateResult[]; transitions: TransitionResult[] }> {
+    this.writes++;
+    if (creates.length) this.createBatches.push(creates);
+    if (transitions.length) this.transitionBatches.push(transitions);
     await new Promise((r) => setTimeout(r, this.delayMs));
-    if (this.failNext) {
-      this.failNext = false;
-      throw new Error('disk full');
-    }
-    return batch.map((b) => ({ kind: 'created', run: b.run }));
-  }
-  async applyTransitions(batch: Transition[]): Promise<TransitionResult[]> {
-    this.transitionBatches.push(batch);
-    await new Promise((r) => setTimeout(r, this.delayMs));
-    return batch.map(() => ({ ok: true, replied: false }));
+    if (creates.some((c) => this.poison.has(c.run.id))) throw new Error('constraint failed');
+    return {
+      creates: creates.map((b) => ({ kind: 'created', run: b.run })),
+      transitions: transitions.map(() => ({ ok: true, replied: false })),
+    };
   }
 }
 
@@ -85,17 +84,20 @@ describe('Committer with a counting store', () => {
       ...runs.map((run) => c.transition({ run: { ...run, rev: 2 }, expectRev: 1, steps: [] })),
       ...runs.map((run) => c.create({ run, refPolicy: 'native' })),
     ]);
+    assert.equal(store.writes, 1, 'creates and transitions share one write (one transaction)');
     assert.equal(store.createBatches.length, 1);
     assert.equal(store.transitionBatches.length, 1);
     assert.equal(store.transitionBatches[0].length, 50);
   });
 
-  test('a failed write rejects every caller of that batch, and the next batch still works', async () => {
+  test('a failed batch is written again item by item: only the bad item fails, and later batches work', async () => {
     const store = new CountingStore();
     const c = new Committer(store as unknown as Store);
-    store.failNext = true;
-    const failed = await Promise.allSettled(Array.from({ length: 5 }, () => c.create({ run: makeRun(), refPolicy: 'native' })));
-    assert.ok(failed.every((r) => r.status === 'rejected'));
+    const runs = Array.from({ length: 5 }, () => makeRun());
+    store.poison.add(runs[2].id);
+    const settled = await Promise.allSettled(runs.map((run) => c.create({ run, refPolicy: 'native' })));
+    assert.deepEqual(settled.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    assert.equal(store.writes, 6, 'the batch, then each of its five items alone');
     const ok = await c.create({ run: makeRun(), refPolicy: 'native' });
     assert.equal(ok.kind, 'created');
   });
@@ -124,7 +126,7 @@ test('Committer with the real SQLite store: one durable commit for a burst, refs
   let calls = 0;
   const counting = new Proxy(store, {
     get(target, prop, receiver) {
-      if (prop === 'createRuns') return (b: NewRun[]) => { calls++; return target.createRuns(b); };
+      if (prop === 'writeBatch') return (b: NewRun[], t: Transition[]) => { calls++; return target.writeBatch(b, t); };
       return Reflect.get(target, prop, receiver);
     },
   });

@@ -67,22 +67,21 @@ export class Committer {
     }
   }
 
+  /** One store call, one transaction, one fsync for everything queued. */
   private async write(creates: Pending<NewRun, CreateResult>[], transitions: Pending<Transition, TransitionResult>[]): Promise<void> {
-    if (creates.length) {
-      try {
-        const results = await this.store.createRuns(creates.map((p) => p.item));
-        creates.forEach((p, i) => p.resolve(results[i]));
-      } catch (e) {
+    try {
+      const results = await this.store.writeBatch(creates.map((p) => p.item), transitions.map((p) => p.item));
+      creates.forEach((p, i) => p.resolve(results.creates[i]));
+      transitions.forEach((p, i) => p.resolve(results.transitions[i]));
+    } catch (e) {
+      if (creates.length + transitions.length === 1) {
         for (const p of creates) p.reject(e);
-      }
-    }
-    if (transitions.length) {
-      try {
-        const results = await this.store.applyTransitions(transitions.map((p) => p.item));
-        transitions.forEach((p, i) => p.resolve(results[i]));
-      } catch (e) {
         for (const p of transitions) p.reject(e);
+        return;
       }
+      // One bad item must not sink the others: write each alone, so only the culprit fails.
+      for (const p of creates) await this.write([p], []);
+      for (const p of transitions) await this.write([], [p]);
     }
   }
 }

@@ -134,6 +134,11 @@ export interface Store {
   // -------- runs
   /** Creates runs in one durable commit, in order; a ref collision yields existing/conflict per policy. */
   createRuns(batch: NewRun[]): Promise<CreateResult[]>;
+  /**
+   * The group-commit verb: creations (as createRuns) then transitions (as applyTransitions), all in
+   * ONE durable commit. A failure rolls back the whole batch.
+   */
+  writeBatch(creates: NewRun[], transitions: Transition[]): Promise<{ creates: CreateResult[]; transitions: TransitionResult[] }>;
   /** Applies transitions in one durable commit; each is fenced independently. */
   applyTransitions(batch: Transition[]): Promise<TransitionResult[]>;
   getRun(tenant: string, id: string): Promise<Run | null>;

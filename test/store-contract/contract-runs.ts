@@ -15,6 +15,24 @@ async function createOne(store: Store, run: Run): Promise<Run> {
 }
 
 export function runsContract({ use }: ContractContext): void {
+  it('writeBatch creates and advances in one call, creations first', use(async (store) => {
+    await seedWorkflow(store, 'default', 'wf');
+    const existing = await createOne(store, makeRun());
+    const fresh = makeRun({ ref: 'batch-1' });
+    const again = makeRun({ ref: 'batch-1' });
+    const out = await store.writeBatch(
+      [{ run: fresh, refPolicy: 'native' }, { run: again, refPolicy: 'native' }],
+      [{ run: advanced(existing, { status: 'succeeded', finished_at: T0 + 3 }), expectRev: existing.rev, steps: [makeStep(existing.id, 1)] },
+        { run: advanced(existing), expectRev: existing.rev, steps: [] }],
+    );
+    assert.deepEqual(out.creates.map((c) => c.kind), ['created', 'existing']);
+    assert.equal(out.creates[1].run.id, fresh.id);
+    assert.deepEqual(out.transitions.map((t) => t.ok), [true, false], 'the second transition is fenced out by the first');
+    assert.equal((await store.getRun('default', existing.id))?.status, 'succeeded');
+    assert.equal((await store.listSteps(existing.id)).length, 1);
+    assert.deepEqual(await store.writeBatch([], []), { creates: [], transitions: [] });
+  }));
+
   it('created runs read back exactly, by id, callback token and ref; other tenants see nothing', use(async (store) => {
     await seedWorkflow(store, 'acme', 'wf');
     await seedWorkflow(store, 'default', 'parent-wf');

@@ -42,6 +42,7 @@ export class RunQueries {
   private readonly listStatements = new Map<string, Stmt<SqlValue[], RunRow>>();
   private readonly createTx;
   private readonly transitionTx;
+  private readonly batchTx;
 
   constructor(private readonly db: Database.Database) {
     this.insert = db.prepare<SqlValue[]>(INSERT_RUN);
@@ -58,6 +59,10 @@ export class RunQueries {
     this.storeReply = db.prepare('UPDATE runs SET reply = ?, updated_at = ? WHERE id = ? AND reply IS NULL');
     this.createTx = db.transaction(this.createInTx.bind(this));
     this.transitionTx = db.transaction(this.transitionInTx.bind(this));
+    this.batchTx = db.transaction((creates: NewRun[], transitions: Transition[]) => ({
+      creates: creates.length ? this.createInTx(creates) : [],
+      transitions: transitions.length ? this.transitionInTx(transitions) : [],
+    }));
   }
 
   // ---------------------------------------------------------------- intake
@@ -93,6 +98,12 @@ export class RunQueries {
       results[i] = { kind: 'created', run };
     }
     return results;
+  }
+
+  /** Creations then transitions in one transaction: one fsync for a whole group commit. */
+  writeBatch(creates: NewRun[], transitions: Transition[]): { creates: CreateResult[]; transitions: TransitionResult[] } {
+    if (creates.length === 0 && transitions.length === 0) return { creates: [], transitions: [] };
+    return this.batchTx.immediate(creates, transitions);
   }
 
   // ---------------------------------------------------------------- advances

@@ -185,6 +185,10 @@ export class SqliteStore implements Store {
     return this.q.runs.createRuns(batch);
   }
 
+  async writeBatch(creates: NewRun[], transitions: Transition[]): Promise<{ creates: CreateResult[]; transitions: TransitionResult[] }> {
+    return this.q.runs.writeBatch(creates, transitions);
+  }
+
   async applyTransitions(batch: Transition[]): Promise<TransitionResult[]> {
     return this.q.runs.applyTransitions(batch);
   }
