@@ -214,7 +214,13 @@ export class DeliveryLoop {
     let error: DeliveryAttempt['error'] = null;
     let retryable = true;
     try {
-      const secrets = await this.secrets.signingSecrets(d.tenant);
+      let secrets: string[];
+      try {
+        secrets = await this.secrets.signingSecrets(d.tenant);
+      } catch (e) {
+        // Nothing is sent unsigned (e.g. the secret cannot be decrypted with this master key).
+        throw Object.assign(new Error(`the tenant's webhook secret is unavailable: ${(e as Error).message}`), { code: 'secret' });
+      }
       headers['webhook-signature'] = secrets.map((s) => standardWebhooksSignature(s, d.id, Number(headers['webhook-timestamp']), d.body)).join(' ');
       request = { ...request, headers: { ...headers } };
       res = await this.http.request({
