@@ -238,19 +238,25 @@ test('a login of another tenant starts only that tenant\'s processes', async () 
 test('100 creates in one request all answer in order; each is a run; they are written in one transaction', async () => {
   const before = (await runsOf('loan')).length;
   const ops = Array.from({ length: 100 }, (_, i) => ({ id: String(i), type: 'create', obj: 'task', conv_id: conv.loan, ref: `bulk-${i}`, data: { amount: i } }));
-  // Watch the store's intake verb: one call is one transaction (one fsync).
+  // Watch the store's write verbs: one call is one transaction (one fsync).
   const store = s.srv.store;
-  const original = store.createRuns.bind(store);
+  const createRuns = store.createRuns.bind(store);
+  const writeBatch = store.writeBatch.bind(store);
   const batches: number[] = [];
   store.createRuns = (batch) => {
     batches.push(batch.length);
-    return original(batch);
+    return createRuns(batch);
+  };
+  store.writeBatch = (creates, transitions) => {
+    if (creates.length > 0) batches.push(creates.length);
+    return writeBatch(creates, transitions);
   };
   let r;
   try {
     r = await corezoid(s, login, { ops });
   } finally {
-    store.createRuns = original;
+    store.createRuns = createRuns;
+    store.writeBatch = writeBatch;
   }
   assert.deepEqual(batches, [100], 'the 100 creates were committed together');
   assert.equal(r.status, 200, r.text);
