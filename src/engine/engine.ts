@@ -101,6 +101,7 @@ export class Engine {
   /** Recovers runs left by a previous process, then starts the timer and lease loops. */
   async start(): Promise<{ recovered: number }> {
     const recovered = await this.leases.recover();
+    await this.store.hurryChildWaits(this.config.clock());
     this.timers.start();
     this.leases.start();
     this.deliveries?.start();

@@ -164,6 +164,13 @@ export interface Store {
   claimOrphanedRuns(owner: string, now: number, leaseUntil: number, limit: number): Promise<Run[]>;
   /** Extends the lease of runs still owned by `owner`; returns the ids whose lease was extended. */
   renewLeases(owner: string, ids: string[], leaseUntil: number): Promise<string[]>;
+  /**
+   * Makes every run parked on child runs due now (wake_at = now when later). Called at start: a
+   * child that ended while its parent was between park and commit, just before a crash, sent its
+   * wake-up to nobody; the parent's step then looks at its children at once instead of at its next
+   * periodic check. Returns how many runs it touched.
+   */
+  hurryChildWaits(now: number): Promise<number>;
   /** The earliest wake_at among parked runs, or null. */
   nextWakeAt(): Promise<number | null>;
 

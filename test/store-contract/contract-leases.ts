@@ -8,6 +8,24 @@ import { T0, advanced, makeRun, makeStep, seedWorkflow } from './fixtures.js';
 const NOW = T0 + 60_000;
 
 export function leasesContract({ use }: ContractContext): void {
+  it('hurryChildWaits makes runs parked on children due now, and nothing else', use(async (store) => {
+    await seedWorkflow(store, 'default', 'wf');
+    const onChildren = makeRun({
+      status: 'waiting', wake_at: NOW + 30_000, step: 'many',
+      parking: { kind: 'child', step: 'many', seq: 1, children: ['c1'], wake_on: 'end' },
+    });
+    const alreadyDue = makeRun({
+      status: 'waiting', wake_at: NOW - 5, step: 'many',
+      parking: { kind: 'child', step: 'many', seq: 1, children: ['c2'], wake_on: 'reply' },
+    });
+    const onDelay = makeRun({ status: 'waiting', wake_at: NOW + 30_000, step: 'pause', parking: { kind: 'delay', step: 'pause', seq: 1 } });
+    await store.createRuns([onChildren, alreadyDue, onDelay].map((run) => ({ run, refPolicy: 'native' as const })));
+    assert.equal(await store.hurryChildWaits(NOW), 1);
+    assert.equal((await store.loadRun(onChildren.id))?.wake_at, NOW);
+    assert.equal((await store.loadRun(alreadyDue.id))?.wake_at, NOW - 5);
+    assert.equal((await store.loadRun(onDelay.id))?.wake_at, NOW + 30_000);
+  }));
+
   it('claimDueRuns claims only due parked runs, earliest first, up to the limit', use(async (store) => {
     await seedWorkflow(store, 'default', 'wf');
     const parked = (wake: number, over: Partial<Run> = {}): Run => makeRun({

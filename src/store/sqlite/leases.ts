@@ -37,6 +37,7 @@ export class LeaseQueries {
   private readonly claimOrphans: Stmt<[string, number, number, string, number, number], RunRow>;
   private readonly renew: Stmt<[number, string, string]>;
   private readonly earliestWake: Stmt<[], number>;
+  private readonly hurryChildWaitsStmt: Stmt<[number, number]>;
   private readonly renewTx;
 
   constructor(db: Database.Database) {
@@ -49,6 +50,9 @@ export class LeaseQueries {
         "SELECT wake_at FROM runs WHERE status = 'waiting' AND wake_at IS NOT NULL ORDER BY wake_at LIMIT 1",
       )
       .pluck();
+    this.hurryChildWaitsStmt = db.prepare(
+      "UPDATE runs SET wake_at = ? WHERE status = 'waiting' AND wake_at > ? AND json_extract(parking, '$.kind') = 'child'",
+    );
     this.renewTx = db.transaction((owner: string, ids: string[], leaseUntil: number): string[] => {
       const renewed: string[] = [];
       for (const id of ids) if (this.renew.run(leaseUntil, id, owner).changes === 1) renewed.push(id);
@@ -70,6 +74,11 @@ export class LeaseQueries {
   renewLeases(owner: string, ids: string[], leaseUntil: number): string[] {
     if (ids.length === 0) return [];
     return this.renewTx.immediate(owner, ids, leaseUntil);
+  }
+
+  /** Makes every run parked on children due at `now` (their wake-up may have been lost in a crash). */
+  hurryChildWaits(now: number): number {
+    return this.hurryChildWaitsStmt.run(now, now).changes;
   }
 
   nextWakeAt(): number | null {

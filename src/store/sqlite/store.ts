@@ -236,6 +236,10 @@ export class SqliteStore implements Store {
     return this.q.leases.renewLeases(owner, ids, leaseUntil);
   }
 
+  async hurryChildWaits(now: number): Promise<number> {
+    return this.q.leases.hurryChildWaits(now);
+  }
+
   async nextWakeAt(): Promise<number | null> {
     return this.q.leases.nextWakeAt();
   }
