@@ -182,7 +182,8 @@ export class OutboundHttp implements HttpPort {
             if (reason && !allowsAddress(this.allow, a.address, port)) throw new HttpFailure('ssrf', refusal(host, a.address, reason), false);
           }
         }
-        return found[0].address;
+        // Every address was judged; connect to an IPv4 one when there is one (no happy eyeballs here).
+        return (found.find((a) => a.family === 4) ?? found[0]).address;
       })().then((address) => {
         if (done) return;
         this.opts.beforeConnect?.({ host, address, port, protocol: options.protocol });
