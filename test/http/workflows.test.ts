@@ -199,7 +199,7 @@ test('a definition sent with an unsupported media type is 415', async () => {
   assert.equal((await s.call('GET', '/v1/workflows/img')).status, 404);
 });
 
-test('triggers list every public URL (direct JSON/XML/NVP, CSI execute and executepolling)', { todo: 'compatibility surfaces (SPEC §5.1, §5.3) are not built yet; triggers.urls only holds native and batch' }, async () => {
+test('triggers list every public URL (direct JSON/XML/NVP, CSI execute and executepolling)', async () => {
   const r = await s.putWorkflow('urls', simple('urls'));
   const { conv_id, hash, guid, urls } = r.body.triggers;
   const all = JSON.stringify(urls);
