@@ -9,7 +9,7 @@ import type { CompiledStep } from '../core/compiled.js';
 import type { Json, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
 import { STEP_KINDS } from '../steps/index.js';
 import type { ChildSpec, ChildStart, HttpPort, Outcome, Resumption, SandboxPort, StepContext } from '../steps/types.js';
-import type { Store } from '../store/types.js';
+import type { CreateResult, RefPolicy, Store } from '../store/types.js';
 import type { RunBus } from './bus.js';
 import type { Committer } from './committer.js';
 import { advance, newRecord } from './machine.js';
@@ -60,10 +60,18 @@ export interface Job {
   resume?: Resumption;
   /** The run was reclaimed after a crash: a step left `running` is re-executed under its own record. */
   recovered?: boolean;
+  /**
+   * The run is not stored yet: its first steps run in memory and its first commit CREATES it (with
+   * those steps' records), so a run that replies or ends at once costs one write, not two. Only
+   * steps without effects run before that commit; `settle` answers the trigger once it is durable.
+   */
+  fresh?: { refPolicy: RefPolicy; settle: (r: CreateResult) => void; fail: (e: unknown) => void };
 }
 
 /** Step kinds that do I/O: the run's state is committed before they start. */
 const IO_STEPS = new Set(['http']);
+/** Step kinds with effects beyond the run (child runs, user code): never run before the run is stored. */
+const EFFECT_STEPS = new Set(['call', 'foreach', 'code']);
 
 const errorOutcome = (e: unknown): Outcome => {
   const err = e as Error & { code?: string };
@@ -85,6 +93,26 @@ export class Executor {
 
   get load(): number {
     return this.active.size + this.ready.length;
+  }
+
+  /** Whether a new run can be executed before its creation is committed (see Job.fresh). */
+  canRunFresh(): boolean {
+    return !this.stopping && this.active.size < this.d.maxActive;
+  }
+
+  /** Executes a new, not yet stored run at once; its first commit creates it (see Job.fresh). */
+  runFresh(job: Job & { fresh: NonNullable<Job['fresh']> }): void {
+    this.active.set(job.run.id, job);
+    void this.slice(job)
+      .catch((e) => {
+        if (job.fresh) job.fresh.fail(e); // never stored: the trigger gets the error, nothing was created
+        else return this.failCrashed(job.run.id, e);
+      })
+      .finally(() => {
+        this.active.delete(job.run.id);
+        if (this.active.size === 0 && this.stopping) for (const w of this.idleWaiters.splice(0)) w();
+        this.pump();
+      });
   }
 
   dispatch(job: Job): void {
@@ -174,7 +202,7 @@ export class Executor {
     let views: Record<string, StepView> | null = null;
     let producedReply = false;
     let dirty = false;
-    let records = null as StepRecord[] | null;
+    let records = (job.fresh ? [] : null) as StepRecord[] | null;
     const loadRecords = async (): Promise<StepRecord[]> => (records ??= await d.store.listSteps(run.id));
     if (loaded?.usesSteps) {
       views = {};
@@ -184,6 +212,7 @@ export class Executor {
     const commit = async (): Promise<boolean> => {
       const now = d.clock();
       const holding = run.status === 'running' || run.status === 'queued';
+      if (job.fresh) return createFresh(now, holding);
       const next: Run = {
         ...run, rev: run.rev + 1, updated_at: now,
         owner: holding ? d.owner : null, lease_until: holding ? now + d.leaseMs : null,
@@ -215,6 +244,27 @@ export class Executor {
       job.run = run;
       for (const r of steps) d.bus.publishStep(r);
       pending = [];
+      d.bus.publishRun(run);
+      d.onCommitted?.(run);
+      return true;
+    };
+
+    /** The first commit of a fresh run creates it, with the records of the steps it already ran. */
+    const createFresh = async (now: number, holding: boolean): Promise<boolean> => {
+      const fresh = job.fresh!;
+      const created: Run = { ...run, updated_at: now, owner: holding ? d.owner : null, lease_until: holding ? now + d.leaseMs : null };
+      if (secretValues.length && created.error) created.error = redact(created.error as unknown as JsonObject, secretValues) as unknown as RunError;
+      const steps = secretValues.length ? pending.map((r) => redactRecord(r, secretValues)) : pending;
+      const result = await d.committer.create({ run: created, refPolicy: fresh.refPolicy, steps });
+      job.fresh = undefined;
+      fresh.settle(result);
+      if (result.kind !== 'created') return false; // the ref belongs to another run: this one never existed
+      producedReply = false;
+      dirty = false;
+      run = created;
+      job.run = run;
+      pending = [];
+      for (const r of steps) d.bus.publishStep(r);
       d.bus.publishRun(run);
       d.onCommitted?.(run);
       return true;
@@ -282,7 +332,7 @@ export class Executor {
       resume = undefined;
       recovered = false;
 
-      if (IO_STEPS.has(step.def.type) && !resumption) {
+      if ((IO_STEPS.has(step.def.type) && !resumption) || (job.fresh && EFFECT_STEPS.has(step.def.type))) {
         record = { ...record, status: 'running' };
         pending.push(record);
         if (!(await commit())) return;

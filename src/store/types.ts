@@ -29,6 +29,8 @@ export type RefPolicy =
 export interface NewRun {
   run: Run;
   refPolicy: RefPolicy;
+  /** Step records the run already has (steps executed before its creation); written only if it is created. */
+  steps?: StepRecord[];
 }
 
 export type CreateResult =

@@ -97,7 +97,14 @@ test('a foreach over 1000 items killed mid-way and restarted ends with exact sta
 
   let p = await startProcess(dataDir);
   for (const [id, def] of Object.entries({
-    'quick-child': { steps: [{ id: 'calc', type: 'set', set: { doubled: '{{ i * 2 }}' } }, { id: 'fin', type: 'end', status: 'succeeded' }] },
+    // Each child parks briefly, so 1000 of them at 50 a time take a few seconds: long enough to kill mid-way.
+    'quick-child': {
+      steps: [
+        { id: 'calc', type: 'set', set: { doubled: '{{ i * 2 }}' } },
+        { id: 'pause', type: 'delay', for: '100ms' },
+        { id: 'fin', type: 'end', status: 'succeeded' },
+      ],
+    },
     'big-fan': {
       params: { items: { type: 'array', required: true } },
       steps: [

@@ -33,6 +33,20 @@ export function runsContract({ use }: ContractContext): void {
     assert.deepEqual(await store.writeBatch([], []), { creates: [], transitions: [] });
   }));
 
+  it('a created run gets the step records it came with; a run refused by its ref writes none', use(async (store) => {
+    await seedWorkflow(store, 'default', 'wf');
+    const first = makeRun({ ref: 'with-steps' });
+    const second = makeRun({ ref: 'with-steps', input: { other: true } });
+    const [a, b] = await store.createRuns([
+      { run: first, refPolicy: 'native', steps: [makeStep(first.id, 1), makeStep(first.id, 2)] },
+      { run: second, refPolicy: 'native', steps: [makeStep(second.id, 1)] },
+    ]);
+    assert.equal(a.kind, 'created');
+    assert.equal(b.kind, 'conflict');
+    assert.deepEqual((await store.listSteps(first.id)).map((r) => r.seq), [1, 2]);
+    assert.deepEqual(await store.listSteps(second.id), []);
+  }));
+
   it('created runs read back exactly, by id, callback token and ref; other tenants see nothing', use(async (store) => {
     await seedWorkflow(store, 'acme', 'wf');
     await seedWorkflow(store, 'default', 'parent-wf');

@@ -95,6 +95,8 @@ export class RunQueries {
         }
       }
       this.insert.run(...runInsertParams(run, inputText));
+      const steps = batch[i].steps;
+      if (steps) for (const step of steps) this.upsertStep.run(...stepParams(step));
       results[i] = { kind: 'created', run };
     }
     return results;
