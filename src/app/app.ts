@@ -24,6 +24,7 @@ import { runRoutes } from '../http/routes/runs.js';
 import { stepTestRoutes } from '../http/routes/step-test.js';
 import { systemRoutes } from '../http/routes/system.js';
 import { workflowRoutes } from '../http/routes/workflows.js';
+import { RateLimiter } from '../http/rate-limit.js';
 import { createHttpServer } from '../http/server.js';
 import { SUPPORTED_STEP_TYPES } from '../steps/index.js';
 import { openSqliteStore } from '../store/sqlite/store.js';
@@ -123,6 +124,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       ...importRoutes(deps, config.csv),
     ],
     auth, metrics, log, publicUrl: config.publicUrl, isAccepting: () => accepting,
+    rateLimiter: new RateLimiter(config.rateLimit),
   });
 
   if (config.examplesDir) await applyExamples(store, config.examplesDir, 'default', SUPPORTED_STEP_TYPES, log);

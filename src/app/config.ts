@@ -49,6 +49,8 @@ export interface Config {
   httpAllow: string[];
   /** Luma launch-in-context keys (SPEC §8.18): lifetime in seconds (FLOWGATE_LAUNCH_TTL_SECONDS, default 15 min). */
   launchTtlSeconds: number;
+  /** Requests/s per API key and trigger requests/s per workflow; 0 (the default) is off (SPEC §8.14). */
+  rateLimit: { perKey: number; perWorkflow: number };
 }
 
 const DEFAULT_EXAMPLES = resolve(new URL('../../examples', import.meta.url).pathname);
@@ -129,5 +131,9 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     },
     httpAllow: parseAllowList(env.FLOWGATE_HTTP_ALLOW).source,
     launchTtlSeconds: intEnv(env, 'FLOWGATE_LAUNCH_TTL_SECONDS', 15 * 60),
+    rateLimit: {
+      perKey: intEnv(env, 'FLOWGATE_RATE_LIMIT_PER_KEY', 0),
+      perWorkflow: intEnv(env, 'FLOWGATE_RATE_LIMIT_PER_WORKFLOW', 0),
+    },
   };
 }

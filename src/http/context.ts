@@ -22,5 +22,7 @@ export interface RouteDef {
   auth: 'public' | 'read' | 'trigger' | 'admin';
   /** Route label for metrics. */
   name: string;
+  /** The route starts runs of the workflow named by `:id` (per-workflow rate limits apply). */
+  startsRuns?: boolean;
   handler: Handler;
 }

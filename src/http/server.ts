@@ -9,6 +9,7 @@ import type { Logger } from '../engine/executor.js';
 import { requireRole, type Authenticator, type Principal } from './auth.js';
 import type { Ctx, RouteDef } from './context.js';
 import type { Metrics } from './metrics.js';
+import type { RateLimiter } from './rate-limit.js';
 import { sendProblem } from './problem.js';
 
 export interface ServerOptions {
@@ -20,6 +21,8 @@ export interface ServerOptions {
   publicUrl: string | null;
   /** False while the server shuts down: new requests (but health checks) get 503. */
   isAccepting: () => boolean;
+  /** Per-key and per-workflow request rates (off unless configured). */
+  rateLimiter?: RateLimiter;
 }
 
 const ANONYMOUS: Principal = { kind: 'key', role: 'read', tenant: '' };
@@ -64,6 +67,9 @@ export function createHttpServer(opts: ServerOptions): http.Server {
         const tenantHeader = req.headers['flowgate-tenant'];
         ctx.principal = await opts.auth.authenticate(req.headers.authorization, Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader);
         requireRole(ctx.principal, route.auth);
+        if (opts.rateLimiter?.enabled && ctx.principal.kind !== 'admin') {
+          opts.rateLimiter.check(ctx.principal.key_id, route.startsRuns && ctx.params.id ? { tenant: ctx.principal.tenant, id: ctx.params.id } : undefined);
+        }
       }
       await route.handler(ctx);
     } catch (e) {

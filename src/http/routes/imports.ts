@@ -129,6 +129,6 @@ export function importRoutes(d: RouteDeps, limits: CsvLimits): RouteDef[] {
   };
 
   return [
-    { method: 'POST', path: '/v1/workflows/:id/runs/import', auth: 'trigger', name: 'runs.import', handler: importRuns },
+    { method: 'POST', path: '/v1/workflows/:id/runs/import', auth: 'trigger', name: 'runs.import', handler: importRuns, startsRuns: true },
   ];
 }

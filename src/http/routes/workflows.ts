@@ -111,7 +111,7 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     { method: 'GET', path: '/v1/workflows/:id', auth: 'read', name: 'workflows.get', handler: get },
     { method: 'DELETE', path: '/v1/workflows/:id', auth: 'admin', name: 'workflows.archive', handler: archive },
     { method: 'POST', path: '/v1/workflows/:id/hash/rotate', auth: 'admin', name: 'workflows.rotate', handler: rotateHash },
-    { method: 'POST', path: '/v1/workflows/:id/runs', auth: 'trigger', name: 'runs.trigger', handler: trigger },
-    { method: 'POST', path: '/v1/workflows/:id/runs/batch', auth: 'trigger', name: 'runs.batch', handler: batch },
+    { method: 'POST', path: '/v1/workflows/:id/runs', auth: 'trigger', name: 'runs.trigger', handler: trigger, startsRuns: true },
+    { method: 'POST', path: '/v1/workflows/:id/runs/batch', auth: 'trigger', name: 'runs.batch', handler: batch, startsRuns: true },
   ];
 }
