@@ -18,7 +18,7 @@
  */
 import type { FieldProblem } from './errors.js';
 import { UUID_RE } from './ids.js';
-import { isPlainObject, joinPath, setOwn } from './path.js';
+import { cloneJson, isPlainObject, joinPath, setOwn } from './path.js';
 import type { Json, JsonObject, ParamFormat, ParamSpec, ParamType } from './types.js';
 
 export const PARAM_TYPES: readonly ParamType[] = ['string', 'number', 'integer', 'boolean', 'object', 'array'];
@@ -131,15 +131,6 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
     if (!jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
   }
   return true;
-}
-
-/** A deep copy of a JSON value (defaults must not be shared between runs). */
-function cloneJson(v: Json): Json {
-  if (typeof v !== 'object' || v === null) return v;
-  if (Array.isArray(v)) return v.map(cloneJson);
-  const out: JsonObject = {};
-  for (const k of Object.keys(v)) setOwn(out, k, cloneJson(v[k]));
-  return out;
 }
 
 // ---------------------------------------------------------------- formats

@@ -3,6 +3,8 @@
  * A key that is not a plain word (letters, digits, `_`, `-`, `$`, `@`) is written `["key"]`.
  */
 
+import type { Json, JsonObject } from './types.js';
+
 const PLAIN_KEY = /^[A-Za-z0-9_$@-]+$/;
 
 /** `base.key` (or `key` when base is empty); odd keys become `base["odd key"]`. */
@@ -23,6 +25,15 @@ export function setOwn(obj: Record<string, unknown>, key: string, value: unknown
   } else {
     obj[key] = value;
   }
+}
+
+/** A deep copy of a JSON value (a default or a constant template must not be shared between runs). */
+export function cloneJson(v: Json): Json {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map(cloneJson);
+  const out: JsonObject = {};
+  for (const k of Object.keys(v)) setOwn(out, k, cloneJson(v[k]));
+  return out;
 }
 
 /** A plain object: not null, not an array, created by `{}`/JSON/YAML (or with a null prototype). */

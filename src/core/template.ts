@@ -20,7 +20,7 @@
 import jsonata from 'jsonata';
 import type { Expression, Scope, Template } from './compiled.js';
 import type { FieldProblem } from './errors.js';
-import { indexPath, isPlainObject, joinPath, setOwn } from './path.js';
+import { cloneJson, indexPath, isPlainObject, joinPath, setOwn } from './path.js';
 import type { Json, JsonObject } from './types.js';
 
 // ---------------------------------------------------------------- errors and limits
@@ -136,14 +136,6 @@ export function toPlainJson(v: unknown): Json | undefined {
   }
 }
 
-/** A deep copy of a JSON value. */
-function cloneJson(v: Json): Json {
-  if (typeof v !== 'object' || v === null) return v;
-  if (Array.isArray(v)) return v.map(cloneJson);
-  const out: JsonObject = {};
-  for (const k of Object.keys(v)) setOwn(out, k, cloneJson(v[k]));
-  return out;
-}
 
 // ---------------------------------------------------------------- expressions
 

@@ -15,9 +15,11 @@
  */
 import { uuidv7 } from '../core/ids.js';
 import { isTerminal, type Json, type JsonObject, type Run } from '../core/types.js';
+import { retryAfterMs } from '../steps/http-request.js';
 import { standardWebhooksSignature } from '../steps/http-sign.js';
 import type { HttpPort, HttpResponse } from '../steps/types.js';
 import type { Delivery, DeliveryAttempt, DeliveryUpdate, Store } from '../store/types.js';
+import { DueLoop } from './due-loop.js';
 import type { Logger } from './executor.js';
 import type { WebhookSecretsPort } from './webhook-secrets.js';
 
@@ -37,7 +39,6 @@ export interface DeliveryConfig {
 
 /** Bytes of a request or response body kept in the attempt log. */
 export const RECORDED_BODY_BYTES = 64 * 1024;
-const MAX_SLEEP_MS = 30_000;
 const SWEEP_EVERY_MS = 60_000;
 /** The sweep at start looks back this far; the periodic one a few minutes (it only covers crashes). */
 const STARTUP_SWEEP_MS = 7 * 24 * 60 * 60 * 1000;
@@ -63,13 +64,6 @@ export function nextDeliveryAt(cfg: Pick<DeliveryConfig, 'initialBackoffMs' | 'm
   return Math.round(now + Math.max(wait, Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS)));
 }
 
-function retryAfterMs(headers: Record<string, string>, now: number): number | undefined {
-  const v = headers['retry-after'];
-  if (!v) return undefined;
-  if (/^\s*\d+\s*$/.test(v)) return Number(v) * 1000;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
-}
 
 const excerpt = (b: Buffer | string): string => {
   const buf = typeof b === 'string' ? Buffer.from(b) : b;
@@ -77,16 +71,11 @@ const excerpt = (b: Buffer | string): string => {
 };
 
 export class DeliveryLoop {
-  private timer: NodeJS.Timeout | null = null;
   private sweeper: NodeJS.Timeout | null = null;
-  private dueAt = Infinity;
-  private ticking = false;
-  private rerun = false;
-  /** Not claiming: before start() and after stop(). */
-  private stopped = true;
   /** After stop(): not even making delivery rows (the store may be closing). */
   private closed = false;
   private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly loop: DueLoop;
 
   constructor(
     private readonly store: Store,
@@ -94,23 +83,26 @@ export class DeliveryLoop {
     private readonly secrets: WebhookSecretsPort,
     private readonly log: Logger,
     private readonly cfg: DeliveryConfig,
-  ) {}
+  ) {
+    this.loop = new DueLoop(() => this.pass(), { clock: cfg.clock, log, what: 'the result delivery loop' });
+  }
+
+  private get stopped(): boolean {
+    return this.loop.isStopped;
+  }
 
   /** Makes the deliveries a crash left out, then starts claiming due ones. */
   start(): void {
-    this.stopped = false;
-    void this.sweep(STARTUP_SWEEP_MS).finally(() => void this.tick());
+    void this.sweep(STARTUP_SWEEP_MS).finally(() => this.loop.start());
     this.sweeper = setInterval(() => void this.sweep(PERIODIC_SWEEP_MS), SWEEP_EVERY_MS);
     this.sweeper.unref?.();
   }
 
   /** Stops claiming; gives attempts in flight a moment to be recorded (an unrecorded one is made again later). */
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.loop.stop();
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
     if (this.sweeper) clearInterval(this.sweeper);
-    this.timer = null;
     this.sweeper = null;
     if (this.inFlight.size === 0) return;
     let wait: NodeJS.Timeout | undefined;
@@ -148,54 +140,28 @@ export class DeliveryLoop {
 
   /** A delivery is due at `at`: make sure the loop wakes by then. */
   nudge(at: number): void {
-    if (this.stopped || at >= this.dueAt) return;
-    this.arm(at);
+    this.loop.nudge(at);
   }
 
-  private arm(at: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.dueAt = at;
-    this.timer = setTimeout(() => void this.tick(), Math.max(0, Math.min(MAX_SLEEP_MS, at - this.cfg.clock())));
-    this.timer.unref?.();
-  }
-
-  private async tick(): Promise<void> {
-    if (this.stopped) return;
-    if (this.ticking) {
-      this.rerun = true;
-      return;
-    }
-    this.ticking = true;
-    this.dueAt = Infinity;
-    try {
-      const room = (this.cfg.concurrency ?? 16) - this.inFlight.size;
-      if (room > 0) {
-        const now = this.cfg.clock();
-        const claimed = await this.store.claimDueDeliveries(this.cfg.owner, now, now + this.cfg.timeoutMs + 60_000, room);
-        for (const d of claimed) {
-          const p = this.attempt(d).finally(() => {
-            this.inFlight.delete(d.id);
-            void this.tick();
-          });
-          this.inFlight.set(d.id, p);
-        }
-      }
-      const next = await this.store.nextDeliveryAt();
+  /** Claims due deliveries while there is room, starts their attempts, says when to look again. */
+  private async pass(): Promise<number | null> {
+    const room = (this.cfg.concurrency ?? 16) - this.inFlight.size;
+    if (room > 0) {
       const now = this.cfg.clock();
-      // Whatever is still due now is in flight (its attempt calls tick() when it is recorded) or
-      // held by another claimer's lease: look again in a second rather than spin.
-      const wake = next === null ? now + MAX_SLEEP_MS : next <= now ? now + 1000 : next;
-      if (!this.stopped) this.arm(Math.min(wake, this.dueAt));
-    } catch (e) {
-      this.log.error({ err: e }, 'the result delivery loop failed; retrying in 1s');
-      if (!this.stopped) this.arm(Math.min(this.cfg.clock() + 1000, this.dueAt));
-    } finally {
-      this.ticking = false;
-      if (this.rerun && !this.stopped) {
-        this.rerun = false;
-        void this.tick();
+      const claimed = await this.store.claimDueDeliveries(this.cfg.owner, now, now + this.cfg.timeoutMs + 60_000, room);
+      for (const d of claimed) {
+        const p = this.attempt(d).finally(() => {
+          this.inFlight.delete(d.id);
+          this.loop.wake();
+        });
+        this.inFlight.set(d.id, p);
       }
     }
+    const next = await this.store.nextDeliveryAt();
+    const now = this.cfg.clock();
+    // Whatever is still due now is in flight (its attempt wakes the loop when it is recorded) or
+    // held by another claimer's lease: look again in a second rather than spin.
+    return next === null ? null : next <= now ? now + 1000 : next;
   }
 
   /** One attempt of a claimed delivery, recorded with its outcome. */

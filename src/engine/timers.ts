@@ -4,77 +4,44 @@
  * when an earlier one is written. A million parked runs cost disk, not memory.
  */
 import type { Store } from '../store/types.js';
+import { DueLoop } from './due-loop.js';
 import type { Executor, Logger } from './executor.js';
 
-const MAX_SLEEP_MS = 30_000;
 const CLAIM_BATCH = 200;
 
 export class TimerLoop {
-  private timer: NodeJS.Timeout | null = null;
-  private dueAt = Infinity;
-  private running = false;
-  private stopped = false;
-  private rerun = false;
+  private readonly loop: DueLoop;
 
   constructor(
     private readonly store: Store,
     private readonly executor: Executor,
     private readonly opts: { owner: string; leaseMs: number; clock: () => number; log: Logger },
-  ) {}
+  ) {
+    this.loop = new DueLoop(() => this.pass(), { clock: opts.clock, log: opts.log, what: 'timer loop' });
+  }
 
   start(): void {
-    this.stopped = false;
-    void this.tick();
+    this.loop.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.loop.stop();
   }
 
   /** A wake-up at `at` was just written: make sure the loop wakes by then. */
   nudge(at: number): void {
-    if (this.stopped || at >= this.dueAt) return;
-    this.arm(at);
+    this.loop.nudge(at);
   }
 
-  private arm(at: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.dueAt = at;
-    const delay = Math.max(0, Math.min(MAX_SLEEP_MS, at - this.opts.clock()));
-    this.timer = setTimeout(() => void this.tick(), delay);
-    this.timer.unref?.();
-  }
-
-  private async tick(): Promise<void> {
-    if (this.stopped) return;
-    if (this.running) {
-      this.rerun = true;
-      return;
+  /** Claims every due parked run, then says when the next one is due. */
+  private async pass(): Promise<number | null> {
+    for (;;) {
+      const now = this.opts.clock();
+      const runs = await this.store.claimDueRuns(this.opts.owner, now, now + this.opts.leaseMs, CLAIM_BATCH);
+      for (const run of runs) this.executor.dispatch({ run });
+      if (runs.length < CLAIM_BATCH || this.loop.isStopped) break;
     }
-    this.running = true;
-    this.dueAt = Infinity;
-    try {
-      for (;;) {
-        const now = this.opts.clock();
-        const runs = await this.store.claimDueRuns(this.opts.owner, now, now + this.opts.leaseMs, CLAIM_BATCH);
-        for (const run of runs) this.executor.dispatch({ run });
-        if (runs.length < CLAIM_BATCH || this.stopped) break;
-      }
-      const next = await this.store.nextWakeAt();
-      // A nudge that came while nextWakeAt was read (this.dueAt) may be earlier than what it read.
-      if (!this.stopped) this.arm(Math.min(next ?? this.opts.clock() + MAX_SLEEP_MS, this.dueAt));
-    } catch (e) {
-      this.opts.log.error({ err: e }, 'timer loop failed; retrying in 1s');
-      if (!this.stopped) this.arm(Math.min(this.opts.clock() + 1000, this.dueAt));
-    } finally {
-      this.running = false;
-      if (this.rerun && !this.stopped) {
-        this.rerun = false;
-        void this.tick();
-      }
-    }
+    return this.store.nextWakeAt();
   }
 }
 
