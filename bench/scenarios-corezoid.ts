@@ -1,5 +1,5 @@
 /**
- * Benchmark rows of the Corezoid signed ops API (SPEC §5.1): `create` requests per second with one
+ * Benchmark rows of the Corezoid signed ops API (docs/spec.md §5.1): `create` requests per second with one
  * op per request and with 100 ops per request, beside the native async trigger (row `a`) in the same
  * run. The request is signed once at setup (SHA-1 over time + secret + body + secret, as the client
  * SDKs do); the server's time window is widened so the signature stays valid for the whole load.

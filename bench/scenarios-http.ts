@@ -1,5 +1,5 @@
 /**
- * Benchmark row of the outgoing `http` step (SPEC §6): runs per second of a workflow whose one step
+ * Benchmark row of the outgoing `http` step (docs/spec.md §6): runs per second of a workflow whose one step
  * POSTs to a local target (allow-listed with FLOWGATE_HTTP_ALLOW=127.0.0.1), measured end to end
  * with `?wait=10` (every 200 is a run that made its request and replied), beside the baseline in
  * the same run. The target is a plain node:http process of its own that answers a small JSON.

@@ -78,7 +78,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   };
 
   let publicBase = config.publicUrl ?? '';
-  // The SSRF guard lets URLs under this server's own base through to its own socket (SPEC §6).
+  // The SSRF guard lets URLs under this server's own base through to its own socket (docs/spec.md §6).
   let localBase = '';
   const outbound = new OutboundHttp({
     allow: parseAllowList(config.httpAllow),

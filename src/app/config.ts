@@ -32,7 +32,7 @@ export interface Config {
   logLevel: string;
   /** `code` steps: sandbox worker threads and the QuickJS heap limit of one evaluation. */
   code: { workers: number; memoryMb: number };
-  /** Result deliveries to a trigger's `callback_url` (SPEC §8.13): attempts, backoff, per-attempt timeout. */
+  /** Result deliveries to a trigger's `callback_url` (docs/spec.md §8.13): attempts, backoff, per-attempt timeout. */
   delivery: { maxAttempts: number; initialBackoffMs: number; maxBackoffMs: number; timeoutMs: number };
   maxBodyBytes: number;
   maxDataBytes: number;
@@ -41,15 +41,15 @@ export interface Config {
   retryAfterSeconds: number;
   leaseMs: number;
   maxStepsPerRun: number;
-  /** Corezoid surface (SPEC §5.1): signature time window (±s), ops per request, Sync API wait cap (s). */
+  /** Corezoid surface (docs/spec.md §5.1): signature time window (±s), ops per request, Sync API wait cap (s). */
   corezoid: { timeWindowSeconds: number; maxOps: number; syncMaxSeconds: number };
-  /** CSV import (SPEC §5.4): rows and bytes per file. */
+  /** CSV import (docs/spec.md §5.4): rows and bytes per file. */
   csv: { maxRows: number; maxBytes: number };
   /** FLOWGATE_HTTP_ALLOW: what outgoing http steps may reach despite the SSRF guard (see src/app/ssrf.ts). */
   httpAllow: string[];
-  /** Luma launch-in-context keys (SPEC §8.18): lifetime in seconds (FLOWGATE_LAUNCH_TTL_SECONDS, default 15 min). */
+  /** Luma launch-in-context keys (docs/spec.md §8.18): lifetime in seconds (FLOWGATE_LAUNCH_TTL_SECONDS, default 15 min). */
   launchTtlSeconds: number;
-  /** Requests/s per API key and trigger requests/s per workflow; 0 (the default) is off (SPEC §8.14). */
+  /** Requests/s per API key and trigger requests/s per workflow; 0 (the default) is off (docs/spec.md §8.14). */
   rateLimit: { perKey: number; perWorkflow: number };
 }
 

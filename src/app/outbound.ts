@@ -1,5 +1,5 @@
 /**
- * The outgoing HTTP client behind the `http` step (undici), with the SSRF guard of SPEC §6.
+ * The outgoing HTTP client behind the `http` step (undici), with the SSRF guard of docs/spec.md §6.
  *
  * - One AbortSignal deadline covers the whole exchange: connecting, every redirect hop, headers and
  *   body. A server that trickles bytes cannot hold a step past it (undici's own headersTimeout
@@ -12,7 +12,7 @@
  * - Redirects are followed here (up to 5), each hop judged again; credentials are dropped when a
  *   redirect leaves the origin.
  * - URLs under this server's own base go to its own listening socket without the guard: a
- *   workflow may call this server's API (SPEC §6 "handled internally").
+ *   workflow may call this server's API (docs/spec.md §6 "handled internally").
  */
 import { lookup } from 'node:dns/promises';
 import { isIP, type Socket } from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * The SSRF guard of outgoing HTTP (SPEC §6): which addresses an http step may connect to, and the
+ * The SSRF guard of outgoing HTTP (docs/spec.md §6): which addresses an http step may connect to, and the
  * allow-list (`FLOWGATE_HTTP_ALLOW`) that lifts the refusal.
  *
  * Refused unless allowed: loopback, private (10/8, 172.16/12, 192.168/16, 100.64/10 shared, fc00::/7),

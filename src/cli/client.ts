@@ -1,5 +1,5 @@
 /**
- * The CLI's HTTP client for the native API (`/v1`, SPEC §4). The CLI never opens the database:
+ * The CLI's HTTP client for the native API (`/v1`, docs/spec.md §4). The CLI never opens the database:
  * every command is one or more requests through this client.
  *
  * - Base URL: `--url`, else `FLOWGATE_URL`, else http://127.0.0.1:8080.
@@ -228,7 +228,7 @@ export class FlowgateClient {
     return this.call<T>('GET', path, { query }).then((a) => a.body);
   }
 
-  /** Every item of a cursor-paged list (`{ items, next_cursor }`, SPEC §8.5). */
+  /** Every item of a cursor-paged list (`{ items, next_cursor }`, docs/spec.md §8.5). */
   async listAll<T = unknown>(path: string, query: Query = {}): Promise<T[]> {
     const all: T[] = [];
     let cursor: string | null | undefined;

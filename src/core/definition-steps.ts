@@ -1,5 +1,5 @@
 /**
- * Per-type rules of workflow steps (SPEC §2, §6): which fields each step type takes, how each
+ * Per-type rules of workflow steps (docs/spec.md §2, §6): which fields each step type takes, how each
  * field is checked, and which fields are templates or expressions once compiled.
  */
 import { isDuration } from './duration.js';

@@ -1,5 +1,5 @@
 /**
- * Writing XML from JSON-like values: the inverse of the reading rule of SPEC §4 "Bodies"
+ * Writing XML from JSON-like values: the inverse of the reading rule of docs/spec.md §4 "Bodies"
  * (src/http/xml.ts reads). Lives in core so that both the HTTP layer (answers in XML) and the
  * `http` step (`format: xml` bodies) can use it.
  */

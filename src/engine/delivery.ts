@@ -1,5 +1,5 @@
 /**
- * Result delivery (SPEC §4 `?callback_url=`, §8.13): when a run that was given a result_url ends
+ * Result delivery (docs/spec.md §4 `?callback_url=`, §8.13): when a run that was given a result_url ends
  * (succeeded, failed or cancelled), `{ run_id, workflow, status, result }` is POSTed there, signed
  * with the tenant's Standard Webhooks secret, and retried like an http step.
  *

@@ -117,7 +117,7 @@ export class Engine {
     await this.deliveries?.stop();
   }
 
-  /** A fresh callback token and the URL it gives (SPEC §8.8), for a caller that hands the URL to the run itself. */
+  /** A fresh callback token and the URL it gives (docs/spec.md §8.8), for a caller that hands the URL to the run itself. */
   newCallback(): { token: string; url: string } {
     const token = callbackToken(this.config.clock());
     return { token, url: this.config.callbackUrl(token) };
@@ -151,7 +151,7 @@ export class Engine {
   }
 
   /**
-   * A run's http step POSTing to its own callback URL (SPEC §6): the callback path without the
+   * A run's http step POSTing to its own callback URL (docs/spec.md §6): the callback path without the
    * network, answered as `POST /v1/callbacks/{token}` would be. Safe while the executor holds the
    * run: a running run gets the body as its reply, and replies are set-once, independent of rev.
    */

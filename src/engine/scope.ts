@@ -1,4 +1,4 @@
-/** The variables templates see (SPEC §2 "Bound variables"), built from a run and its step records. */
+/** The variables templates see (docs/spec.md §2 "Bound variables"), built from a run and its step records. */
 import type { Scope } from '../core/compiled.js';
 import type { Json, Run, StepRecord } from '../core/types.js';
 

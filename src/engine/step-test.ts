@@ -1,5 +1,5 @@
 /**
- * The "Test" button (SPEC §4 `POST /v1/workflows/{id}/steps/{step}/test`): one http step executed on
+ * The "Test" button (docs/spec.md §4 `POST /v1/workflows/{id}/steps/{step}/test`): one http step executed on
  * given data without a run. The request really goes out, through the same HttpPort (and so the same
  * SSRF guard, timeouts and body cap) as a run's; one attempt, no retries, follow_async not followed.
  * Nothing is stored. The exchange comes back with secret values redacted.

@@ -1,5 +1,5 @@
 /**
- * Each tenant's Standard Webhooks secret for result deliveries (SPEC §8.13): `whsec_` + base64 of
+ * Each tenant's Standard Webhooks secret for result deliveries (docs/spec.md §8.13): `whsec_` + base64 of
  * 32 random bytes, made on first use (a tenant's first GET /v1/webhook-secret or first delivery),
  * stored sealed. A rotation keeps the replaced secret for a grace period during which deliveries
  * carry a signature with each (Standard Webhooks allows several in `webhook-signature`), so a

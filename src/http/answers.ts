@@ -1,4 +1,4 @@
-/** Rendering a run's answer (SPEC §4 result / `?wait`) on the native API. */
+/** Rendering a run's answer (docs/spec.md §4 result / `?wait`) on the native API. */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Run } from '../core/types.js';
 import { answerFor } from '../triggers/answer.js';

@@ -4,7 +4,7 @@
  * The raw bytes are what signatures are checked against, so reading and parsing are separate steps:
  * `readBody` → verify (elsewhere) → `parseParamsBody` / `parseJsonBody`.
  *
- * Oversized bodies (SPEC §8.14): up to 16× the limit the rest of the body is read and discarded, so the
+ * Oversized bodies (docs/spec.md §8.14): up to 16× the limit the rest of the body is read and discarded, so the
  * caller answers a complete 413 on a connection that stays usable; beyond that, the response is marked
  * `Connection: close` and the socket is destroyed once the answer has been flushed.
  */
@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FlowgateError } from '../core/errors.js';
 import { xmlToObject } from './xml.js';
 
-/** How far past the limit an oversized body is still drained to keep the connection (SPEC §8.14). */
+/** How far past the limit an oversized body is still drained to keep the connection (docs/spec.md §8.14). */
 export const DRAIN_FACTOR = 16;
 /** How long a closing connection may linger (draining input) after its answer before it is destroyed. */
 const CLOSE_LINGER_MS = 2_000;

@@ -1,5 +1,5 @@
 /**
- * CSV request bodies (SPEC §5.4), read as a stream: bytes are counted against their own limit,
+ * CSV request bodies (docs/spec.md §5.4), read as a stream: bytes are counted against their own limit,
  * decoded (UTF-8, strictly, or Windows-1251), the delimiter is detected from the first line when the
  * caller names none, and records come out one at a time with the file line they start on. The body
  * is never held whole in memory.

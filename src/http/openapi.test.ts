@@ -5,7 +5,7 @@ import { openApiDocument } from './openapi.js';
 type Obj = Record<string, any>;
 const doc = openApiDocument('https://flowgate.example.com/') as Obj;
 
-/** Every path and method of SPEC §4 and §8 that the document must describe. */
+/** Every path and method of docs/spec.md §4 and §8 that the document must describe. */
 const EXPECTED: Array<[string, string]> = [
   ['get', '/v1/workflows'],
   ['put', '/v1/workflows/{id}'],

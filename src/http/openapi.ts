@@ -1,5 +1,5 @@
 /**
- * The OpenAPI 3.1 document of the native API (SPEC §4 and §8), served at `GET /v1/openapi.json`.
+ * The OpenAPI 3.1 document of the native API (docs/spec.md §4 and §8), served at `GET /v1/openapi.json`.
  * Built once per public URL; the compatibility surfaces (§5) speak foreign formats and are not in it.
  */
 
@@ -25,7 +25,7 @@ const path = (name: string, description: string, schema: Obj = str()): Obj => ({
 
 const PARAMS_XML_EXAMPLE = '<task><amount>10</amount><currency>EUR</currency></task>';
 
-/** Request bodies that carry a trigger's params: JSON object, form or XML (SPEC §4 "Bodies"). */
+/** Request bodies that carry a trigger's params: JSON object, form or XML (docs/spec.md §4 "Bodies"). */
 const paramsBody = (description: string, required = false): Obj => ({
   required,
   description,
@@ -421,7 +421,7 @@ function schemas(): Obj {
       id: str(undefined, { pattern: '^[A-Za-z0-9_-]+$' }),
       type: str(undefined, { enum: ['set', 'condition', 'http', 'reply', 'delay', 'wait', 'call', 'foreach', 'code', 'end'] }),
       name: str(), next: str(), on_error: str(), progress: { oneOf: [{ type: 'number', minimum: 0, maximum: 100 }, str('Expression')] },
-    }, ['id', 'type'], { additionalProperties: true, description: 'One step; the other fields depend on its type (SPEC §2)' }),
+    }, ['id', 'type'], { additionalProperties: true, description: 'One step; the other fields depend on its type (docs/spec.md §2)' }),
     Definition: object({
       id: str(undefined, { pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }), name: str(), description: str(),
       params: { type: 'object', additionalProperties: ref('ParamSpec') },

@@ -1,5 +1,5 @@
 /**
- * Rate limits (SPEC §4, §8.14): token buckets per API key and per workflow, off unless configured.
+ * Rate limits (docs/spec.md §4, §8.14): token buckets per API key and per workflow, off unless configured.
  * The admin token is exempt, and so are child runs started by the engine (they never pass here).
  * A refused request is answered 429 with an integer Retry-After before anything is read or created.
  */

@@ -17,12 +17,12 @@ export function triggersView(wf: Workflow, base: string): Record<string, unknown
       native: `${base}/v1/workflows/${wf.id}/runs`,
       batch: `${base}/v1/workflows/${wf.id}/runs/batch`,
       import: `${base}/v1/workflows/${wf.id}/runs/import`,
-      // Corezoid direct URLs (SPEC §5.1): the hash is the credential, so only while the workflow is public.
+      // Corezoid direct URLs (docs/spec.md §5.1): the hash is the credential, so only while the workflow is public.
       ...(wf.definition.trigger.public ? {
         direct_json: `${base}/api/1/json/public/${wf.conv_id}/${wf.hash}`,
         direct_xml: `${base}/api/1/xml/public/${wf.conv_id}/${wf.hash}`,
         direct_nvp: `${base}/api/1/nvp/public/${wf.conv_id}/${wf.hash}`,
-        // CSI iUpdate/iDMS (SPEC §5.3): the GUID is the credential.
+        // CSI iUpdate/iDMS (docs/spec.md §5.3): the GUID is the credential.
         csi_execute: `${base}/task/execute/${wf.guid}`,
         csi_executepolling: `${base}/task/executepolling/${wf.guid}`,
       } : {}),

@@ -1,5 +1,5 @@
 /**
- * XML ⇄ JSON by one documented rule (SPEC §4 "Bodies"):
+ * XML ⇄ JSON by one documented rule (docs/spec.md §4 "Bodies"):
  *
  * - the ROOT element stands for the object: its attributes and child elements become its keys;
  * - a child element becomes a key; its text becomes a string (never a number or a boolean: params

@@ -49,7 +49,7 @@ const textOf = (v: Json): string => (typeof v === 'string' ? v : JSON.stringify(
 /**
  * The XML document of a `format: xml` body: a string is sent as written; an object with exactly one
  * key holding an object uses that key as the root element (`{ task: { a: 1 } }` → `<task><a>1</a></task>`,
- * the inverse of the reading rule of SPEC §4); any other value goes under a `<root>` element.
+ * the inverse of the reading rule of docs/spec.md §4); any other value goes under a `<root>` element.
  */
 export function xmlBody(body: Json): string {
   if (typeof body === 'string') return body;

@@ -1,5 +1,5 @@
 /**
- * Signatures of outgoing requests (SPEC §6, §8.12). Pure functions of (secret, id, time, body):
+ * Signatures of outgoing requests (docs/spec.md §6, §8.12). Pure functions of (secret, id, time, body):
  *
  * - `standard-webhooks` (default): `webhook-id`, `webhook-timestamp` (unix seconds) and
  *   `webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`. A `whsec_…`

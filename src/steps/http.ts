@@ -1,5 +1,5 @@
 /**
- * The `http` step (SPEC §6): one outgoing request per attempt, described by templates and performed
+ * The `http` step (docs/spec.md §6): one outgoing request per attempt, described by templates and performed
  * through the HttpPort. Every attempt of one step execution carries the same idempotency headers
  * (`Idempotency-Key`, `X-Http-Task-Guid`, `webhook-id`: the execution key of run id and record seq).
  *

@@ -36,7 +36,7 @@ export interface HttpResponse {
 /**
  * Why an outgoing request failed, as the HttpPort reports it. `code` is the attempt's error class:
  * `network`, `timeout`, `connect_timeout`, `tls`, `ssrf`, `redirects`. `retryable: false` means no
- * retry policy may repeat it (SSRF refusals and TLS verification failures, SPEC §8.12).
+ * retry policy may repeat it (SSRF refusals and TLS verification failures, docs/spec.md §8.12).
  */
 export class HttpFailure extends Error {
   constructor(readonly code: string, message: string, readonly retryable = true) {
@@ -84,7 +84,7 @@ export interface StepContext {
   /** The step record this execution continues (a resumed or retried step), else null. */
   record: StepRecord | null;
   /**
-   * Delivers a POST to this run's own callback URL without a network call (SPEC §6): the engine's
+   * Delivers a POST to this run's own callback URL without a network call (docs/spec.md §6): the engine's
    * callback path (resume a wait, else set the reply once). Absent where there is no run (step tests).
    */
   selfCallback?: (body: JsonObject) => Promise<{ status: number; body: Json }>;

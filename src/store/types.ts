@@ -67,7 +67,7 @@ export interface RunFilter {
 }
 
 /**
- * A Corezoid-style API login (SPEC §5.1): a global numeric login and a secret for signing requests.
+ * A Corezoid-style API login (docs/spec.md §5.1): a global numeric login and a secret for signing requests.
  * The secret must be recovered to check signatures, so it is stored sealed (SecretBox ciphertext).
  */
 export interface ApiLogin {
@@ -176,7 +176,7 @@ export interface Store {
   /** The earliest wake_at among parked runs, or null. */
   nextWakeAt(): Promise<number | null>;
 
-  // -------- result deliveries (SPEC §4 `callback_url`, §8.13) and the tenants' webhook secrets
+  // -------- result deliveries (docs/spec.md §4 `callback_url`, §8.13) and the tenants' webhook secrets
   /** Stores a new pending delivery; false (nothing written) when the run's ending already has one. */
   createDelivery(delivery: Delivery): Promise<boolean>;
   /**

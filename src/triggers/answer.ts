@@ -1,5 +1,5 @@
 /**
- * What a caller is answered about a run: still pending, or its result (SPEC §4 `GET …/result`).
+ * What a caller is answered about a run: still pending, or its result (docs/spec.md §4 `GET …/result`).
  * Every surface (native `?wait`, polling, compatibility APIs) derives its answer from this one rule.
  */
 import { FlowgateError } from '../core/errors.js';

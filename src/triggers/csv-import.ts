@@ -1,5 +1,5 @@
 /**
- * CSV import (SPEC §5.4, §8.16): one run per row. Every row is checked against the workflow's
+ * CSV import (docs/spec.md §5.4, §8.16): one run per row. Every row is checked against the workflow's
  * params (and its ref against the file and the store) before anything is created; by default one
  * bad row refuses the whole file, `partial` creates the good rows. Duplicate refs (same ref, same
  * values) are counted, not re-created; a ref reused with other values is a bad row (the native

@@ -1,5 +1,5 @@
 /**
- * A trigger's `callback_url` (SPEC §4): where the run's result is POSTed when it ends. Checked at
+ * A trigger's `callback_url` (docs/spec.md §4): where the run's result is POSTed when it ends. Checked at
  * trigger time, so a bad URL is a 422 and nothing is created.
  */
 import { validationFailed } from '../core/errors.js';

@@ -1,6 +1,6 @@
 /**
  * `flowgate import <workflow> <file.csv>`: streams the file to POST /v1/workflows/{id}/runs/import
- * (SPEC §5.4) with a progress bar of the bytes sent (on a terminal), then prints the summary
+ * (docs/spec.md §5.4) with a progress bar of the bytes sent (on a terminal), then prints the summary
  * (total, created, duplicates, failed) and every bad row. `--failed-csv FILE` asks for the failed
  * rows as CSV (with an `error` column) and writes them to FILE. Exit code 0 when no row failed.
  */

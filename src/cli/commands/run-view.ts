@@ -1,5 +1,5 @@
 /**
- * The shapes of runs and step records as the CLI reads them from the API (SPEC §4, §8.5), and the
+ * The shapes of runs and step records as the CLI reads them from the API (docs/spec.md §4, §8.5), and the
  * small renderings `runs show` and `runs watch` share.
  */
 
@@ -30,7 +30,7 @@ export interface AttemptView {
   error?: { class?: string; message?: string } | null;
 }
 
-/** A step record (GET /v1/runs/{id}/steps, SPEC §8.5). */
+/** A step record (GET /v1/runs/{id}/steps, docs/spec.md §8.5). */
 export interface StepView {
   seq?: number;
   step_id: string;

@@ -2,7 +2,7 @@
  * `flowgate runs watch <id>`: follows GET /v1/runs/{id}/events (Server-Sent Events) and prints every
  * run and step change until the run is succeeded, failed or cancelled.
  *
- * The server sends the current run state first (SPEC §8.19), then changes. Events are read by
+ * The server sends the current run state first (docs/spec.md §8.19), then changes. Events are read by
  * shape, so both `event: run` / `event: step` with the record as data and one envelope
  * `{ run?, step? }` work. When the stream closes early (a proxy, an idle timeout) the run is read
  * once and, still active, the stream is reopened with Last-Event-ID; repeated states are not

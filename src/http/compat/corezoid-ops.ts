@@ -1,5 +1,5 @@
 /**
- * Corezoid ops on `obj: "task"` (SPEC §5.1, §8.7, §8.9): `create`, `modify`, `show`, each answered
+ * Corezoid ops on `obj: "task"` (docs/spec.md §5.1, §8.7, §8.9): `create`, `modify`, `show`, each answered
  * on its own (`proc: ok | error | not_unical_ref`), in request order, with its `id` echoed.
  *
  * Creates that follow one another in a request are validated first and then started together, so
@@ -43,7 +43,7 @@ const TASK_STATUS: Record<RunStatus, string> = {
   succeeded: 'processed', failed: 'processed', cancelled: 'canceled',
 };
 
-/** Corezoid's name for a run status (SPEC §8.7). */
+/** Corezoid's name for a run status (docs/spec.md §8.7). */
 export const taskStatus = (status: RunStatus): string => TASK_STATUS[status];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -313,7 +313,7 @@ function refOf(value: unknown): string | null {
   return ref;
 }
 
-/** Sync answers carry `id` only when the op had one (the seed's answers have none). */
+/** Sync answers carry `id` only when the op had one (the documented answers have none). */
 function withId(op: Op, answer: OpAnswer): OpAnswer {
   return op.hasId ? { id: op.id, ...answer } : answer;
 }
@@ -325,7 +325,7 @@ function withoutCallbackUrl(data: JsonObject): JsonObject {
   return rest;
 }
 
-/** A Sync API op answer for a settled run (SPEC §5.1, §8.9); null while the run has neither replied nor ended. */
+/** A Sync API op answer for a settled run (docs/spec.md §5.1, §8.9); null while the run has neither replied nor ended. */
 export function syncAnswer(op: { hasId: boolean; id: Json }, run: Run): OpAnswer | null {
   const id: OpAnswer = op.hasId ? { id: op.id } : {};
   if (run.reply) {

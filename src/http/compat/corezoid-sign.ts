@@ -1,5 +1,5 @@
 /**
- * Corezoid / Mambu Process Orchestrator request signing (SPEC §5.1): the URL
+ * Corezoid / Mambu Process Orchestrator request signing (docs/spec.md §5.1): the URL
  * `/api/{1|2}/json/{login}/{gmt_unixtime}/{signature}` carries a numeric API login, the client's clock
  * in Unix seconds, and `hex(HASH(time + secret + raw_body + secret))`, HASH being SHA-1 (40 hex) or
  * SHA-224/256/384/512 (56/64/96/128 hex), in any letter case. Checked against the raw bytes, before

@@ -1,5 +1,5 @@
 /**
- * The Mambu Process Orchestrator / Corezoid surface (SPEC §5.1, §8.7, §8.9):
+ * The Mambu Process Orchestrator / Corezoid surface (docs/spec.md §5.1, §8.7, §8.9):
  *
  * - signed ops API   `POST /api/{1|2}/json/{login}/{gmt_unixtime}/{signature}`
  * - Sync API         `POST /sync/api/{1|2}/json/{login}/{gmt_unixtime}/{signature}`
@@ -94,7 +94,7 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
     const timeout = syncTimeout(parsed);
     const waitSeconds = Math.min(timeout ?? SYNC_DEFAULT_SECONDS, opts.syncMaxSeconds);
     const result = await ops.run(list, { tenant: check.login.tenant, syncWaitMs: waitSeconds * 1000 });
-    // SPEC §5.1: a timeout the caller chose is a 200 with the op's error; the default one is a 504.
+    // docs/spec.md §5.1: a timeout the caller chose is a 200 with the op's error; the default one is a 504.
     if (result.timedOut && timeout === undefined) return sendEnvelope(ctx, 'json', 504, { request_proc: 'error', ops: result.answers });
     sendEnvelope(ctx, 'json', 200, { ops: result.answers, request_proc: 'ok' });
   });

@@ -1,5 +1,5 @@
 /**
- * CSI iUpdate / iDMS webhooks (SPEC §5.3, §8.15, §8.17): the GUID in the URL is the credential.
+ * CSI iUpdate / iDMS webhooks (docs/spec.md §5.3, §8.15, §8.17): the GUID in the URL is the credential.
  *
  * - `POST /task/execute/{guid}`: fire-and-forget. Answers 200 as soon as the run is durably
  *   created; an error only when it could not be started (unknown GUID 404, bad params 422,
@@ -61,7 +61,7 @@ function csiSuccess(run: Run): boolean {
 
 const count = (v: Json | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
-/** recordsRead / recordsProcessed / recordsFailed from `data.stats` (SPEC §8.17), 0 without stats. */
+/** recordsRead / recordsProcessed / recordsFailed from `data.stats` (docs/spec.md §8.17), 0 without stats. */
 function records(run: Run): { recordsRead: number; recordsProcessed: number; recordsFailed: number } {
   const stats = run.data.stats;
   const s: JsonObject = stats && typeof stats === 'object' && !Array.isArray(stats) ? stats : {};

@@ -1,5 +1,5 @@
 /**
- * The read-only run page behind a launch-in-context URL (SPEC §8.18): server-rendered HTML that
+ * The read-only run page behind a launch-in-context URL (docs/spec.md §8.18): server-rendered HTML that
  * needs no JavaScript. It shows the run's status and progress, the workflow's steps as a graph
  * (inline SVG) and as an ordered list, each with the status of its latest execution, and the step
  * records in execution order. While the run is active the page refreshes itself (meta refresh).

@@ -1,5 +1,5 @@
 /**
- * Launch-in-context keys (SPEC §5.2, §8.18): a temporary, signed, read-only key that opens the
+ * Launch-in-context keys (docs/spec.md §5.2, §8.18): a temporary, signed, read-only key that opens the
  * status page of exactly one run without login.
  *
  * A key is `base64url(payload) "." base64url(HMAC-SHA256(secret, base64url(payload)))` with the

@@ -1,5 +1,5 @@
 /**
- * Luma Automation history documents (SPEC §5.2, §8.18): a run as a workflow history record, its
+ * Luma Automation history documents (docs/spec.md §5.2, §8.18): a run as a workflow history record, its
  * step records as step history items, and the `filter` / `orderBy` / `skip` / `top` rules of the
  * step history list. Pure functions of stored runs and step records.
  */
@@ -98,7 +98,7 @@ export function historyRecord(run: Run, params: Record<string, ParamSpec>, now: 
   };
 }
 
-/** A step history item (SPEC §8.18); `id` is the record's position in execution order (from 1). */
+/** A step history item (docs/spec.md §8.18); `id` is the record's position in execution order (from 1). */
 export interface StepItem {
   id: number;
   activityName: string;

@@ -1,5 +1,5 @@
 /**
- * Luma Automation gateway API (SPEC §5.2, §8.18): trigger, workflow history, step history and
+ * Luma Automation gateway API (docs/spec.md §5.2, §8.18): trigger, workflow history, step history and
  * launch-in-context, answered in Luma's envelope
  * `{ status, statusCode, statusLine, errors, resultData, warnings, timestamp, reasonPhrase, metaInfo }`.
  *

@@ -1,5 +1,5 @@
 /**
- * Corezoid-style API logins (SPEC §4, §5.1, §8.19): a global numeric login and a secret that signs
+ * Corezoid-style API logins (docs/spec.md §4, §5.1, §8.19): a global numeric login and a secret that signs
  * requests to the ops API and the Sync API. The secret is shown once; it is stored sealed with the
  * server's master key because checking a signature needs it in clear.
  */

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/workflows/{id}/runs/import` (SPEC §5.4, §8.16): a CSV file, one run per row.
+ * `POST /v1/workflows/{id}/runs/import` (docs/spec.md §5.4, §8.16): a CSV file, one run per row.
  *
  * Query: `delimiter` (`,` `;` `|`, detected from the first line when absent), `encoding` (`utf-8`
  * default, `windows-1251`; else the Content-Type charset), `header` (default true), `ref_column`,
@@ -121,7 +121,7 @@ export function importRoutes(d: RouteDeps, limits: CsvLimits): RouteDef[] {
       const detail = result.failed > 0 ? `${result.failed} of ${result.total} rows are invalid; nothing was created` : 'the file is invalid; nothing was created';
       throw new FlowgateError('validation_failed', detail, {
         extra: { total: result.total, created: 0, duplicates: result.duplicates, failed: result.failed },
-        // CSV problems name a row (and a column) instead of a path (SPEC §8.16).
+        // CSV problems name a row (and a column) instead of a path (docs/spec.md §8.16).
         errors: result.errors as unknown as FieldProblem[],
       });
     }

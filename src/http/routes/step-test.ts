@@ -1,5 +1,5 @@
 /**
- * `POST /v1/workflows/{id}/steps/{step}/test` (SPEC §4, the "Test" button): runs one http step of the
+ * `POST /v1/workflows/{id}/steps/{step}/test` (docs/spec.md §4, the "Test" button): runs one http step of the
  * workflow's current version on `{ data }` without a run. The request really goes out, through the
  * same SSRF guard, timeouts and body cap as a run's; the answer is the full exchange, secrets redacted.
  */

@@ -1,5 +1,5 @@
 /**
- * Result delivery (SPEC §4 `?callback_url=`, §8.13): the tenant's Standard Webhooks secret that
+ * Result delivery (docs/spec.md §4 `?callback_url=`, §8.13): the tenant's Standard Webhooks secret that
  * signs deliveries (read and rotated by an admin), and each run's deliveries with every attempt.
  */
 import { notFound } from '../../core/errors.js';

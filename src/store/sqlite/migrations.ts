@@ -161,7 +161,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'api logins',
     sql: `
-      -- Corezoid-style API logins (SPEC §5.1): a global numeric login and a sealed secret.
+      -- Corezoid-style API logins (docs/spec.md §5.1): a global numeric login and a sealed secret.
       CREATE TABLE api_logins (
         login      INTEGER PRIMARY KEY,
         tenant     TEXT NOT NULL REFERENCES tenants (id),
@@ -186,7 +186,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 4,
     name: 'result deliveries and webhook secrets',
     sql: `
-      -- Each tenant's Standard Webhooks secret for result deliveries (SPEC §8.13), sealed. After a
+      -- Each tenant's Standard Webhooks secret for result deliveries (docs/spec.md §8.13), sealed. After a
       -- rotation the replaced secret stays in previous, and deliveries are signed with both for a while.
       CREATE TABLE webhook_secrets (
         tenant     TEXT PRIMARY KEY REFERENCES tenants (id),
