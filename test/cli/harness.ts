@@ -77,14 +77,7 @@ export function problem(
   res.end(JSON.stringify({ type: `https://flowgate.dev/problems/${title.toLowerCase().replace(/ /g, '-')}`, title, status, detail, ...(errors ? { errors } : {}) }));
 }
 
-/** A port that nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { closedPort } from '../helpers/net.js';
 
 export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'flowgate-cli-'));
 

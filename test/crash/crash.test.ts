@@ -11,13 +11,12 @@
  * Triggers that got no answer may or may not exist; if one exists it must be complete and finish.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { callProcess, killServerProcesses, sigkill, startServerProcess, type ServerProcess } from '../helpers/process.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const TOKEN = 'crash-test-admin-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const CLIENTS = 16;
@@ -56,63 +55,10 @@ interface RunView {
   error: unknown;
 }
 
-// ------------------------------------------------------------------ the server process
+// ------------------------------------------------------------------ the server process and HTTP helpers
 
-interface Proc {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-const live = new Set<ChildProcess>();
-
-function startProcess(dataDir: string): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--no-examples', '--log-level', 'warn'], {
-    cwd: ROOT, env: { ...process.env, FLOWGATE_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  let out = '';
-  const output = (): string => out.slice(-4000);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the server did not start within 20 s:\n${output()}`));
-    }, 20_000);
-    const onData = (chunk: Buffer): void => {
-      out += chunk.toString();
-      const m = /Flowgate is serving on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1], child, output });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => void (out += c.toString()));
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code ?? signal}) before serving:\n${output()}`));
-    });
-  });
-}
-
-async function sigkill(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  const exited = new Promise((r) => p.child.once('exit', r));
-  p.child.kill('SIGKILL');
-  await exited;
-}
-
-// ------------------------------------------------------------------ HTTP helpers
-
-async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + path, {
-    method, headers: { ...AUTH, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : text };
-}
+const startProcess = (dataDir: string): Promise<ServerProcess> => startServerProcess(dataDir, { token: TOKEN });
+const call = (base: string, method: string, path: string, body?: unknown) => callProcess(TOKEN, base, method, path, body);
 
 async function allRuns(base: string): Promise<RunView[]> {
   const out: RunView[] = [];
@@ -254,7 +200,7 @@ test('SIGKILL mid-stream and mid-delay: nothing acknowledged is lost, refs stay 
   const t0 = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-crash-'));
   t.after(() => {
-    for (const c of live) c.kill('SIGKILL');
+    killServerProcesses();
     rmSync(dir, { recursive: true, force: true });
   });
   const timings: Record<string, number> = {};

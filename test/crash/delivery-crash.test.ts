@@ -5,64 +5,21 @@
  * show both attempts. The signature is checked with the official `standardwebhooks` package.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { callProcess, killServerProcesses, sigkill, startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { reply, sleep, startTarget, until } from '../helpers/server.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const TOKEN = 'delivery-crash-admin-token';
-const live = new Set<ChildProcess>();
-after(() => {
-  for (const c of live) c.kill('SIGKILL');
+after(killServerProcesses);
+
+const startProcess = (dataDir: string): Promise<ServerProcess> => startServerProcess(dataDir, {
+  token: TOKEN, env: { FLOWGATE_HTTP_ALLOW: '127.0.0.1', FLOWGATE_DELIVERY_BACKOFF_MS: '3000' },
 });
-
-interface Proc {
-  url: string;
-  child: ChildProcess;
-}
-
-function startProcess(dataDir: string): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--no-examples', '--log-level', 'warn'], {
-    cwd: ROOT,
-    env: { ...process.env, FLOWGATE_ADMIN_TOKEN: TOKEN, FLOWGATE_HTTP_ALLOW: '127.0.0.1', FLOWGATE_DELIVERY_BACKOFF_MS: '3000' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the server did not start within 20 s:\n${out}`));
-    }, 20_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /Flowgate is serving on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1], child });
-      }
-    });
-    child.stderr!.on('data', (c: Buffer) => void (out += c.toString()));
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code ?? signal}) before serving:\n${out}`));
-    });
-  });
-}
-
-async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + path, {
-    method, headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : text };
-}
+const call = (base: string, method: string, path: string, body?: unknown) => callProcess(TOKEN, base, method, path, body);
 
 test('a delivery interrupted by SIGKILL between attempts still happens, once, after the restart', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-delivery-crash-'));
@@ -82,9 +39,7 @@ test('a delivery interrupted by SIGKILL between attempts still happens, once, af
       const d = (await call(proc.url, 'GET', `/v1/runs/${runId}/deliveries`)).body.items[0];
       return d?.attempts.length === 1 ? d : undefined;
     }, 'the first attempt to be recorded', 15_000);
-    const exited = new Promise((r) => proc.child.once('exit', r));
-    proc.child.kill('SIGKILL');
-    await exited;
+    await sigkill(proc);
     assert.equal(target.requests.length, 1);
 
     proc = await startProcess(dataDir);

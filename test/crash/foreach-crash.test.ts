@@ -9,69 +9,17 @@
  * - each child's input is its own item; save_as holds the results in item order.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { callProcess, killServerProcesses, sigkill, startServerProcess, type ServerProcess } from '../helpers/process.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const TOKEN = 'foreach-crash-admin-token';
-const AUTH = { authorization: `Bearer ${TOKEN}` };
 const ITEMS = 1000;
 
-interface Proc {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-const live = new Set<ChildProcess>();
-
-function startProcess(dataDir: string): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--no-examples', '--log-level', 'warn'], {
-    cwd: ROOT, env: { ...process.env, FLOWGATE_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  let out = '';
-  const output = (): string => out.slice(-4000);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the server did not start within 20 s:\n${output()}`));
-    }, 20_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /Flowgate is serving on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1], child, output });
-      }
-    });
-    child.stderr!.on('data', (c: Buffer) => void (out += c.toString()));
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code ?? signal}) before serving:\n${output()}`));
-    });
-  });
-}
-
-async function sigkill(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  const exited = new Promise((r) => p.child.once('exit', r));
-  p.child.kill('SIGKILL');
-  await exited;
-}
-
-async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + path, {
-    method, headers: { ...AUTH, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : text };
-}
+const startProcess = (dataDir: string): Promise<ServerProcess> => startServerProcess(dataDir, { token: TOKEN });
+const call = (base: string, method: string, path: string, body?: unknown) => callProcess(TOKEN, base, method, path, body);
 
 /** Every child run of `parent` (follows the cursor). */
 async function childrenOf(base: string, parent: string): Promise<any[]> {
@@ -91,7 +39,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 test('a foreach over 1000 items killed mid-way and restarted ends with exact statistics, one child per item', { timeout: 170_000 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-foreach-crash-'));
   t.after(() => {
-    for (const c of live) c.kill('SIGKILL');
+    killServerProcesses();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -6,74 +6,24 @@
  * (logs at debug level) never shows the secret the step uses.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { callProcess, killServerProcesses, sigkill, startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { json, startLocalTarget, type Got, type LocalTarget } from './targets.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const TOKEN = 'http-crash-admin-token';
 const SECRET = `whsec_${Buffer.from('crash-test-signing-key-0123456789').toString('base64')}`;
 const API_KEY = 'api-key-never-in-logs-4711';
 
-interface Proc {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-const live = new Set<ChildProcess>();
 let allOutput = '';
 
-function startProcess(dataDir: string): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--no-examples', '--log-level', 'debug'], {
-    cwd: ROOT, env: { ...process.env, FLOWGATE_ADMIN_TOKEN: TOKEN, FLOWGATE_HTTP_ALLOW: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  let out = '';
-  const output = (): string => out;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the server did not start within 20 s:\n${out.slice(-3000)}`));
-    }, 20_000);
-    const onData = (chunk: Buffer): void => {
-      out += chunk.toString();
-      allOutput += chunk.toString();
-      const m = /Flowgate is serving on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1], child, output });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code ?? signal}) before serving:\n${out.slice(-3000)}`));
-    });
-  });
-}
-
-async function sigkill(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  const exited = new Promise((r) => p.child.once('exit', r));
-  p.child.kill('SIGKILL');
-  await exited;
-}
-
-async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + path, {
-    method, headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': typeof body === 'string' ? 'application/yaml' : 'application/json' } : {}) },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : text };
-}
+const startProcess = (dataDir: string): Promise<ServerProcess> => startServerProcess(dataDir, {
+  token: TOKEN, env: { FLOWGATE_HTTP_ALLOW: '127.0.0.1' }, logLevel: 'debug', onOutput: (chunk) => void (allOutput += chunk),
+});
+const call = (base: string, method: string, path: string, body?: unknown) => callProcess(TOKEN, base, method, path, body);
 
 async function eventually<T>(what: string, ms: number, probe: () => Promise<T | undefined | null | false>): Promise<T> {
   const deadline = Date.now() + ms;
@@ -107,7 +57,7 @@ before(async () => {
   });
 });
 after(async () => {
-  for (const c of live) c.kill('SIGKILL');
+  killServerProcesses();
   await target.close();
   rmSync(dataDir, { recursive: true, force: true });
 });

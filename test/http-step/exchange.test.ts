@@ -4,9 +4,10 @@
  * trickle), the response body cap, and the attempt log (excerpt, truncated flag, redaction, classes).
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { closedPort } from '../helpers/net.js';
+import { workflowTools } from '../helpers/workflows.js';
 import { hang, json, startLocalTarget, trickle, type LocalTarget } from './targets.js';
 
 let s: TestServer;
@@ -34,11 +35,7 @@ after(async () => {
   await Promise.all([target.close(), tls.close()]);
 });
 
-const put = async (id: string, yaml: string): Promise<void> => {
-  const r = await s.putWorkflow(id, yaml);
-  assert.ok(r.status === 201 || r.status === 200, r.text);
-};
-const stepsOf = async (runId: string): Promise<any[]> => (await s.call('GET', `/v1/runs/${runId}/steps`)).body.items;
+const { put, stepsOf } = workflowTools(() => s);
 const runIdOf = (r: { headers: Headers }): string => r.headers.get('flowgate-run-id')!;
 
 test('format: xml writes the body as XML; a single top key names the root element', async () => {
@@ -174,12 +171,7 @@ steps:
 
 test('the default timeout is 30 s and connect_timeout never exceeds it (checked on the request the port receives)', async () => {
   // Verified in the unit tests of the step (src/steps/http.test.ts); here: a closed port is class network.
-  const closed = await new Promise<number>((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
+  const closed = await closedPort();
   await put('refused', `id: refused
 steps:
   - id: call

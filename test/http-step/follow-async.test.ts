@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { workflowTools } from '../helpers/workflows.js';
 import { json, startLocalTarget, type LocalTarget } from './targets.js';
 
 let s: TestServer;
@@ -41,11 +42,7 @@ after(async () => {
   await target.close();
 });
 
-const put = async (id: string, yaml: string): Promise<void> => {
-  const r = await s.putWorkflow(id, yaml);
-  assert.ok(r.status === 201 || r.status === 200, r.text);
-};
-const stepsOf = async (runId: string): Promise<any[]> => (await s.call('GET', `/v1/runs/${runId}/steps`)).body.items;
+const { put, stepsOf } = workflowTools(() => s);
 
 test('a 202 chain is followed (relative and absolute Location) until the final answer, which save_as and merge see', async () => {
   await put('follows', `id: follows

@@ -4,9 +4,10 @@
  * that are never retried (SSRF refusals).
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { startTestServer, until, type TestServer } from '../helpers/server.js';
+import { closedPort } from '../helpers/net.js';
+import { workflowTools } from '../helpers/workflows.js';
 import { json, startLocalTarget, type LocalTarget } from './targets.js';
 
 let s: TestServer;
@@ -39,11 +40,7 @@ after(async () => {
   await target.close();
 });
 
-const put = async (id: string, yaml: string): Promise<void> => {
-  const r = await s.putWorkflow(id, yaml);
-  assert.ok(r.status === 201 || r.status === 200, r.text);
-};
-const stepsOf = async (runId: string): Promise<any[]> => (await s.call('GET', `/v1/runs/${runId}/steps`)).body.items;
+const { put, stepsOf } = workflowTools(() => s);
 const gaps = (attempts: any[]): number[] => attempts.slice(1).map((a, i) => Date.parse(a.started_at) - Date.parse(attempts[i].finished_at));
 
 test('retry.on may name statuses: 409 is retried when listed, 503 is then not', async () => {
@@ -135,12 +132,7 @@ steps:
 });
 
 test('network failures retry under the default on list, up to max_attempts', async () => {
-  const closed = await new Promise<number>((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
+  const closed = await closedPort();
   await put('unreachable', `id: unreachable
 steps:
   - id: call

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js';
+import { workflowTools } from '../helpers/workflows.js';
 
 let s: TestServer;
 
@@ -16,11 +17,7 @@ after(async () => {
   await s.close();
 });
 
-const put = async (id: string, yaml: string): Promise<void> => {
-  const r = await s.putWorkflow(id, yaml);
-  assert.ok(r.status === 201 || r.status === 200, r.text);
-};
-const stepsOf = async (runId: string): Promise<any[]> => (await s.call('GET', `/v1/runs/${runId}/steps`)).body.items;
+const { put, stepsOf } = workflowTools(() => s);
 
 test('a POST to $run.callback_url becomes the reply at once, without the network; the run goes on', async () => {
   await put('self-reply', `id: self-reply

@@ -9,6 +9,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { workflowTools } from '../helpers/workflows.js';
 import { json, startLocalTarget, type Got, type LocalTarget } from './targets.js';
 
 const WHSEC = `whsec_${randomBytes(24).toString('base64')}`;
@@ -36,10 +37,7 @@ after(async () => {
   await target.close();
 });
 
-const put = async (id: string, yaml: string): Promise<void> => {
-  const r = await s.putWorkflow(id, yaml);
-  assert.ok(r.status === 201 || r.status === 200, r.text);
-};
+const { put } = workflowTools(() => s);
 const headersOf = (g: Got): Record<string, string> => Object.fromEntries(Object.entries(g.headers).map(([k, v]) => [k, String(v)]));
 const noSecretIn = (text: string, where: string): void => {
   for (const secret of [WHSEC, WHSEC.slice(6), PLAIN, TRIFACTA, COREZOID]) assert.ok(!text.includes(secret), `a secret leaked into ${where}: ${text.slice(0, 400)}`);

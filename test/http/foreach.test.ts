@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ADMIN, startTestServer, until, type TestServer } from '../helpers/server.js';
-import { openSse, sseUntil } from '../compat/helpers.js';
+import { openSse, sseUntil } from '../helpers/sse.js';
 
 let s: TestServer;
 

@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN, startTestServer, until, type TestServer } from '../helpers/server.js';
+import { openSse, type Sse, type SseStream } from '../helpers/sse.js';
 
 let s: TestServer;
 before(async () => {
@@ -172,54 +173,8 @@ test('step records come in execution order with their fields', async () => {
 
 // ---------------------------------------------------------------- SSE
 
-interface Sse {
-  event: string;
-  data: any;
-}
-
-/** Opens an SSE stream; `next()` resolves with the next event (or null at the end of the stream). */
-async function openEvents(runId: string): Promise<{ res: Response; next: (timeoutMs?: number) => Promise<Sse | null>; close: () => void }> {
-  const ac = new AbortController();
-  const res = await fetch(`${s.url}/v1/runs/${runId}/events`, { headers: { authorization: `Bearer ${ADMIN}`, accept: 'text/event-stream' }, signal: ac.signal });
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  const queue: Sse[] = [];
-  let ended = false;
-  const pull = async (): Promise<void> => {
-    const { value, done } = await reader.read();
-    if (done) {
-      ended = true;
-      return;
-    }
-    buffer += decoder.decode(value, { stream: true }).replace(/\r\n/g, '\n');
-    let idx: number;
-    while ((idx = buffer.indexOf('\n\n')) !== -1) {
-      const block = buffer.slice(0, idx);
-      buffer = buffer.slice(idx + 2);
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) continue;
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-      }
-      if (data.length) queue.push({ event, data: JSON.parse(data.join('\n')) });
-    }
-  };
-  const next = async (timeoutMs = 5000): Promise<Sse | null> => {
-    const deadline = Date.now() + timeoutMs;
-    while (queue.length === 0 && !ended) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('no SSE event in time');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([pull(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('no SSE event in time')), left); })]);
-      clearTimeout(timer);
-    }
-    return queue.shift() ?? null;
-  };
-  return { res, next, close: () => ac.abort() };
-}
+/** Opens the run's event stream as the admin. */
+const openEvents = (runId: string): Promise<SseStream> => openSse(`${s.url}/v1/runs/${runId}/events`, { authorization: `Bearer ${ADMIN}` });
 
 test('SSE: headers at once, the current state first, then live step and run events until the end', async () => {
   const r = await s.trigger('held', {});
