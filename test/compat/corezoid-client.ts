@@ -1,5 +1,5 @@
 /**
- * A Corezoid API client for tests, written from the seeds and the public Corezoid SDKs, not from the
+ * A Corezoid API client for tests, written from Corezoid's documentation and its public SDKs, not from the
  * server's code: the URL is `{base}/api/{v}/json/{login}/{unixtime}/{signature}` and the signature is
  * `hex(sha1(time + secret + body + secret))` over the exact body text that is sent.
  */

@@ -1,4 +1,4 @@
-// Corezoid / MPO direct URLs (SPEC §5.1, §8.1, §8.7): POST /api/{1|2}/{json|xml|nvp}/public/{conv_id}/{hash},
+// Corezoid / MPO direct URLs (docs/spec.md §5.1, §8.1, §8.7): POST /api/{1|2}/{json|xml|nvp}/public/{conv_id}/{hash},
 // no Authorization; the hash is the credential.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Corezoid / MPO Sync API (SPEC §5.1, §8.9) and sub-workflows through `call` (Call a Process, Copy
+// Corezoid / MPO Sync API (docs/spec.md §5.1, §8.9) and sub-workflows through `call` (Call a Process, Copy
 // Task, Reply to Process with an exception), against a real server; requests signed by the test.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Corezoid / MPO signed ops API (SPEC §5.1, §8.7) and API logins, against a real server. Requests
+// Corezoid / MPO signed ops API (docs/spec.md §5.1, §8.7) and API logins, against a real server. Requests
 // are signed by the test's own client (corezoid-client.ts), never by the server's code.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,7 +112,7 @@ test('api-logins: admin role only; another tenant sees and deletes only its own;
 
 // ---------------------------------------------------------------- create
 
-test('create exactly as the seed shows: 200, request_proc ok, op with id, proc, obj, ref, obj_id; the run exists', async () => {
+test('create exactly as the documentation shows: 200, request_proc ok, op with id, proc, obj, ref, obj_id; the run exists', async () => {
   const body = { ops: [{ type: 'create', obj: 'task', company_id: 'default', conv_id: conv.loan, ref: '3159895014223541328', data: { amount: 250 } }] };
   const r = await corezoid(s, login, body);
   assert.equal(r.status, 200, r.text);

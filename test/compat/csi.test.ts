@@ -1,7 +1,7 @@
-// CSI iUpdate / iDMS webhooks (SPEC §5.3, §8.1, §8.15, §8.17) against a real server, following the
-// seed's own examples: the cURL / raw HTTP fire-and-forget POST with Content-Length: 0, the jQuery
+// CSI iUpdate / iDMS webhooks (docs/spec.md §5.3, §8.1, §8.15, §8.17) against a real server, following the
+// documentation's own examples: the cURL / raw HTTP fire-and-forget POST with Content-Length: 0, the jQuery
 // POST with {"QueryParameters": {…}} and "Content-type: application/json;", and a polling client
-// written exactly like the seed's C# Asynchronous Request-Reply loop.
+// written exactly like the documented C# Asynchronous Request-Reply loop.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sleep, startTestServer, until, type TestServer } from '../helpers/server.js';
@@ -194,7 +194,7 @@ test('errors only when the task could not start: unknown GUID 404, invalid param
 });
 
 test('the seed\'s C# polling client: 202 + absolute Location + Retry-After, poll until 200, then the final document', async () => {
-  // Exactly the seed's loop: PostAsync(url, null); Location; RetryAfter.Delta ?? 30 s; wait before
+  // Exactly the documented loop: PostAsync(url, null); Location; RetryAfter.Delta ?? 30 s; wait before
   // each GET while the last answer was 202 Accepted; stop at the first non-202.
   const startUrl = `${s.url}/task/executepolling/${guids.iupdate}`;
   const jobStartResponse = await fetch(startUrl, { method: 'POST' });

@@ -1,4 +1,4 @@
-// Luma launch-in-context (SPEC §5.2, §8.18): the generate request from the spec, a URL
+// Luma launch-in-context (docs/spec.md §5.2, §8.18): the generate request from the spec, a URL
 // `{public_url}/launch/{key}` that opens a server-rendered, read-only page of exactly that run
 // without login (no JavaScript, every user value escaped, refreshing itself while the run is
 // active), and keys that are refused once expired or altered.

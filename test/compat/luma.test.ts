@@ -1,5 +1,5 @@
-// Luma Automation gateway API (SPEC §5.2, §8.18) against a real server, following the seed's own
-// examples: the trigger request body as the seed shows it (with its leading space in
+// Luma Automation gateway API (docs/spec.md §5.2, §8.18) against a real server, following the documentation's own
+// examples: the trigger request body as the documentation shows it (with its leading space in
 // workflowIdentifier), the success and DataValidationError bodies exactly, both header styles,
 // workflow history with Luma statuses and epoch-ms times, step history with filter / orderBy /
 // skip / top, the detailed step record, and tenant isolation.
@@ -15,7 +15,7 @@ let acmeKey: string;
 const ENVELOPE_KEYS = ['status', 'statusCode', 'statusLine', 'errors', 'resultData', 'warnings', 'timestamp', 'reasonPhrase', 'metaInfo'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** The seed's request body. */
+/** The documented request body. */
 const seedBody = (): Record<string, unknown> => ({
   workflowIdentifier: ' sample_workflow',
   variables: { sample_workflow_input_parameter1: 'sample_input_value1', sample_workflow_input_parameter2: 'sample_input_value2' },

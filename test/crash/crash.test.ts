@@ -1,5 +1,5 @@
 /**
- * Crash test against the real server PROCESS (SPEC §3): a stream of concurrent triggers, delay runs
+ * Crash test against the real server PROCESS (docs/spec.md §3): a stream of concurrent triggers, delay runs
  * and wait runs; the process is killed with SIGKILL mid-stream, restarted on the same data dir,
  * and then killed again while runs are mid-delay. After each restart:
  *

@@ -1,5 +1,5 @@
 /**
- * foreach durability against the real server PROCESS (issue 5, SPEC §3, §8.11): a foreach over
+ * foreach durability against the real server PROCESS (issue 5, docs/spec.md §3, §8.11): a foreach over
  * 1 000 items (each child a quick set → end, concurrency 50) is SIGKILLed mid-way, the process is
  * restarted on the same data dir, and the run must end with exact statistics:
  *

@@ -1,5 +1,5 @@
 /**
- * Retries survive a crash (SPEC §3, §6): the real server PROCESS is killed with SIGKILL while an
+ * Retries survive a crash (docs/spec.md §3, §6): the real server PROCESS is killed with SIGKILL while an
  * http step waits between attempts, and while an attempt is in flight; after a restart on the same
  * data dir the attempt count goes on where it stopped, and every attempt (before and after the
  * crash) carries the same Idempotency-Key, X-Http-Task-Guid and webhook-id. The server's output

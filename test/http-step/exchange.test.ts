@@ -1,5 +1,5 @@
 /**
- * The http step over a real server and local targets (SPEC §6): bodies (JSON, form, XML, raw),
+ * The http step over a real server and local targets (docs/spec.md §6): bodies (JSON, form, XML, raw),
  * `$steps.<id>.response`, `$plan`, TLS with a self-signed certificate, timeouts that hold (hang,
  * trickle), the response body cap, and the attempt log (excerpt, truncated flag, redaction, classes).
  */

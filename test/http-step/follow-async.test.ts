@@ -1,5 +1,5 @@
 /**
- * follow_async (SPEC §6): a 202 + Location (+ Retry-After) is polled as a durable wait until a
+ * follow_async (docs/spec.md §6): a 202 + Location (+ Retry-After) is polled as a durable wait until a
  * non-202 answer, which is what expect, save_as and merge see; an overall deadline ends it.
  */
 import assert from 'node:assert/strict';

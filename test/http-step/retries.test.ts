@@ -1,5 +1,5 @@
 /**
- * Retries of the http step over a real server (SPEC §6, §8.12): chosen statuses, backoff shapes,
+ * Retries of the http step over a real server (docs/spec.md §6, §8.12): chosen statuses, backoff shapes,
  * Retry-After as an HTTP date, network failures, parked state between attempts, and the failures
  * that are never retried (SSRF refusals).
  */

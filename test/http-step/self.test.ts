@@ -1,5 +1,5 @@
 /**
- * Requests to this server itself (SPEC §6): a POST to the run's own callback URL goes through the
+ * Requests to this server itself (docs/spec.md §6): a POST to the run's own callback URL goes through the
  * engine without a network call; other URLs under the server's own base reach its own socket even
  * with an empty allow-list (the SSRF guard is on in every test here).
  */

@@ -1,5 +1,5 @@
 /**
- * Signed outgoing requests (SPEC §6, §8.12). Standard Webhooks signatures are verified with the
+ * Signed outgoing requests (docs/spec.md §6, §8.12). Standard Webhooks signatures are verified with the
  * official `standardwebhooks` package, not with Flowgate's code; the Trifacta and Corezoid formulas
  * are recomputed here with node:crypto from their written definitions. Secrets come from $secrets
  * and never appear in step records, run errors or the step test answer.

@@ -1,5 +1,5 @@
 /**
- * The SSRF guard of the outgoing HTTP client (SPEC §6, §8.12), against loopback targets only.
+ * The SSRF guard of the outgoing HTTP client (docs/spec.md §6, §8.12), against loopback targets only.
  *
  * Safety net: every OutboundHttp here is built with a `beforeConnect` that refuses any address that
  * is not loopback, so even a broken guard cannot make a test open a connection to anything else;

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/workflows/{id}/steps/{step}/test` (SPEC §4, the "Test" button): one http step on given
+ * `POST /v1/workflows/{id}/steps/{step}/test` (docs/spec.md §4, the "Test" button): one http step on given
  * data, no run; the request really goes out through the same guard; the full exchange comes back.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
-// Auth, roles and tenants (SPEC §4, §8.4) and write-only secrets that never show up in step
-// records (SPEC §2 $secrets, §6).
+// Auth, roles and tenants (docs/spec.md §4, §8.4) and write-only secrets that never show up in step
+// records (docs/spec.md §2 $secrets, §6).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { reply, startTarget, startTestServer, type Target, type TestServer } from '../helpers/server.js';

@@ -1,5 +1,5 @@
 /**
- * Result delivery through the real server (SPEC §4 `?callback_url=`, §8.13): a run's result is
+ * Result delivery through the real server (docs/spec.md §4 `?callback_url=`, §8.13): a run's result is
  * POSTed to a local target when it ends, signed with the tenant's webhook secret (verified with the
  * official `standardwebhooks` package, not Flowgate's own code), retried on 5xx / 429 / network
  * failures, each attempt visible at GET /v1/runs/{id}/deliveries.

@@ -1,4 +1,4 @@
-// foreach (SPEC §2, §8.11) over the real server: one child run per item, non-object items as
+// foreach (docs/spec.md §2, §8.11) over the real server: one child run per item, non-object items as
 // { item }, a failing child counted in `failed` (the step itself succeeds), save_as in item order,
 // progress floor(100 × done / total) visible in GET /v1/runs/{id} and in the SSE stream while the
 // parent waits, data.stats in both, and step-level `progress` (number or expression).

@@ -1,4 +1,4 @@
-// The outgoing `http` step against a local target (SPEC §6, §8.12): templates, save_as, merge,
+// The outgoing `http` step against a local target (docs/spec.md §6, §8.12): templates, save_as, merge,
 // expect with on_error and $error, timeouts, retries carrying the same idempotency headers.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ let target: Target;
 const routes = new Map<string, (req: Received, res: import('node:http').ServerResponse, n: number) => void>();
 
 before(async () => {
-  // Loopback targets must be allow-listed once the SSRF guard exists (SPEC §6).
+  // Loopback targets must be allow-listed once the SSRF guard exists (docs/spec.md §6).
   s = await startTestServer({ FLOWGATE_HTTP_ALLOW: '127.0.0.1' });
   target = await startTarget((req, res, n) => {
     const path = req.url.split('?')[0];

@@ -1,4 +1,4 @@
-// CSV import (SPEC §5.4, §8.16): POST /v1/workflows/{id}/runs/import and `flowgate import`, against a
+// CSV import (docs/spec.md §5.4, §8.16): POST /v1/workflows/{id}/runs/import and `flowgate import`, against a
 // real server. Files are built here byte by byte (Windows-1251 through iconv-lite).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

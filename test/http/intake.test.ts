@@ -1,4 +1,4 @@
-// Idempotent intake (SPEC §3, §8.6) and batch triggers (SPEC §4, §8.5): refs from Idempotency-Key or
+// Idempotent intake (docs/spec.md §3, §8.6) and batch triggers (docs/spec.md §4, §8.5): refs from Idempotency-Key or
 // ?ref=, conflicts, and batches answering per item in order without one bad item stopping the rest.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Limits and hostile input (SPEC §4 "Limits", §8.14) and the system endpoints (§4, §8.3): every
+// Limits and hostile input (docs/spec.md §4 "Limits", §8.14) and the system endpoints (§4, §8.3): every
 // refusal is a complete problem answer, nothing is created, and the server stays up.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Parked runs (SPEC §2 wait/delay, §4 cancel/retry, §8.4, §8.8): callbacks resume a wait step or
+// Parked runs (docs/spec.md §2 wait/delay, §4 cancel/retry, §8.4, §8.8): callbacks resume a wait step or
 // become the reply, wait timeouts route to on_timeout, delays resume, cancel and retry.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Rate limits (SPEC §4 limits, §8.14): off by default; per key and per workflow when set; the admin
+// Rate limits (docs/spec.md §4 limits, §8.14): off by default; per key and per workflow when set; the admin
 // token is exempt; a refused trigger creates nothing.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

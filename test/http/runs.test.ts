@@ -1,4 +1,4 @@
-// Reading runs (SPEC §4, §8.5, §8.11, §8.19): lists with filters and cursors, the run document,
+// Reading runs (docs/spec.md §4, §8.5, §8.11, §8.19): lists with filters and cursors, the run document,
 // step records in execution order, and the live Server-Sent Events stream.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

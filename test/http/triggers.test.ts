@@ -1,4 +1,4 @@
-// Native triggers (SPEC §4 "Bodies" and "Response modes", §8.9, §8.15): body formats coerced by
+// Native triggers (docs/spec.md §4 "Bodies" and "Response modes", §8.9, §8.15): body formats coerced by
 // params, the 202 answer, ?wait / Prefer: wait, reply status and headers, degraded waits, failures,
 // the result endpoint; and params validation that refuses with every problem and creates nothing.
 import { after, before, test } from 'node:test';

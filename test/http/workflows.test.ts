@@ -1,4 +1,4 @@
-// Workflow definitions over the native API (SPEC §2, §4, §8.1, §8.2, §8.19): formats, versions,
+// Workflow definitions over the native API (docs/spec.md §2, §4, §8.1, §8.2, §8.19): formats, versions,
 // archive, and validation that reports every problem at once.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
