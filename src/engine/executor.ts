@@ -2,8 +2,9 @@
  * The executor: runs the steps of the runs this node holds. A run is executed in a slice: steps
  * follow one another in memory and the slice commits (one fenced transition, group-committed with
  * other runs' transitions) when the run replies, parks, ends, is about to do I/O, or has run many
- * steps. A slice whose fenced commit is refused stops at once: the run changed elsewhere (cancel,
- * another node), and the store's version wins.
+ * steps. A slice whose fenced commit is refused stops: the run changed elsewhere (cancel, modify,
+ * another node), and the store's version wins; if the run is still this node's, it continues from
+ * the stored state. A new run's first slice runs before the run is stored (Job.fresh).
  */
 import type { CompiledStep } from '../core/compiled.js';
 import type { Json, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
@@ -102,17 +103,7 @@ export class Executor {
 
   /** Executes a new, not yet stored run at once; its first commit creates it (see Job.fresh). */
   runFresh(job: Job & { fresh: NonNullable<Job['fresh']> }): void {
-    this.active.set(job.run.id, job);
-    void this.slice(job)
-      .catch((e) => {
-        if (job.fresh) job.fresh.fail(e); // never stored: the trigger gets the error, nothing was created
-        else return this.failCrashed(job.run.id, e);
-      })
-      .finally(() => {
-        this.active.delete(job.run.id);
-        if (this.active.size === 0 && this.stopping) for (const w of this.idleWaiters.splice(0)) w();
-        this.pump();
-      });
+    this.hold(job, () => this.slice(job));
   }
 
   dispatch(job: Job): void {
@@ -134,15 +125,23 @@ export class Executor {
     while (this.ready.length > 0 && this.active.size < this.d.maxActive) {
       const job = this.ready.shift()!;
       if (this.active.has(job.run.id)) continue; // a slice already holds this run
-      this.active.set(job.run.id, job);
-      void this.gated(job)
-        .catch((e) => this.failCrashed(job.run.id, e))
-        .finally(() => {
-          this.active.delete(job.run.id);
-          if (this.active.size === 0 && this.stopping) for (const w of this.idleWaiters.splice(0)) w();
-          this.pump();
-        });
+      this.hold(job, () => this.gated(job));
     }
+  }
+
+  /** Runs `work` for a job while it counts as active; a crash fails the run (or, never stored, the trigger). */
+  private hold(job: Job, work: () => Promise<void>): void {
+    this.active.set(job.run.id, job);
+    void work()
+      .catch((e) => {
+        if (job.fresh) job.fresh.fail(e); // never stored: the trigger gets the error, nothing was created
+        else return this.failCrashed(job.run.id, e);
+      })
+      .finally(() => {
+        this.active.delete(job.run.id);
+        if (this.active.size === 0 && this.stopping) for (const w of this.idleWaiters.splice(0)) w();
+        this.pump();
+      });
   }
 
   /** A slice threw (a bug or a store failure): fail the run rather than leave it running with no one on it. */
