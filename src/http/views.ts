@@ -3,10 +3,6 @@ import type { Run, StepRecord, Workflow } from '../core/types.js';
 
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
 
-export interface Urls {
-  base: string;
-}
-
 export function triggersView(wf: Workflow, base: string): Record<string, unknown> {
   return {
     conv_id: wf.conv_id,
