@@ -5,27 +5,17 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { WorkerSandbox } from '../app/sandbox.js';
-import { compileWorkflow, validateDefinition } from '../core/definition.js';
-import type { JsonObject, Run, Workflow } from '../core/types.js';
+import { compileWorkflow } from '../core/definition.js';
+import type { JsonObject, Run } from '../core/types.js';
 import { codeStep } from './code.js';
-import { SUPPORTED_STEP_TYPES } from './index.js';
 import type { Outcome, SandboxPort, StepContext } from './types.js';
+import { T0, testWorkflow } from '../../test/helpers/steps.js';
 
-const T0 = 1_700_000_000_000;
 const sandbox = new WorkerSandbox({ workers: 1, memoryBytes: 32 * 1024 * 1024 });
 after(() => sandbox.close());
 
-function workflowOf(steps: Record<string, unknown>[]): Workflow {
-  const v = validateDefinition({ id: 'wf', steps }, { supportedStepTypes: SUPPORTED_STEP_TYPES });
-  if (!v.ok) throw new Error(`invalid test definition: ${JSON.stringify(v.problems)}`);
-  return {
-    tenant: 'default', id: 'wf', name: v.definition.name, version: 1, definition: v.definition, source: '',
-    conv_id: 1, hash: 'h'.repeat(40), guid: '00000000-0000-4000-8000-000000000000', archived: false, created_at: T0, updated_at: T0,
-  };
-}
-
 function ctxFor(step: Record<string, unknown>, data: JsonObject, port: SandboxPort | undefined = sandbox, seq = 1): StepContext {
-  const compiled = compileWorkflow(workflowOf([{ id: 'c', type: 'code', ...step }]));
+  const compiled = compileWorkflow(testWorkflow({ steps: [{ id: 'c', type: 'code', ...step }] }));
   return {
     run: { id: 'run-1', data, status: 'running' } as unknown as Run, workflow: compiled, step: compiled.steps.get('c')!, seq, attempt: 1,
     now: () => T0, http: { request: async () => { throw new Error('no http'); } },

@@ -4,28 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileWorkflow, validateDefinition } from '../core/definition.js';
-import type { JsonObject, Run, Workflow } from '../core/types.js';
+import { compileWorkflow } from '../core/definition.js';
+import type { JsonObject, Run } from '../core/types.js';
 import { conditionStep, endStep, replyStep, setStep } from './flow.js';
-import { SUPPORTED_STEP_TYPES } from './index.js';
-import type { HttpPort, StepContext } from './types.js';
+import type { StepContext } from './types.js';
+import { T0, noChildren, noHttp, testWorkflow } from '../../test/helpers/steps.js';
 
-const T0 = 1_700_000_000_000;
 
-function workflowOf(doc: Record<string, unknown>): Workflow {
-  const v = validateDefinition({ id: 'wf', ...doc }, { supportedStepTypes: SUPPORTED_STEP_TYPES });
-  if (!v.ok) throw new Error(`invalid test definition: ${JSON.stringify(v.problems)}`);
-  return {
-    tenant: 'default', id: 'wf', name: v.definition.name, version: 1, definition: v.definition, source: '',
-    conv_id: 1, hash: 'h'.repeat(40), guid: '00000000-0000-4000-8000-000000000000', archived: false, created_at: T0, updated_at: T0,
-  };
-}
-
-const noHttp: HttpPort = { request: async () => { throw new Error('no http in this test'); } };
-const noChildren = { start: async () => { throw new Error('no child runs in this test'); } };
 
 function ctxFor(steps: Record<string, unknown>[], stepId: string, data: JsonObject): StepContext {
-  const compiled = compileWorkflow(workflowOf({ steps }));
+  const compiled = compileWorkflow(testWorkflow({ steps }));
   const step = compiled.steps.get(stepId);
   assert.ok(step, `step ${stepId}`);
   const run = { id: 'run-1', ref: null, data, status: 'running' } as unknown as Run;

@@ -5,36 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileWorkflow, validateDefinition } from '../core/definition.js';
-import type { JsonObject, Run, StepRecord, Workflow } from '../core/types.js';
+import { compileWorkflow } from '../core/definition.js';
+import type { JsonObject, Run, StepRecord } from '../core/types.js';
 import { httpStep } from './http.js';
 import { xmlBody } from './http-request.js';
-import { SUPPORTED_STEP_TYPES } from './index.js';
-import { HttpFailure, type HttpPort, type HttpRequest, type HttpResponse, type Outcome, type StepContext } from './types.js';
+import { HttpFailure, type HttpPort, type HttpResponse, type Outcome, type StepContext } from './types.js';
+import { FakeHttp, T0, testWorkflow } from '../../test/helpers/steps.js';
 
-const T0 = 1_700_000_000_000;
 const RUN_ID = '01900000-0000-7000-8000-000000000002';
-
-function workflowOf(step: Record<string, unknown>): Workflow {
-  const v = validateDefinition({ id: 'wf', steps: [{ id: 'h', type: 'http', ...step }] }, { supportedStepTypes: SUPPORTED_STEP_TYPES });
-  if (!v.ok) throw new Error(`invalid test definition: ${JSON.stringify(v.problems)}`);
-  return {
-    tenant: 'default', id: 'wf', name: 'wf', version: 1, definition: v.definition, source: '',
-    conv_id: 1, hash: 'h'.repeat(40), guid: '00000000-0000-4000-8000-000000000000', archived: false, created_at: T0, updated_at: T0,
-  };
-}
-
-class FakeHttp implements HttpPort {
-  readonly requests: HttpRequest[] = [];
-  constructor(private readonly script: (HttpResponse | Error)[]) {}
-  async request(req: HttpRequest): Promise<HttpResponse> {
-    this.requests.push(req);
-    const next = this.script.shift();
-    if (!next) throw new Error('unexpected request');
-    if (next instanceof Error) throw next;
-    return next;
-  }
-}
 
 const answer = (status: number, body: unknown = {}, headers: Record<string, string> = {}): HttpResponse => ({
   status, headers: { 'content-type': 'application/json', ...headers }, body: Buffer.from(JSON.stringify(body)), truncated: false,
@@ -48,7 +26,7 @@ interface Opts {
 }
 
 function ctxFor(step: Record<string, unknown>, data: JsonObject, http: HttpPort, o: Opts = {}): StepContext {
-  const compiled = compileWorkflow(workflowOf(step));
+  const compiled = compileWorkflow(testWorkflow({ steps: [{ id: 'h', type: 'http', ...step }] }));
   return {
     run: { id: RUN_ID, data } as unknown as Run, workflow: compiled, step: compiled.steps.get('h')!, seq: 2, attempt: 1,
     now: () => o.now ?? T0, http, record: o.record ?? null, selfCallback: o.selfCallback,

@@ -4,36 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileWorkflow, validateDefinition } from '../core/definition.js';
-import type { JsonObject, Run, Workflow } from '../core/types.js';
+import { compileWorkflow } from '../core/definition.js';
+import type { JsonObject, Run } from '../core/types.js';
 import { decodeBody, httpStep, nextAttemptAt, stepExecutionKey } from './http.js';
-import { SUPPORTED_STEP_TYPES } from './index.js';
-import type { HttpPort, HttpRequest, HttpResponse, Outcome, StepContext } from './types.js';
+import type { HttpPort, HttpResponse, Outcome, StepContext } from './types.js';
+import { FakeHttp, T0, testWorkflow } from '../../test/helpers/steps.js';
 
-const T0 = 1_700_000_000_000;
 const RUN_ID = '01900000-0000-7000-8000-000000000001';
-
-function workflowOf(doc: Record<string, unknown>): Workflow {
-  const v = validateDefinition({ id: 'wf', ...doc }, { supportedStepTypes: SUPPORTED_STEP_TYPES });
-  if (!v.ok) throw new Error(`invalid test definition: ${JSON.stringify(v.problems)}`);
-  return {
-    tenant: 'default', id: 'wf', name: v.definition.name, version: 1, definition: v.definition, source: '',
-    conv_id: 1, hash: 'h'.repeat(40), guid: '00000000-0000-4000-8000-000000000000', archived: false, created_at: T0, updated_at: T0,
-  };
-}
-
-/** A scripted HttpPort: answers (or throws) in order, records every request. */
-class FakeHttp implements HttpPort {
-  readonly requests: HttpRequest[] = [];
-  constructor(private readonly script: (HttpResponse | Error)[]) {}
-  async request(req: HttpRequest): Promise<HttpResponse> {
-    this.requests.push(req);
-    const next = this.script.shift();
-    if (!next) throw new Error('unexpected request');
-    if (next instanceof Error) throw next;
-    return next;
-  }
-}
 
 const answer = (status: number, body: unknown = '', headers: Record<string, string> = {}): HttpResponse => {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -44,7 +21,7 @@ const answer = (status: number, body: unknown = '', headers: Record<string, stri
 };
 
 function ctxFor(step: Record<string, unknown>, data: JsonObject, http: HttpPort, opts: { attempt?: number; seq?: number; now?: number } = {}): StepContext {
-  const compiled = compileWorkflow(workflowOf({ steps: [{ id: 'h', type: 'http', ...step }] }));
+  const compiled = compileWorkflow(testWorkflow({ steps: [{ id: 'h', type: 'http', ...step }] }));
   const s = compiled.steps.get('h')!;
   const now = opts.now ?? T0;
   return {
