@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/app/app.js';
 import { loadConfig } from '../../src/app/config.js';
+import assert from 'node:assert/strict';
 
 export const ADMIN = 'test-admin';
 
@@ -38,6 +39,8 @@ export interface TestServer {
   call<T = any>(method: string, path: string, opts?: CallOptions): Promise<Answer<T>>;
   /** PUT a workflow (YAML text, or an object sent as JSON); asserts nothing. */
   putWorkflow(id: string, def: string | object, opts?: CallOptions): Promise<Answer>;
+  /** PUT a new workflow (YAML text) and assert it was created (201). */
+  createWorkflow(id: string, yaml: string): Promise<Answer>;
   /** POST params to a workflow's native trigger (`query` without the leading `?`). */
   trigger(id: string, data?: unknown, query?: string, opts?: CallOptions): Promise<Answer>;
   /** Polls GET /v1/runs/{id} until `until(run)` holds (default: a terminal status). */
@@ -100,13 +103,20 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     return n;
   };
 
+  const putWorkflow: TestServer['putWorkflow'] = (id, def, opts = {}) => typeof def === 'string'
+    ? call('PUT', `/v1/workflows/${id}`, { raw: def, type: 'application/yaml', ...opts })
+    : call('PUT', `/v1/workflows/${id}`, { json: def, ...opts });
+
   return {
     url: srv.url,
     srv,
     call,
-    putWorkflow: (id, def, opts = {}) => typeof def === 'string'
-      ? call('PUT', `/v1/workflows/${id}`, { raw: def, type: 'application/yaml', ...opts })
-      : call('PUT', `/v1/workflows/${id}`, { json: def, ...opts }),
+    putWorkflow,
+    createWorkflow: async (id, yaml) => {
+      const r = await putWorkflow(id, yaml);
+      assert.equal(r.status, 201, r.text);
+      return r;
+    },
     trigger: (id, data = {}, query = '', opts = {}) => call('POST', `/v1/workflows/${id}/runs${query ? `?${query}` : ''}`, { json: data, ...opts }),
     waitRun,
     runCount,

@@ -8,10 +8,7 @@ import { openSse, type Sse, type SseStream } from '../helpers/sse.js';
 let s: TestServer;
 before(async () => {
   s = await startTestServer();
-  const put = async (id: string, yaml: string): Promise<void> => {
-    const r = await s.putWorkflow(id, yaml);
-    assert.equal(r.status, 201, r.text);
-  };
+  const put = (id: string, yaml: string) => s.createWorkflow(id, yaml);
   await put('pager', `id: pager
 steps:
   - id: done

@@ -8,10 +8,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 let s: TestServer;
 before(async () => {
   s = await startTestServer();
-  const put = async (id: string, yaml: string): Promise<void> => {
-    const r = await s.putWorkflow(id, yaml);
-    assert.equal(r.status, 201, r.text);
-  };
+  const put = (id: string, yaml: string) => s.createWorkflow(id, yaml);
   await put('echo', `id: echo
 params:
   amount: { type: number, required: true }
