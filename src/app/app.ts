@@ -27,7 +27,7 @@ import { workflowRoutes } from '../http/routes/workflows.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import { createHttpServer } from '../http/server.js';
 import { SUPPORTED_STEP_TYPES } from '../steps/index.js';
-import { openSqliteStore } from '../store/sqlite/store.js';
+import { openThreadedSqliteStore } from '../store/sqlite/thread.js';
 import type { Store } from '../store/types.js';
 import { Intake } from '../triggers/intake.js';
 import type { Config } from './config.js';
@@ -51,7 +51,15 @@ const SECRETS_TTL_MS = 5_000;
 
 export async function startServer(config: Config): Promise<RunningServer> {
   const log = pino({ level: config.logLevel, base: { service: 'flowgate' } });
-  const store = await openSqliteStore({ path: join(config.dataDir, 'flowgate.db') });
+  // The store runs on a thread of its own; if that thread dies nothing more can be made durable,
+  // so the process stops and recovery at the next start takes over (docs/operations.md).
+  const store = await openThreadedSqliteStore({
+    path: join(config.dataDir, 'flowgate.db'),
+    onFailure: (err) => {
+      log.fatal({ err }, 'the store thread failed; stopping');
+      process.exit(1);
+    },
+  });
   await store.migrate();
   await store.ensureTenant('default');
 

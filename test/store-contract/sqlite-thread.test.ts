@@ -1,0 +1,90 @@
+/**
+ * The SQLite store on its own thread (what the server uses): the same contract, plus what the
+ * thread adds: errors keep their kind across it, a second owner is refused, a dead thread fails
+ * every call instead of hanging.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { DatabaseLockedError } from '../../src/store/sqlite/store.js';
+import { openThreadedSqliteStore } from '../../src/store/sqlite/thread.js';
+import type { Store } from '../../src/store/types.js';
+import { storeContract } from './contract.js';
+import { makeRun, seedWorkflow } from './fixtures.js';
+
+async function tempDb(): Promise<{ dir: string; path: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'flowgate-sqlite-thread-'));
+  return { dir, path: join(dir, 'flowgate.db') };
+}
+
+storeContract('sqlite on a store thread', async () => {
+  const { dir, path } = await tempDb();
+  let current: Store = await openThreadedSqliteStore({ path });
+  return {
+    store: current,
+    reopen: async () => (current = await openThreadedSqliteStore({ path })),
+    cleanup: async () => {
+      await current.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('sqlite store thread specifics', () => {
+  it('a second owner of the file is refused with DatabaseLockedError; after close the file is free', async () => {
+    const { dir, path } = await tempDb();
+    const first = await openThreadedSqliteStore({ path });
+    await first.migrate();
+    await assert.rejects(openThreadedSqliteStore({ path, busyTimeoutMs: 50 }), (e: unknown) => {
+      assert.ok(e instanceof DatabaseLockedError, String(e));
+      assert.match((e as Error).message, /in use by another Flowgate process/);
+      return true;
+    });
+    await first.close();
+    await first.close(); // idempotent
+    const again = await openThreadedSqliteStore({ path, busyTimeoutMs: 50 });
+    await again.migrate();
+    await again.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a failing verb rejects with the store error (message and code) and the thread goes on', async () => {
+    const { dir, path } = await tempDb();
+    const store = await openThreadedSqliteStore({ path });
+    try {
+      await store.migrate();
+      await seedWorkflow(store, 'default', 'wf');
+      await assert.rejects(store.createRuns([{ run: makeRun({ version: 2 }), refPolicy: 'native' }]), (e: unknown) => {
+        assert.match((e as Error).message, /FOREIGN KEY/);
+        assert.equal((e as { code?: string }).code, 'SQLITE_CONSTRAINT_FOREIGNKEY');
+        return true;
+      });
+      const run = makeRun();
+      const [created] = await store.createRuns([{ run, refPolicy: 'native' }]);
+      assert.equal(created.kind, 'created');
+      assert.equal(created.run, run, 'a created run is answered with the very object sent');
+      assert.deepEqual(await store.loadRun(run.id), run);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+    await assert.rejects(store.loadRun('x'));
+  });
+
+  it('verbs sent without waiting are carried out in the order sent', async () => {
+    const { dir, path } = await tempDb();
+    const store = await openThreadedSqliteStore({ path });
+    try {
+      await store.migrate();
+      const writes = Array.from({ length: 50 }, (_, i) => store.putSetting('counter', String(i)));
+      const read = store.getSetting('counter');
+      await Promise.all(writes);
+      assert.equal(await read, '49');
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
