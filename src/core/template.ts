@@ -20,6 +20,7 @@
 import jsonata from 'jsonata';
 import type { Expression, Scope, Template } from './compiled.js';
 import type { FieldProblem } from './errors.js';
+import { compileFast, FALLBACK, type FastEval } from './fast-expr.js';
 import { cloneJson, indexPath, isPlainObject, joinPath, setOwn } from './path.js';
 import type { Json, JsonObject } from './types.js';
 
@@ -139,7 +140,8 @@ export function toPlainJson(v: unknown): Json | undefined {
 
 // ---------------------------------------------------------------- expressions
 
-type Compiled = { ok: true; expr: jsonata.Expression; callsNow: boolean } | { ok: false; message: string };
+/** `fast`: a direct evaluator when the expression is in the simple subset (src/core/fast-expr.ts). */
+type Compiled = { ok: true; expr: jsonata.Expression; callsNow: boolean; fast: FastEval | null } | { ok: false; message: string };
 
 const CACHE_SIZE = 1000;
 const cache = new Map<string, Compiled>();
@@ -157,7 +159,8 @@ function compileSource(source: string): Compiled {
   } else {
     try {
       const expr = jsonata(source, jsonataOptions);
-      entry = { ok: true, expr, callsNow: /\$now\s*\(/.test(source) };
+      const callsNow = /\$now\s*\(/.test(source);
+      entry = { ok: true, expr, callsNow, fast: callsNow ? null : compileFast(expr.ast()) };
     } catch (e) {
       const err = e as { message?: string; position?: number };
       const at = typeof err.position === 'number' ? ` (at position ${err.position})` : '';
@@ -187,17 +190,19 @@ class CompiledExpression implements Expression {
   constructor(readonly source: string, private readonly compiled: Compiled) {}
 
   async evaluate(scope: Scope): Promise<Json> {
-    const c = this.compiled;
-    if (!c.ok) throw this.broken(c.message);
-    const v = toPlainJson(await run(c, this.source, scope));
+    const v = await this.evaluateRaw(scope);
     return v === undefined ? null : v;
   }
 
   /** The raw JSONata result (undefined when nothing matched), for callers that need the difference. */
-  async evaluateRaw(scope: Scope): Promise<Json | undefined> {
+  evaluateRaw(scope: Scope): Promise<Json | undefined> {
     const c = this.compiled;
-    if (!c.ok) throw this.broken(c.message);
-    return toPlainJson(await run(c, this.source, scope));
+    if (!c.ok) return Promise.reject(this.broken(c.message));
+    if (c.fast !== null) {
+      const v = c.fast(scope.data, scope);
+      if (v !== FALLBACK) return Promise.resolve(toPlainJson(v));
+    }
+    return run(c, this.source, scope).then(toPlainJson);
   }
 
   private broken(message: string): ExpressionError {

@@ -32,26 +32,36 @@ export interface ScopeSources {
   now: number;
 }
 
+/**
+ * The scope of one step execution. `vars` is built on first use: the expressions of most steps
+ * read only `data` (see src/core/fast-expr.ts), and building it costs several Date formattings.
+ */
 export function buildScope(s: ScopeSources): Scope {
-  const { run } = s;
-  const created = new Date(run.created_at).toISOString();
+  let vars: Record<string, unknown> | null = null;
   return {
-    data: run.data,
-    vars: {
-      run: {
-        id: run.id, ref: run.ref, workflow: run.workflow, version: run.version, status: run.status,
-        created_at: created, attempt: run.attempt, callback_url: s.callbackUrl,
-      },
-      workflow: { id: run.workflow, name: s.workflowName, version: run.version },
-      steps: s.steps,
-      secrets: s.secrets,
-      error: run.error,
-      plan: {
-        name: s.workflowName, runId: run.id, startTime: iso(run.started_at ?? run.created_at),
-        duration: s.now - (run.started_at ?? run.created_at), taskCount: s.stepCount,
-      },
-      now: new Date(s.now).toISOString(),
+    data: s.run.data,
+    get vars(): Record<string, unknown> {
+      return (vars ??= buildVars(s));
     },
+  };
+}
+
+function buildVars(s: ScopeSources): Record<string, unknown> {
+  const { run } = s;
+  return {
+    run: {
+      id: run.id, ref: run.ref, workflow: run.workflow, version: run.version, status: run.status,
+      created_at: new Date(run.created_at).toISOString(), attempt: run.attempt, callback_url: s.callbackUrl,
+    },
+    workflow: { id: run.workflow, name: s.workflowName, version: run.version },
+    steps: s.steps,
+    secrets: s.secrets,
+    error: run.error,
+    plan: {
+      name: s.workflowName, runId: run.id, startTime: iso(run.started_at ?? run.created_at),
+      duration: s.now - (run.started_at ?? run.created_at), taskCount: s.stepCount,
+    },
+    now: new Date(s.now).toISOString(),
   };
 }
 
