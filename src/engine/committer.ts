@@ -1,7 +1,11 @@
 /**
  * Group commit. Run creations and run transitions that arrive while the store is busy (or within
  * the same turn of the event loop) are written together: one transaction, one fsync, then every
- * caller is answered. No fixed sleep: a batch closes when the previous write returns.
+ * caller is answered. No fixed sleep: a batch closes when a write slot is free. Two writes may be
+ * in flight (maxInFlight), so a store on its own thread starts the next batch the moment it has
+ * committed one, instead of waiting a round trip for it; the store carries them out in order.
+ * Nothing in a later batch depends on an earlier one that is still in flight: a run's transition is
+ * only queued after its creation was answered.
  */
 import type { CreateResult, NewRun, Store, Transition, TransitionResult } from '../store/types.js';
 
@@ -15,11 +19,13 @@ export class Committer {
   private creates: Pending<NewRun, CreateResult>[] = [];
   private transitions: Pending<Transition, TransitionResult>[] = [];
   private scheduled = false;
-  private writing: Promise<void> | null = null;
+  private readonly writing = new Set<Promise<void>>();
   private readonly maxBatch: number;
+  private readonly maxInFlight: number;
 
-  constructor(private readonly store: Store, opts: { maxBatch?: number } = {}) {
+  constructor(private readonly store: Store, opts: { maxBatch?: number; maxInFlight?: number } = {}) {
     this.maxBatch = opts.maxBatch ?? 2000;
+    this.maxInFlight = opts.maxInFlight ?? 2;
   }
 
   create(item: NewRun): Promise<CreateResult> {
@@ -38,8 +44,8 @@ export class Committer {
 
   /** Resolves when everything queued so far has been written. */
   async drain(): Promise<void> {
-    while (this.scheduled || this.writing || this.creates.length || this.transitions.length) {
-      if (this.writing) await this.writing;
+    while (this.scheduled || this.writing.size || this.creates.length || this.transitions.length) {
+      if (this.writing.size) await Promise.all(this.writing);
       else await new Promise((r) => setImmediate(r));
     }
   }
@@ -51,20 +57,15 @@ export class Committer {
   }
 
   private async flush(): Promise<void> {
-    if (this.writing) {
-      await this.writing;
-    }
+    while (this.writing.size >= this.maxInFlight) await Promise.race(this.writing);
     this.scheduled = false;
     const creates = this.creates.splice(0, this.maxBatch);
     const transitions = this.transitions.splice(0, this.maxBatch);
     if (this.creates.length || this.transitions.length) this.schedule();
     if (!creates.length && !transitions.length) return;
-    this.writing = this.write(creates, transitions);
-    try {
-      await this.writing;
-    } finally {
-      this.writing = null;
-    }
+    const writing = this.write(creates, transitions).finally(() => this.writing.delete(writing));
+    this.writing.add(writing);
+    await writing;
   }
 
   /** One store call, one transaction, one fsync for everything queued. */

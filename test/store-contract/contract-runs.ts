@@ -47,6 +47,21 @@ export function runsContract({ use }: ContractContext): void {
     assert.deepEqual(await store.listSteps(second.id), []);
   }));
 
+  it('records written after creation update the ones the run came with, by seq', use(async (store) => {
+    await seedWorkflow(store, 'default', 'wf');
+    const run = makeRun();
+    const parked = { ...makeStep(run.id, 2), status: 'waiting' as const, finished_at: null, output: null };
+    const created = [makeStep(run.id, 1), parked];
+    await store.createRuns([{ run, refPolicy: 'native', steps: created }]);
+    assert.deepEqual(await store.listSteps(run.id), created, 'read back exactly as given');
+    const resumed = { ...parked, status: 'succeeded' as const, output: { body: { ok: true } }, finished_at: T0 + 5 };
+    const next = makeStep(run.id, 3);
+    const [t] = await store.applyTransitions([{ run: { ...run, rev: 2 }, expectRev: 1, steps: [resumed, next] }]);
+    assert.equal(t.ok, true);
+    assert.deepEqual(await store.listSteps(run.id), [created[0], resumed, next]);
+    await assert.rejects(store.createRuns([{ run: makeRun(), refPolicy: 'native', steps: [makeStep(run.id, 1)] }]), /does not belong/);
+  }));
+
   it('created runs read back exactly, by id, callback token and ref; other tenants see nothing', use(async (store) => {
     await seedWorkflow(store, 'acme', 'wf');
     await seedWorkflow(store, 'default', 'parent-wf');

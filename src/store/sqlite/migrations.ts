@@ -234,6 +234,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_result_url ON runs (finished_at) WHERE result_url IS NOT NULL AND finished_at IS NOT NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'first step records inline',
+    sql: `
+      -- The step records a run is created with (the steps of its first slice), as one JSON array in
+      -- the run's own row: one row written per new run instead of one per step. Records written
+      -- later go to step_records and take precedence for the same seq.
+      ALTER TABLE runs ADD COLUMN first_steps TEXT;
+    `,
+  },
 ];
 
 /** Applies every migration not yet recorded, in order, each in its own transaction. */

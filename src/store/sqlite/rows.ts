@@ -69,6 +69,8 @@ export interface RunRow {
   finished_at: number | null;
   updated_at: number;
   meta: string | null;
+  /** The records the run was created with (JSON array); see migration 5. */
+  first_steps: string | null;
 }
 
 /** Every runs column, in the order of `runInsertParams`. */
@@ -76,14 +78,14 @@ export const RUN_COLUMNS = [
   'id', 'tenant', 'workflow', 'version', 'ref', 'ref_key', 'status', 'input', 'data', 'progress',
   'step', 'step_seq', 'reply', 'error', 'parking', 'wake_at', 'callback_token', 'result_url',
   'parent_run_id', 'parent_step', 'parent_seq', 'attempt', 'owner', 'lease_until', 'rev',
-  'created_at', 'started_at', 'finished_at', 'updated_at', 'meta',
+  'created_at', 'started_at', 'finished_at', 'updated_at', 'meta', 'first_steps',
 ] as const;
 
 /**
  * Parameters of INSERT INTO runs (RUN_COLUMNS). `inputText` is the encoded input (the caller
  * needs it anyway to compare refs); `data` shares it when the run's data is the input object.
  */
-export function runInsertParams(run: Run, inputText: string): SqlValue[] {
+export function runInsertParams(run: Run, inputText: string, firstSteps?: StepRecord[]): SqlValue[] {
   const p = run.parent;
   return [
     run.id, run.tenant, run.workflow, run.version, run.ref, run.ref, run.status, inputText,
@@ -93,6 +95,7 @@ export function runInsertParams(run: Run, inputText: string): SqlValue[] {
     p ? p.run_id : null, p ? p.step : null, p ? p.seq : null,
     run.attempt, run.owner, run.lease_until, run.rev,
     run.created_at, run.started_at, run.finished_at, run.updated_at, encOrNull(run.meta),
+    firstSteps && firstSteps.length > 0 ? encodeFirstSteps(firstSteps) : null,
   ];
 }
 
@@ -177,6 +180,21 @@ export function stepParams(s: StepRecord): SqlValue[] {
     s.run_id, s.seq, s.step_id, s.type, s.name, s.status, enc(s.attempts), enc(s.input),
     enc(s.output), encOrNull(s.error), s.started_at, s.finished_at,
   ];
+}
+
+/**
+ * The records a run is created with, as the runs.first_steps JSON array: each record exactly as a
+ * step_records row would hold it (undefined stored as null), without the run id.
+ */
+function encodeFirstSteps(steps: StepRecord[]): string {
+  return JSON.stringify(steps.map((s) => ({
+    seq: s.seq, step_id: s.step_id, type: s.type, name: s.name, status: s.status, attempts: s.attempts ?? null,
+    input: s.input ?? null, output: s.output ?? null, error: s.error ?? null, started_at: s.started_at, finished_at: s.finished_at,
+  })));
+}
+
+export function decodeFirstSteps(runId: string, text: string): StepRecord[] {
+  return (JSON.parse(text) as Omit<StepRecord, 'run_id'>[]).map((r) => ({ run_id: runId, ...r }));
 }
 
 export function rowToStep(r: StepRow): StepRecord {

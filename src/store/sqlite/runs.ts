@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { isTerminal, type Run, type StepRecord } from '../../core/types.js';
 import type { CreateResult, NewRun, RunFilter, Transition, TransitionResult } from '../types.js';
 import {
-  RUN_COLUMNS, RUN_MUTABLE_COLUMNS, STEP_COLUMNS, encodeReply, rowToRun, rowToStep, runInsertParams,
+  RUN_COLUMNS, RUN_MUTABLE_COLUMNS, STEP_COLUMNS, decodeFirstSteps, encodeReply, rowToRun, rowToStep, runInsertParams,
   runUpdateParams, sameJson, stepParams, type RunRow, type SqlValue, type StepRow,
 } from './rows.js';
 
@@ -37,6 +37,7 @@ export class RunQueries {
   private readonly byId: Stmt<[string], RunRow>;
   private readonly byCallbackToken: Stmt<[string], RunRow>;
   private readonly stepsOfRun: Stmt<[string], StepRow>;
+  private readonly firstStepsOf: Stmt<[string], string | null>;
   private readonly storeReply: Stmt<[string, number, string]>;
   /** listRuns statements by the set of filters used (at most 2^7 shapes). */
   private readonly listStatements = new Map<string, Stmt<SqlValue[], RunRow>>();
@@ -56,6 +57,7 @@ export class RunQueries {
     this.byId = db.prepare('SELECT * FROM runs WHERE id = ?');
     this.byCallbackToken = db.prepare('SELECT * FROM runs WHERE callback_token = ?');
     this.stepsOfRun = db.prepare('SELECT * FROM step_records WHERE run_id = ? ORDER BY seq');
+    this.firstStepsOf = db.prepare<[string], string | null>('SELECT first_steps FROM runs WHERE id = ?').pluck();
     this.storeReply = db.prepare('UPDATE runs SET reply = ?, updated_at = ? WHERE id = ? AND reply IS NULL');
     this.createTx = db.transaction(this.createInTx.bind(this));
     this.transitionTx = db.transaction(this.transitionInTx.bind(this));
@@ -94,9 +96,14 @@ export class RunQueries {
           this.releaseRef.run(holder.id);
         }
       }
-      this.insert.run(...runInsertParams(run, inputText));
       const steps = batch[i].steps;
-      if (steps) for (const step of steps) this.upsertStep.run(...stepParams(step));
+      if (steps) {
+        for (const step of steps) {
+          if (step.run_id !== run.id) throw new TypeError(`step record ${step.run_id}#${step.seq} does not belong to run ${run.id}`);
+        }
+      }
+      // The run's first records go in its own row (runs.first_steps): one row per new run.
+      this.insert.run(...runInsertParams(run, inputText, steps));
       results[i] = { kind: 'created', run };
     }
     return results;
@@ -173,8 +180,15 @@ export class RunQueries {
     return row === undefined ? null : rowToRun(row);
   }
 
+  /** The run's first records (runs.first_steps) overlaid by step_records, which win for the same seq. */
   listSteps(runId: string): StepRecord[] {
-    return this.stepsOfRun.all(runId).map(rowToStep);
+    const written = this.stepsOfRun.all(runId).map(rowToStep);
+    const first = this.firstStepsOf.get(runId);
+    if (first === undefined || first === null) return written;
+    const bySeq = new Map<number, StepRecord>();
+    for (const r of decodeFirstSteps(runId, first)) bySeq.set(r.seq, r);
+    for (const r of written) bySeq.set(r.seq, r);
+    return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
   }
 
   /**
