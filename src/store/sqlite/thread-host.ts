@@ -7,7 +7,11 @@ import type { MessagePort } from 'node:worker_threads';
 import type { CreateResult } from '../types.js';
 import { DatabaseLockedError, openSqliteStore, type SqliteOptions, type SqliteStore } from './store.js';
 
-export type HostCall = { id: number; verb: string; args: unknown[] } | { id: number; verb: string; json: string };
+export interface HostCall {
+  id: number;
+  verb: string;
+  args: unknown[];
+}
 
 export interface HostError {
   name: string;
@@ -47,8 +51,7 @@ export async function serveStore(port: MessagePort, opts: SqliteOptions): Promis
     }
     let answer: Promise<unknown>;
     try {
-      const args = 'json' in msg ? (JSON.parse(msg.json) as unknown[]) : msg.args;
-      answer = verbs[msg.verb](...args);
+      answer = verbs[msg.verb](...msg.args);
     } catch (e) {
       answer = Promise.reject(e);
     }

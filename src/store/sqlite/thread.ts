@@ -63,18 +63,14 @@ class StoreThread {
     }));
   }
 
-  /**
-   * `args` travel as JSON text when `asJson` (the write verbs: everything in them is stored as JSON
-   * or plain SQL values anyway, and encoding text here costs this thread less than a structured clone).
-   */
-  call<T>(verb: string, args: unknown[], asJson = false): Promise<T> {
+  call<T>(verb: string, args: unknown[]): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new Error(`the SQLite store ${this.path} is closed`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage((asJson ? { id, verb, json: JSON.stringify(args) } : { id, verb, args }) satisfies HostCall);
+      this.worker.postMessage({ id, verb, args } satisfies HostCall);
     });
   }
 
@@ -141,14 +137,13 @@ export async function openThreadedSqliteStore(opts: ThreadedSqliteOptions): Prom
   // A created run comes back as its kind only: the caller already holds the run it sent.
   const s = store as unknown as Store;
   s.createRuns = async (batch) => {
-    const results = await thread.call<Awaited<ReturnType<Store['createRuns']>>>('createRuns', [batch], true);
+    const results = await thread.call<Awaited<ReturnType<Store['createRuns']>>>('createRuns', [batch]);
     return results.map((r, i) => (r.kind === 'created' ? { kind: 'created', run: batch[i].run } : r));
   };
   s.writeBatch = async (creates, transitions) => {
-    const results = await thread.call<Awaited<ReturnType<Store['writeBatch']>>>('writeBatch', [creates, transitions], true);
+    const results = await thread.call<Awaited<ReturnType<Store['writeBatch']>>>('writeBatch', [creates, transitions]);
     results.creates = results.creates.map((r, i) => (r.kind === 'created' ? { kind: 'created', run: creates[i].run } : r));
     return results;
   };
-  s.applyTransitions = (batch) => thread.call('applyTransitions', [batch], true);
   return s;
 }
