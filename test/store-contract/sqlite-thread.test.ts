@@ -4,33 +4,14 @@
  * every call instead of hanging.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { DatabaseLockedError } from '../../src/store/sqlite/store.js';
 import { openThreadedSqliteStore } from '../../src/store/sqlite/thread.js';
-import type { Store } from '../../src/store/types.js';
-import { storeContract } from './contract.js';
 import { makeRun, seedWorkflow } from './fixtures.js';
+import { sqliteContract, tempDb } from './sqlite-harness.js';
 
-async function tempDb(): Promise<{ dir: string; path: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'flowgate-sqlite-thread-'));
-  return { dir, path: join(dir, 'flowgate.db') };
-}
-
-storeContract('sqlite on a store thread', async () => {
-  const { dir, path } = await tempDb();
-  let current: Store = await openThreadedSqliteStore({ path });
-  return {
-    store: current,
-    reopen: async () => (current = await openThreadedSqliteStore({ path })),
-    cleanup: async () => {
-      await current.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+sqliteContract('sqlite on a store thread', (path) => openThreadedSqliteStore({ path }));
 
 describe('sqlite store thread specifics', () => {
   it('a second owner of the file is refused with DatabaseLockedError; after close the file is free', async () => {

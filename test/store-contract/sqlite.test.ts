@@ -4,34 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { DatabaseLockedError, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.js';
+import { DatabaseLockedError, openSqliteStore } from '../../src/store/sqlite/store.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
-import { storeContract } from './contract.js';
 import { makeRun, seedWorkflow } from './fixtures.js';
+import { sqliteContract, tempDb } from './sqlite-harness.js';
 
-async function tempDb(): Promise<{ dir: string; path: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'flowgate-sqlite-'));
-  return { dir, path: join(dir, 'flowgate.db') };
-}
-
-storeContract('sqlite', async () => {
-  const { dir, path } = await tempDb();
-  let current: SqliteStore = await openSqliteStore({ path });
-  return {
-    store: current,
-    reopen: async () => (current = await openSqliteStore({ path })),
-    cleanup: async () => {
-      await current.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+sqliteContract('sqlite', (path) => openSqliteStore({ path }));
 
 describe('sqlite store specifics', () => {
   it('a second open of the same file fails with a clear error while the first is open', async () => {
