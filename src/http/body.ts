@@ -90,79 +90,116 @@ export function readBody(req: IncomingMessage, res: ServerResponse, limitBytes: 
   }
 
   return new Promise<Buffer>((resolve, reject) => {
-    let received = 0;
-    let oversized = declared !== undefined && declared > limitBytes;
-    // With a known length the bytes go into one buffer, allocated once (or not at all when the body
-    // arrives in a single chunk, the common case for small bodies).
-    let target: Buffer | undefined;
-    let single: Buffer | undefined;
-    let chunks: Buffer[] | undefined;
-
-    const finish = (): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    const onData = (chunk: Buffer): void => {
-      if (chunk.length === 0) return;
-      const start = received;
-      received += chunk.length;
-      if (!oversized && received > limitBytes) {
-        oversized = true;
-        target = single = chunks = undefined;
-      }
-      if (oversized) {
-        if (received > drainLimit) {
-          finish();
-          markConnectionClose(res);
-          req.pause();
-          reject(tooLarge(limitBytes));
-        }
-        return;
-      }
-      if (start === 0) {
-        single = chunk;
-      } else if (declared !== undefined) {
-        if (!target) {
-          target = Buffer.allocUnsafe(declared);
-          single!.copy(target, 0);
-          single = undefined;
-        }
-        chunk.copy(target, start);
-      } else {
-        if (!chunks) {
-          chunks = [single!];
-          single = undefined;
-        }
-        chunks.push(chunk);
-      }
-    };
-    const onEnd = (): void => {
-      finish();
-      if (oversized) reject(tooLarge(limitBytes));
-      else if (single) resolve(single);
-      else if (target) resolve(received === target.length ? target : target.subarray(0, received));
-      else if (chunks) resolve(Buffer.concat(chunks, received));
-      else resolve(EMPTY);
-    };
-    const onError = (): void => {
-      finish();
-      reject(new FlowgateError('bad_request', 'request body was aborted before it was complete'));
-    };
-    const onClose = (): void => {
-      // 'close' after 'end' is normal; before it, the client went away mid-body.
-      if (!req.complete) onError();
-    };
-
     // Stays attached: a late error (client gone after we stopped listening) must never go unhandled.
     if (!req.listeners('error').includes(ignore)) req.on('error', ignore);
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-    if (req.isPaused()) req.resume();
+    new BodyCollector(req, res, limitBytes, declared, resolve, reject).listen();
   });
+}
+
+/**
+ * One body being read. A class rather than closures: its handlers are made once per request by
+ * `bind`, which costs less than naming fresh arrow functions on every request.
+ */
+class BodyCollector {
+  private received = 0;
+  private oversized: boolean;
+  private readonly drainLimit: number;
+  // With a known length the bytes go into one buffer, allocated once (or not at all when the body
+  // arrives in a single chunk, the common case for small bodies).
+  private target: Buffer | undefined;
+  private single: Buffer | undefined;
+  private chunks: Buffer[] | undefined;
+  private readonly onData: (chunk: Buffer) => void;
+  private readonly onEnd: () => void;
+  private readonly onError: () => void;
+  private readonly onClose: () => void;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly limitBytes: number,
+    private readonly declared: number | undefined,
+    private readonly resolve: (body: Buffer) => void,
+    private readonly reject: (e: FlowgateError) => void,
+  ) {
+    this.oversized = declared !== undefined && declared > limitBytes;
+    this.drainLimit = limitBytes * DRAIN_FACTOR;
+    this.onData = this.data.bind(this);
+    this.onEnd = this.end.bind(this);
+    this.onError = this.error.bind(this);
+    this.onClose = this.close.bind(this);
+  }
+
+  listen(): void {
+    const req = this.req;
+    req.on('data', this.onData);
+    req.on('end', this.onEnd);
+    req.on('error', this.onError);
+    req.on('close', this.onClose);
+    if (req.isPaused()) req.resume();
+  }
+
+  private finish(): void {
+    this.req.off('data', this.onData);
+    this.req.off('end', this.onEnd);
+    this.req.off('error', this.onError);
+    this.req.off('close', this.onClose);
+  }
+
+  private data(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    const start = this.received;
+    this.received += chunk.length;
+    if (!this.oversized && this.received > this.limitBytes) {
+      this.oversized = true;
+      this.target = this.single = this.chunks = undefined;
+    }
+    if (this.oversized) {
+      if (this.received > this.drainLimit) {
+        this.finish();
+        markConnectionClose(this.res);
+        this.req.pause();
+        this.reject(tooLarge(this.limitBytes));
+      }
+      return;
+    }
+    if (start === 0) {
+      this.single = chunk;
+    } else if (this.declared !== undefined) {
+      if (!this.target) {
+        this.target = Buffer.allocUnsafe(this.declared);
+        this.single!.copy(this.target, 0);
+        this.single = undefined;
+      }
+      chunk.copy(this.target, start);
+    } else {
+      if (!this.chunks) {
+        this.chunks = [this.single!];
+        this.single = undefined;
+      }
+      this.chunks.push(chunk);
+    }
+  }
+
+  private end(): void {
+    this.finish();
+    const { received, single, target, chunks } = this;
+    if (this.oversized) this.reject(tooLarge(this.limitBytes));
+    else if (single) this.resolve(single);
+    else if (target) this.resolve(received === target.length ? target : target.subarray(0, received));
+    else if (chunks) this.resolve(Buffer.concat(chunks, received));
+    else this.resolve(EMPTY);
+  }
+
+  private error(): void {
+    this.finish();
+    this.reject(new FlowgateError('bad_request', 'request body was aborted before it was complete'));
+  }
+
+  private close(): void {
+    // 'close' after 'end' is normal; before it, the client went away mid-body.
+    if (!this.req.complete) this.error();
+  }
 }
 
 function ignore(): void {}

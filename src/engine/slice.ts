@@ -1,0 +1,296 @@
+/**
+ * One slice of a run (see executor.ts): its steps follow one another in memory and it commits
+ * when the run replies, parks, ends, is about to do I/O, or has run `stepsPerSlice` steps.
+ *
+ * A class rather than a function with inner closures: a slice runs for every run, and its state
+ * (the run as it advances, the records not yet committed) lives in fields instead of captured
+ * variables, so starting one allocates one object.
+ */
+import type { CompiledStep } from '../core/compiled.js';
+import type { Json, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
+import { STEP_KINDS } from '../steps/index.js';
+import type { Outcome, Resumption, StepContext } from '../steps/types.js';
+import type { ExecutorDeps, Job } from './executor-types.js';
+import { advance, newRecord } from './machine.js';
+import { buildScope, redact, stepView, type StepView } from './scope.js';
+import type { LoadedWorkflow } from './workflows.js';
+
+/** What a slice needs of the executor that runs it. */
+export interface SliceHost {
+  readonly deps: ExecutorDeps;
+  isStopping(): boolean;
+  /** Continues the run later, from the ready queue. */
+  readyLater(run: Run): void;
+}
+
+/** Step kinds that do I/O: the run's state is committed before they start. */
+const IO_STEPS = new Set(['http']);
+/** Step kinds with effects beyond the run (child runs, user code): never run before the run is stored. */
+const EFFECT_STEPS = new Set(['call', 'foreach', 'code']);
+
+const errorOutcome = (e: unknown): Outcome => {
+  const err = e as Error & { code?: string };
+  const code = typeof err?.code === 'string' ? err.code : 'step_error';
+  return { kind: 'fail', error: { code, message: err?.message ?? String(e) } };
+};
+
+export class Slice {
+  private readonly d: ExecutorDeps;
+  private run: Run;
+  /** Records written since the last commit. */
+  private pending: StepRecord[] = [];
+  private secretValues: string[] = [];
+  private producedReply = false;
+  private dirty = false;
+  /** The run's stored records, read on first need (a fresh run has none). */
+  private records: StepRecord[] | null;
+
+  constructor(private readonly host: SliceHost, private readonly job: Job) {
+    this.d = host.deps;
+    this.run = job.run;
+    this.records = job.fresh ? [] : null;
+  }
+
+  async execute(): Promise<void> {
+    const d = this.d;
+    const job = this.job;
+    const loaded = await d.workflows.version(this.run.tenant, this.run.workflow, this.run.version);
+    let secrets: Record<string, string> = {};
+    if (loaded?.usesSecrets) {
+      secrets = await d.secrets.values(this.run.tenant);
+      this.secretValues = Object.values(secrets);
+    }
+    let views: Record<string, StepView> | null = null;
+    if (loaded?.usesSteps) {
+      views = {};
+      for (const r of await this.loadRecords()) views[r.step_id] = stepView(r);
+    }
+
+    if (!loaded) {
+      const run = this.run;
+      this.run = { ...run, status: 'failed', error: { code: 'workflow_missing', message: `workflow ${run.workflow} v${run.version} not found` }, finished_at: d.clock() };
+      await this.commit();
+      return;
+    }
+    const wf: LoadedWorkflow = loaded;
+    if (this.run.status === 'queued' || this.run.started_at === null) {
+      const run = this.run;
+      this.run = { ...run, status: run.status === 'queued' ? 'running' : run.status, started_at: run.started_at ?? d.clock() };
+      this.dirty = true;
+    }
+
+    let resume = job.resume;
+    let recovered = job.recovered === true;
+    let executed = 0;
+    while (this.run.status === 'running' && !this.host.isStopping()) {
+      const run = this.run;
+      const stepId = run.step;
+      const step = stepId === null ? undefined : wf.compiled.steps.get(stepId);
+      if (!step) {
+        this.run = { ...run, status: 'failed', error: { code: 'unknown_step', message: `step ${stepId} does not exist in version ${run.version}` }, finished_at: d.clock() };
+        break;
+      }
+      const kind = STEP_KINDS.get(step.def.type);
+      if (!kind) {
+        this.run = { ...run, status: 'failed', error: { step: step.def.id, code: 'unsupported_step', message: `step type ${step.def.type} is not supported` }, finished_at: d.clock() };
+        break;
+      }
+      if (run.step_seq >= d.maxStepsPerRun) {
+        this.run = { ...run, status: 'failed', error: { step: step.def.id, code: 'too_many_steps', message: `the run executed ${run.step_seq} steps; the limit is ${d.maxStepsPerRun}` }, finished_at: d.clock() };
+        break;
+      }
+
+      // Which record this execution writes, and which attempt it is.
+      let record: StepRecord;
+      let attempt = 1;
+      let resumption: Resumption | undefined;
+      const parking = run.parking;
+      if (parking && parking.step === step.def.id) {
+        const existing = (await this.loadRecords()).find((r) => r.seq === parking.seq);
+        record = existing ?? newRecord(run, step, parking.seq, d.clock());
+        if (parking.kind === 'retry') attempt = parking.attempt + 1;
+        else if (parking.kind === 'child') {
+          const runs = await Promise.all(parking.children.map((id) => d.store.loadRun(id)));
+          resumption = { kind: 'children', runs: runs.filter((r): r is Run => r !== null) };
+        } else resumption = resume ?? acceptedCallback(parking.kind, existing) ?? { kind: 'timer' };
+        this.run = { ...run, parking: null, wake_at: null };
+      } else if (recovered && run.step_seq > 0) {
+        const last = (await this.loadRecords()).find((r) => r.seq === run.step_seq);
+        if (last && last.status === 'running' && last.step_id === step.def.id) {
+          const lost = { n: last.attempts.length + 1, started_at: last.started_at, finished_at: null, duration_ms: null, error: { class: 'interrupted', message: 'the server stopped during this attempt' } };
+          record = { ...last, attempts: [...last.attempts, lost] };
+          attempt = record.attempts.length + 1;
+        } else {
+          record = newRecord(run, step, run.step_seq + 1, d.clock());
+          this.run = { ...run, step_seq: record.seq };
+        }
+      } else {
+        record = newRecord(run, step, run.step_seq + 1, d.clock());
+        this.run = { ...run, step_seq: record.seq };
+      }
+      resume = undefined;
+      recovered = false;
+
+      if ((IO_STEPS.has(step.def.type) && !resumption) || (job.fresh && EFFECT_STEPS.has(step.def.type))) {
+        record = { ...record, status: 'running' };
+        this.pending.push(record);
+        if (!(await this.commit())) return;
+      }
+
+      const attemptStarted = d.clock();
+      const parent = this.run;
+      const seq = record.seq;
+      const ctx: StepContext = {
+        run: parent, workflow: wf.compiled, step, seq, attempt, now: d.clock, http: d.http, sandbox: d.sandbox,
+        record: resumption || attempt > 1 ? record : null,
+        children: { start: (specs) => d.startChildren(parent, step.def.id, seq, specs) },
+        selfCallback: d.selfCallback ? (body) => d.selfCallback!(parent.callback_token, body) : undefined,
+        scope: buildScope({
+          run: parent, workflowName: wf.compiled.workflow.name, callbackUrl: d.callbackUrl(parent.callback_token),
+          steps: views ?? {}, secrets, stepCount: wf.compiled.steps.size, now: attemptStarted,
+        }),
+      };
+      let outcome: Outcome;
+      try {
+        outcome = resumption ? await kind.resume!(ctx, resumption) : await kind.execute(ctx);
+      } catch (e) {
+        outcome = errorOutcome(e);
+      }
+      const checked = await this.checkOutcome(outcome, step, ctx);
+      const adv = advance(this.run, step, record, checked.outcome, attemptStarted, d.clock());
+      this.run = adv.run;
+      if (checked.progress !== undefined && this.run.status !== 'succeeded') this.run = { ...this.run, progress: checked.progress };
+      if (adv.replied) this.producedReply = true;
+      this.dirty = true;
+      replaceBySeq(this.pending, adv.record);
+      if (views) views[adv.record.step_id] = stepView(adv.record);
+      if (this.records) replaceBySeq(this.records, adv.record);
+      executed++;
+      if (!adv.proceed || adv.replied || executed >= d.stepsPerSlice) {
+        if (!(await this.commit())) return;
+        if (adv.proceed && executed >= d.stepsPerSlice) {
+          // Yield to other runs: continue this one later in the ready queue.
+          this.host.readyLater(this.run);
+          return;
+        }
+      }
+    }
+    if (this.dirty || this.pending.length > 0) await this.commit();
+  }
+
+  private async loadRecords(): Promise<StepRecord[]> {
+    return (this.records ??= await this.d.store.listSteps(this.run.id));
+  }
+
+  /** Commits the run's state and the pending records; false when the slice must stop. */
+  private async commit(): Promise<boolean> {
+    const d = this.d;
+    const run = this.run;
+    const now = d.clock();
+    const holding = run.status === 'running' || run.status === 'queued';
+    if (this.job.fresh) return this.createFresh(now, holding);
+    const next: Run = {
+      ...run, rev: run.rev + 1, updated_at: now,
+      owner: holding ? d.owner : null, lease_until: holding ? now + d.leaseMs : null,
+    };
+    // A step's error message may quote a URL or an answer that holds a secret (a webhook URL kept in $secrets).
+    const secretValues = this.secretValues;
+    if (secretValues.length && next.error) next.error = redact(next.error as unknown as JsonObject, secretValues) as unknown as RunError;
+    const steps = secretValues.length ? this.pending.map((r) => redactRecord(r, secretValues)) : this.pending;
+    const res = await d.committer.transition({ run: next, expectRev: run.rev, owner: d.owner, steps });
+    if (!res.ok) {
+      // The stored run changed under this slice. If it is still ours to run, continue from the
+      // stored state (steps since the last commit run again: at least once); otherwise stop.
+      const stored = await d.store.loadRun(run.id);
+      if (stored && stored.owner === d.owner && (stored.status === 'running' || stored.status === 'queued')) {
+        d.log.warn({ run_id: run.id }, 'run changed under its slice; continuing from the stored state');
+        this.host.readyLater(stored);
+      } else {
+        d.log.info({ run_id: run.id, status: stored?.status }, 'run changed elsewhere (cancelled or claimed); this slice stops');
+      }
+      return false;
+    }
+    if (this.producedReply && !res.replied) {
+      // Someone else (a POST to the callback URL) replied first: the stored reply stands.
+      const stored = await d.store.loadRun(run.id);
+      next.reply = stored?.reply ?? next.reply;
+    }
+    this.committed(next, steps);
+    return true;
+  }
+
+  /** The first commit of a fresh run creates it, with the records of the steps it already ran. */
+  private async createFresh(now: number, holding: boolean): Promise<boolean> {
+    const d = this.d;
+    const fresh = this.job.fresh!;
+    const created: Run = { ...this.run, updated_at: now, owner: holding ? d.owner : null, lease_until: holding ? now + d.leaseMs : null };
+    const secretValues = this.secretValues;
+    if (secretValues.length && created.error) created.error = redact(created.error as unknown as JsonObject, secretValues) as unknown as RunError;
+    const steps = secretValues.length ? this.pending.map((r) => redactRecord(r, secretValues)) : this.pending;
+    const result = await d.committer.create({ run: created, refPolicy: fresh.refPolicy, steps });
+    this.job.fresh = undefined;
+    fresh.settle(result);
+    if (result.kind !== 'created') return false; // the ref belongs to another run: this one never existed
+    this.committed(created, steps);
+    return true;
+  }
+
+  private committed(run: Run, steps: StepRecord[]): void {
+    const d = this.d;
+    this.producedReply = false;
+    this.dirty = false;
+    this.run = run;
+    this.job.run = run;
+    this.pending = [];
+    for (const r of steps) d.bus.publishStep(r);
+    d.bus.publishRun(run);
+    d.onCommitted?.(run);
+  }
+
+  /** Applies the data size limit to an outcome and evaluates the step's `progress`. */
+  private async checkOutcome(outcome: Outcome, step: CompiledStep, ctx: StepContext): Promise<{ outcome: Outcome; progress?: number }> {
+    if (outcome.kind === 'continue' && outcome.data) {
+      const size = Buffer.byteLength(JSON.stringify(outcome.data));
+      if (size > this.d.maxDataBytes) {
+        return { outcome: { kind: 'fail', error: { code: 'data_too_large', message: `run data would be ${size} bytes; the limit is ${this.d.maxDataBytes}` } } };
+      }
+    }
+    if ((outcome.kind === 'continue' || outcome.kind === 'reply') && step.def.progress !== undefined) {
+      let p: unknown = step.def.progress;
+      try {
+        if (typeof p === 'string') {
+          const data = outcome.kind === 'continue' && outcome.data ? outcome.data : ctx.scope.data;
+          p = await step.expressions.progress.evaluate({ ...ctx.scope, data });
+        }
+      } catch (e) {
+        return { outcome: errorOutcome(e) };
+      }
+      if (typeof p === 'number' && Number.isFinite(p)) return { outcome, progress: Math.max(0, Math.min(100, p)) };
+    }
+    return { outcome };
+  }
+}
+
+/** Puts a record in a list in place of the one with its seq, or at the end. */
+function replaceBySeq(list: StepRecord[], record: StepRecord): void {
+  const i = list.findIndex((r) => r.seq === record.seq);
+  if (i >= 0) list.splice(i, 1);
+  list.push(record);
+}
+
+/** A callback accepted (committed by Engine.callback) but not yet acted on when the claimer died. */
+function acceptedCallback(kind: string, record: StepRecord | undefined): Resumption | undefined {
+  const body = record?.output;
+  if (kind !== 'callback' || record?.status !== 'running' || !body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  return { kind: 'callback', body };
+}
+
+function redactRecord(r: StepRecord, secrets: string[]): StepRecord {
+  return {
+    ...r,
+    input: redact(r.input, secrets),
+    output: redact(r.output, secrets),
+    attempts: r.attempts.map((a) => redact(a as unknown as Json, secrets) as unknown as typeof a),
+    error: r.error ? (redact(r.error as unknown as JsonObject, secrets) as unknown as typeof r.error) : null,
+  };
+}
