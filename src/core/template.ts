@@ -186,23 +186,34 @@ async function run(c: Extract<Compiled, { ok: true }>, source: string, scope: Sc
   }
 }
 
+/** What `trySync` answers when the value needs JSONata itself (an asynchronous evaluation). */
+const NOT_SYNC: unique symbol = Symbol('not synchronous');
+type SyncResult = Json | undefined | typeof NOT_SYNC;
+
 class CompiledExpression implements Expression {
   constructor(readonly source: string, private readonly compiled: Compiled) {}
 
-  async evaluate(scope: Scope): Promise<Json> {
-    const v = await this.evaluateRaw(scope);
-    return v === undefined ? null : v;
+  evaluate(scope: Scope): Promise<Json> {
+    const v = this.trySync(scope);
+    if (v !== NOT_SYNC) return Promise.resolve(v === undefined ? null : v);
+    return this.evaluateRaw(scope).then((x) => (x === undefined ? null : x));
   }
 
   /** The raw JSONata result (undefined when nothing matched), for callers that need the difference. */
   evaluateRaw(scope: Scope): Promise<Json | undefined> {
+    const v = this.trySync(scope);
+    if (v !== NOT_SYNC) return Promise.resolve(v);
     const c = this.compiled;
     if (!c.ok) return Promise.reject(this.broken(c.message));
-    if (c.fast !== null) {
-      const v = c.fast(scope.data, scope);
-      if (v !== FALLBACK) return Promise.resolve(toPlainJson(v));
-    }
     return run(c, this.source, scope).then(toPlainJson);
+  }
+
+  /** The raw result when the direct evaluator (src/core/fast-expr.ts) answers it, else NOT_SYNC. */
+  trySync(scope: Scope): SyncResult {
+    const c = this.compiled;
+    if (!c.ok || c.fast === null) return NOT_SYNC;
+    const v = c.fast(scope.data, scope);
+    return v === FALLBACK ? NOT_SYNC : toPlainJson(v);
   }
 
   private broken(message: string): ExpressionError {
@@ -282,54 +293,118 @@ const textOf = (v: Json | undefined): string => {
   return String(v);
 };
 
-class ConstantTemplate implements Template {
+/**
+ * Every template can try to evaluate synchronously (`trySync`), which succeeds when every expression
+ * in it is answered by the direct evaluator; `evaluate` then costs one resolved promise instead of
+ * one per expression. Otherwise it evaluates asynchronously from the start (expressions are pure,
+ * so the part already computed is simply computed again).
+ */
+abstract class BaseTemplate implements Template {
+  abstract readonly constant: boolean;
+  abstract trySync(scope: Scope): Json | typeof NOT_SYNC;
+  protected abstract evaluateAsync(scope: Scope): Promise<Json>;
+
+  evaluate(scope: Scope): Promise<Json> {
+    const v = this.trySync(scope);
+    return v !== NOT_SYNC ? Promise.resolve(v) : this.evaluateAsync(scope);
+  }
+}
+
+class ConstantTemplate extends BaseTemplate {
   readonly constant = true;
-  constructor(private readonly value: Json) {}
+  constructor(private readonly value: Json) {
+    super();
+  }
   /** Primitives are returned as they are; objects and arrays as a fresh copy (callers may mutate). */
-  evaluate(): Promise<Json> {
+  trySync(): Json {
+    return cloneJson(this.value);
+  }
+  protected evaluateAsync(): Promise<Json> {
     return Promise.resolve(cloneJson(this.value));
   }
 }
 
-class TypedTemplate implements Template {
+class TypedTemplate extends BaseTemplate {
   readonly constant = false;
-  constructor(private readonly expr: CompiledExpression) {}
-  evaluate(scope: Scope): Promise<Json> {
+  constructor(private readonly expr: CompiledExpression) {
+    super();
+  }
+  trySync(scope: Scope): Json | typeof NOT_SYNC {
+    const v = this.expr.trySync(scope);
+    return v === undefined ? null : v;
+  }
+  protected evaluateAsync(scope: Scope): Promise<Json> {
     return this.expr.evaluate(scope);
   }
 }
 
-class TextTemplate implements Template {
+class TextTemplate extends BaseTemplate {
   readonly constant = false;
-  constructor(private readonly pieces: Piece[]) {}
-  async evaluate(scope: Scope): Promise<Json> {
+  constructor(private readonly pieces: Piece[]) {
+    super();
+  }
+  trySync(scope: Scope): Json | typeof NOT_SYNC {
+    let out = '';
+    for (const p of this.pieces) {
+      if (typeof p === 'string') out += p;
+      else {
+        const v = p.trySync(scope);
+        if (v === NOT_SYNC) return NOT_SYNC;
+        out += textOf(v);
+      }
+    }
+    return out;
+  }
+  protected async evaluateAsync(scope: Scope): Promise<Json> {
     let out = '';
     for (const p of this.pieces) out += typeof p === 'string' ? p : textOf(await p.evaluateRaw(scope));
     return out;
   }
 }
 
-class ArrayTemplate implements Template {
+class ArrayTemplate extends BaseTemplate {
   readonly constant = false;
-  constructor(private readonly items: Template[]) {}
-  async evaluate(scope: Scope): Promise<Json> {
+  constructor(private readonly items: BaseTemplate[]) {
+    super();
+  }
+  trySync(scope: Scope): Json | typeof NOT_SYNC {
+    const out: Json[] = new Array(this.items.length);
+    for (let i = 0; i < this.items.length; i++) {
+      const v = this.items[i].trySync(scope);
+      if (v === NOT_SYNC) return NOT_SYNC;
+      out[i] = v;
+    }
+    return out;
+  }
+  protected async evaluateAsync(scope: Scope): Promise<Json> {
     const out: Json[] = new Array(this.items.length);
     for (let i = 0; i < this.items.length; i++) out[i] = await this.items[i].evaluate(scope);
     return out;
   }
 }
 
-class ObjectTemplate implements Template {
+class ObjectTemplate extends BaseTemplate {
   readonly constant = false;
-  constructor(private readonly entries: Array<[string, Template]>) {}
-  async evaluate(scope: Scope): Promise<Json> {
+  constructor(private readonly entries: Array<[string, BaseTemplate]>) {
+    super();
+  }
+  trySync(scope: Scope): Json | typeof NOT_SYNC {
+    const out: JsonObject = {};
+    for (const [k, t] of this.entries) {
+      const v = t.trySync(scope);
+      if (v === NOT_SYNC) return NOT_SYNC;
+      setOwn(out, k, v);
+    }
+    return out;
+  }
+  protected async evaluateAsync(scope: Scope): Promise<Json> {
     const out: JsonObject = {};
     for (const [k, t] of this.entries) setOwn(out, k, await t.evaluate(scope));
     return out;
   }
 }
 
-function compileString(s: string, path: string, problems: FieldProblem[]): Template {
+function compileString(s: string, path: string, problems: FieldProblem[]): BaseTemplate {
   if (!s.includes('{{')) return new ConstantTemplate(s);
   const { pieces, error } = splitTemplate(s);
   if (error) {
@@ -343,7 +418,7 @@ function compileString(s: string, path: string, problems: FieldProblem[]): Templ
   return new TextTemplate(pieces.map((p) => ('text' in p ? p.text : compileExpression(p.expr, path, problems))));
 }
 
-function compileValue(value: unknown, path: string, problems: FieldProblem[]): Template {
+function compileValue(value: unknown, path: string, problems: FieldProblem[]): BaseTemplate {
   if (typeof value === 'string') return compileString(value, path, problems);
   if (Array.isArray(value)) {
     const items = value.map((v, i) => compileValue(v, indexPath(path, i), problems));
@@ -351,7 +426,7 @@ function compileValue(value: unknown, path: string, problems: FieldProblem[]): T
     return new ArrayTemplate(items);
   }
   if (isPlainObject(value)) {
-    const entries: Array<[string, Template]> = Object.keys(value).map((k) => [k, compileValue(value[k], joinPath(path, k), problems)]);
+    const entries: Array<[string, BaseTemplate]> = Object.keys(value).map((k) => [k, compileValue(value[k], joinPath(path, k), problems)]);
     if (entries.every(([, t]) => t.constant)) return new ConstantTemplate(toPlainJson(value) ?? null);
     return new ObjectTemplate(entries);
   }

@@ -24,10 +24,30 @@ export class Metrics {
     });
   }
 
+  /** prom-client children per label values: looked up once instead of hashing labels per request. */
+  private readonly answered = new Map<string, { count: client.Counter.Internal; time: client.Histogram.Internal<'route'> }>();
+  private readonly finished = new Map<string, client.Counter.Internal>();
+
+  /** Counts one answered request and its duration. */
+  observeRequest(route: string, status: number, seconds: number): void {
+    const key = `${route} ${status}`;
+    let m = this.answered.get(key);
+    if (m === undefined) {
+      m = { count: this.requests.labels(route, String(status)), time: this.duration.labels(route) };
+      this.answered.set(key, m);
+    }
+    m.count.inc();
+    m.time.observe(seconds);
+  }
+
   /** Counts runs as they finish, from the engine's committed events. */
   follow(bus: RunBus, executorLoad: () => number): void {
     bus.subscribeAll((e) => {
-      if (e.type === 'run' && isTerminal(e.run.status)) this.runsFinished.inc({ status: e.run.status });
+      if (e.type !== 'run' || !isTerminal(e.run.status)) return;
+      const status = e.run.status;
+      let c = this.finished.get(status);
+      if (c === undefined) this.finished.set(status, (c = this.runsFinished.labels(status)));
+      c.inc();
     });
     new client.Gauge({
       name: 'flowgate_executor_runs', help: 'Runs held or queued by this node\'s executor',

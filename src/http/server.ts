@@ -78,8 +78,7 @@ export function createHttpServer(opts: ServerOptions): http.Server {
       else res.destroy();
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      opts.metrics.requests.inc({ route: label, status: res.statusCode });
-      opts.metrics.duration.observe({ route: label }, seconds);
+      opts.metrics.observeRequest(label, res.statusCode, seconds);
     }
   };
 
