@@ -189,20 +189,24 @@ async function run(c: Extract<Compiled, { ok: true }>, source: string, scope: Sc
 /** What `trySync` answers when the value needs JSONata itself (an asynchronous evaluation). */
 const NOT_SYNC: unique symbol = Symbol('not synchronous');
 type SyncResult = Json | undefined | typeof NOT_SYNC;
+const orNull = (v: Json | undefined): Json => (v === undefined ? null : v);
 
 class CompiledExpression implements Expression {
   constructor(readonly source: string, private readonly compiled: Compiled) {}
 
   evaluate(scope: Scope): Promise<Json> {
     const v = this.trySync(scope);
-    if (v !== NOT_SYNC) return Promise.resolve(v === undefined ? null : v);
-    return this.evaluateRaw(scope).then((x) => (x === undefined ? null : x));
+    return v !== NOT_SYNC ? Promise.resolve(v === undefined ? null : v) : this.evaluateJsonata(scope).then(orNull);
   }
 
   /** The raw JSONata result (undefined when nothing matched), for callers that need the difference. */
   evaluateRaw(scope: Scope): Promise<Json | undefined> {
     const v = this.trySync(scope);
-    if (v !== NOT_SYNC) return Promise.resolve(v);
+    return v !== NOT_SYNC ? Promise.resolve(v) : this.evaluateJsonata(scope);
+  }
+
+  /** The raw result by JSONata itself (when `trySync` did not answer). */
+  evaluateJsonata(scope: Scope): Promise<Json | undefined> {
     const c = this.compiled;
     if (!c.ok) return Promise.reject(this.broken(c.message));
     return run(c, this.source, scope).then(toPlainJson);
@@ -334,7 +338,7 @@ class TypedTemplate extends BaseTemplate {
     return v === undefined ? null : v;
   }
   protected evaluateAsync(scope: Scope): Promise<Json> {
-    return this.expr.evaluate(scope);
+    return this.expr.evaluateJsonata(scope).then(orNull);
   }
 }
 

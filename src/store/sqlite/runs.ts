@@ -25,6 +25,13 @@ const UPSERT_STEP = `INSERT INTO step_records (${STEP_COLUMNS.join(', ')}) VALUE
 
 type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
+/** Step records are written only with their own run. */
+function checkOwnRecords(runId: string, steps: StepRecord[]): void {
+  for (const step of steps) {
+    if (step.run_id !== runId) throw new TypeError(`step record ${step.run_id}#${step.seq} does not belong to run ${runId}`);
+  }
+}
+
 export class RunQueries {
   private readonly insert: Stmt<SqlValue[]>;
   private readonly holderOfRef: Stmt<[string, string, string], RunRow>;
@@ -97,11 +104,7 @@ export class RunQueries {
         }
       }
       const steps = batch[i].steps;
-      if (steps) {
-        for (const step of steps) {
-          if (step.run_id !== run.id) throw new TypeError(`step record ${step.run_id}#${step.seq} does not belong to run ${run.id}`);
-        }
-      }
+      if (steps) checkOwnRecords(run.id, steps);
       // The run's first records go in its own row (runs.first_steps): one row per new run.
       this.insert.run(...runInsertParams(run, inputText, steps));
       results[i] = { kind: 'created', run };
@@ -142,12 +145,8 @@ export class RunQueries {
         results[i] = { ok: false };
         continue;
       }
-      for (const step of t.steps) {
-        if (step.run_id !== run.id) {
-          throw new TypeError(`step record ${step.run_id}#${step.seq} does not belong to run ${run.id}`);
-        }
-        this.upsertStep.run(...stepParams(step));
-      }
+      checkOwnRecords(run.id, t.steps);
+      for (const step of t.steps) this.upsertStep.run(...stepParams(step));
       results[i] = { ok: true, replied: offersReply };
     }
     return results;
