@@ -135,8 +135,8 @@ export class Engine {
       callback_token: req.callbackToken ?? callbackToken(now), result_url: req.resultUrl ?? null, parent: req.parent ?? null,
       attempt: 1, owner: this.config.owner, lease_until: now + this.config.leaseMs, rev: 1,
       created_at: now, started_at: null, finished_at: null, updated_at: now,
-      ...(req.meta ? { meta: req.meta } : {}),
-    };
+    }; // the fields in copyRun's order (src/core/run.ts): one shape for every run
+    if (req.meta) run.meta = req.meta;
     // Run its first steps before the creation is committed (one write instead of two), unless a
     // concurrency cap means it may have to wait queued, or the executor is saturated.
     if (!loaded.compiled.workflow.definition.trigger?.concurrency && this.executor.canRunFresh()) {

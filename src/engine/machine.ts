@@ -3,6 +3,7 @@
  * No I/O, no clock reads (time is passed in), so every transition can be tested with plain data.
  */
 import type { CompiledStep } from '../core/compiled.js';
+import { copyRun } from '../core/run.js';
 import type { Attempt, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
 import type { Outcome } from '../steps/types.js';
 
@@ -35,17 +36,58 @@ function withAttempt(record: StepRecord, attempt: Partial<Attempt> | undefined, 
 
 /** Ends a run as succeeded: progress 100, no current step, a handled error forgotten. */
 function succeed(run: Run, now: number): Run {
-  return { ...run, status: 'succeeded', step: null, progress: 100, error: null, parking: null, wake_at: null, finished_at: now, updated_at: now };
+  return markSucceeded(copyRun(run), now);
+}
+
+/** Sets the succeeded state on a copy this module just made. */
+function markSucceeded(r: Run, now: number): Run {
+  r.status = 'succeeded';
+  r.step = null;
+  r.progress = 100;
+  r.error = null;
+  r.parking = null;
+  r.wake_at = null;
+  r.finished_at = now;
+  r.updated_at = now;
+  return r;
 }
 
 function fail(run: Run, error: RunError, now: number): Run {
-  return { ...run, status: 'failed', error, parking: null, wake_at: null, finished_at: now, updated_at: now };
+  const r = copyRun(run);
+  r.status = 'failed';
+  r.error = error;
+  r.parking = null;
+  r.wake_at = null;
+  r.finished_at = now;
+  r.updated_at = now;
+  return r;
 }
 
-/** Moves to `next`, or ends the run when there is none. */
-function goTo(run: Run, next: string | null, data: JsonObject, now: number): Run {
-  const moved: Run = { ...run, data, step: next, status: 'running', parking: null, wake_at: null, updated_at: now };
-  return next === null ? succeed(moved, now) : moved;
+/** Parks a copy of the run in step `id` (no owner while parked). */
+function park(run: Run, id: string, parking: Run['parking'], wakeAt: number | null, now: number): Run {
+  const r = copyRun(run);
+  r.status = 'waiting';
+  r.step = id;
+  r.parking = parking;
+  r.wake_at = wakeAt;
+  r.owner = null;
+  r.lease_until = null;
+  r.updated_at = now;
+  return r;
+}
+
+/** Moves to `next`, or ends the run when there is none. `reply` replaces the run's reply when given. */
+function goTo(run: Run, next: string | null, data: JsonObject, now: number, reply?: Run['reply']): Run {
+  const r = copyRun(run);
+  r.data = data;
+  if (reply !== undefined) r.reply = reply;
+  if (next === null) return markSucceeded(r, now);
+  r.step = next;
+  r.status = 'running';
+  r.parking = null;
+  r.wake_at = null;
+  r.updated_at = now;
+  return r;
 }
 
 export function advance(run: Run, step: CompiledStep, record: StepRecord, outcome: Outcome, attemptStarted: number, now: number): Advanced {
@@ -58,24 +100,20 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
         input: outcome.input ?? record.input, output: outcome.output ?? null,
         attempts: withAttempt(record, outcome.attempt, attemptStarted, now),
       };
-      let moved = goTo(run, next, outcome.data ?? run.data, now);
-      if (outcome.progress !== undefined && moved.status !== 'succeeded') moved = { ...moved, progress: outcome.progress };
+      const moved = goTo(run, next, outcome.data ?? run.data, now);
+      if (outcome.progress !== undefined && moved.status !== 'succeeded') moved.progress = outcome.progress;
       return { run: moved, record: rec, proceed: moved.status === 'running', replied: false };
     }
     case 'await': {
       const rec: StepRecord = { ...record, status: 'waiting', input: outcome.input ?? record.input, output: outcome.state };
-      const parked: Run = {
-        ...run, status: 'waiting', step: id, progress: outcome.progress ?? run.progress,
-        parking: { kind: 'child', step: id, seq: record.seq, children: outcome.children, wake_on: outcome.wakeOn },
-        wake_at: Math.ceil(outcome.until), owner: null, lease_until: null, updated_at: now,
-      };
+      const parked = park(run, id, { kind: 'child', step: id, seq: record.seq, children: outcome.children, wake_on: outcome.wakeOn }, Math.ceil(outcome.until), now);
+      if (outcome.progress !== undefined) parked.progress = outcome.progress;
       return { run: parked, record: rec, proceed: false, replied: false };
     }
     case 'reply': {
       const rec: StepRecord = { ...record, status: 'succeeded', finished_at: now, input: outcome.input ?? null, output: outcome.output ?? null };
       const replied = run.reply === null;
-      const withReply: Run = replied ? { ...run, reply: { ...outcome.reply, at: now } } : run;
-      const moved = goTo(withReply, step.next, run.data, now);
+      const moved = goTo(run, step.next, run.data, now, replied ? { ...outcome.reply, at: now } : undefined);
       return { run: moved, record: rec, proceed: moved.status === 'running', replied };
     }
     case 'sleep':
@@ -86,17 +124,14 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
       // A step that polls (http follow_async) keeps its state as output and logs each poll as an attempt.
       if (outcome.kind === 'sleep' && outcome.output !== undefined) rec = { ...rec, output: outcome.output };
       if (outcome.kind === 'sleep' && outcome.attempt) rec = { ...rec, attempts: withAttempt(record, outcome.attempt, attemptStarted, now) };
-      const parked: Run = { ...run, status: 'waiting', step: id, parking: { kind, step: id, seq: record.seq }, wake_at: wake, owner: null, lease_until: null, updated_at: now };
+      const parked = park(run, id, { kind, step: id, seq: record.seq }, wake, now);
       return { run: parked, record: rec, proceed: false, replied: false };
     }
     case 'retry': {
       const error: RunError = { step: id, ...outcome.error };
       const attempts = withAttempt(record, outcome.attempt, attemptStarted, now, error);
       const rec: StepRecord = { ...record, status: 'waiting', input: outcome.input ?? record.input, attempts, error };
-      const parked: Run = {
-        ...run, status: 'waiting', step: id, parking: { kind: 'retry', step: id, seq: record.seq, attempt: attempts.length },
-        wake_at: Math.ceil(outcome.at), owner: null, lease_until: null, updated_at: now,
-      };
+      const parked = park(run, id, { kind: 'retry', step: id, seq: record.seq, attempt: attempts.length }, Math.ceil(outcome.at), now);
       return { run: parked, record: rec, proceed: false, replied: false };
     }
     case 'fail': {
@@ -107,7 +142,8 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
       };
       const target = step.def.on_error;
       if (target) {
-        const moved: Run = { ...run, error, step: target, status: 'running', parking: null, wake_at: null, updated_at: now };
+        const moved = goTo(run, target, run.data, now);
+        moved.error = error;
         return { run: moved, record: rec, proceed: true, replied: false };
       }
       return { run: fail(run, error, now), record: rec, proceed: false, replied: false };
@@ -124,5 +160,13 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
 
 /** Cancels a run that is not finished. */
 export function cancelled(run: Run, now: number): Run {
-  return { ...run, status: 'cancelled', parking: null, wake_at: null, owner: null, lease_until: null, finished_at: now, updated_at: now };
+  const r = copyRun(run);
+  r.status = 'cancelled';
+  r.parking = null;
+  r.wake_at = null;
+  r.owner = null;
+  r.lease_until = null;
+  r.finished_at = now;
+  r.updated_at = now;
+  return r;
 }

@@ -7,6 +7,7 @@
  * variables, so starting one allocates one object.
  */
 import type { CompiledStep } from '../core/compiled.js';
+import { copyRun } from '../core/run.js';
 import type { Json, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
 import { STEP_KINDS } from '../steps/index.js';
 import type { Outcome, Resumption, StepContext } from '../steps/types.js';
@@ -68,14 +69,16 @@ export class Slice {
 
     if (!loaded) {
       const run = this.run;
-      this.run = { ...run, status: 'failed', error: { code: 'workflow_missing', message: `workflow ${run.workflow} v${run.version} not found` }, finished_at: d.clock() };
+      this.failWith({ code: 'workflow_missing', message: `workflow ${run.workflow} v${run.version} not found` });
       await this.commit();
       return;
     }
     const wf: LoadedWorkflow = loaded;
     if (this.run.status === 'queued' || this.run.started_at === null) {
-      const run = this.run;
-      this.run = { ...run, status: run.status === 'queued' ? 'running' : run.status, started_at: run.started_at ?? d.clock() };
+      const started = copyRun(this.run);
+      if (started.status === 'queued') started.status = 'running';
+      if (started.started_at === null) started.started_at = d.clock();
+      this.run = started;
       this.dirty = true;
     }
 
@@ -87,16 +90,16 @@ export class Slice {
       const stepId = run.step;
       const step = stepId === null ? undefined : wf.compiled.steps.get(stepId);
       if (!step) {
-        this.run = { ...run, status: 'failed', error: { code: 'unknown_step', message: `step ${stepId} does not exist in version ${run.version}` }, finished_at: d.clock() };
+        this.failWith({ code: 'unknown_step', message: `step ${stepId} does not exist in version ${run.version}` });
         break;
       }
       const kind = STEP_KINDS.get(step.def.type);
       if (!kind) {
-        this.run = { ...run, status: 'failed', error: { step: step.def.id, code: 'unsupported_step', message: `step type ${step.def.type} is not supported` }, finished_at: d.clock() };
+        this.failWith({ step: step.def.id, code: 'unsupported_step', message: `step type ${step.def.type} is not supported` });
         break;
       }
       if (run.step_seq >= d.maxStepsPerRun) {
-        this.run = { ...run, status: 'failed', error: { step: step.def.id, code: 'too_many_steps', message: `the run executed ${run.step_seq} steps; the limit is ${d.maxStepsPerRun}` }, finished_at: d.clock() };
+        this.failWith({ step: step.def.id, code: 'too_many_steps', message: `the run executed ${run.step_seq} steps; the limit is ${d.maxStepsPerRun}` });
         break;
       }
 
@@ -113,7 +116,10 @@ export class Slice {
           const runs = await Promise.all(parking.children.map((id) => d.store.loadRun(id)));
           resumption = { kind: 'children', runs: runs.filter((r): r is Run => r !== null) };
         } else resumption = resume ?? acceptedCallback(parking.kind, existing) ?? { kind: 'timer' };
-        this.run = { ...run, parking: null, wake_at: null };
+        const unparked = copyRun(run);
+        unparked.parking = null;
+        unparked.wake_at = null;
+        this.run = unparked;
       } else if (recovered && run.step_seq > 0) {
         const last = (await this.loadRecords()).find((r) => r.seq === run.step_seq);
         if (last && last.status === 'running' && last.step_id === step.def.id) {
@@ -122,11 +128,11 @@ export class Slice {
           attempt = record.attempts.length + 1;
         } else {
           record = newRecord(run, step, run.step_seq + 1, d.clock());
-          this.run = { ...run, step_seq: record.seq };
+          this.run = withSeq(run, record.seq);
         }
       } else {
         record = newRecord(run, step, run.step_seq + 1, d.clock());
-        this.run = { ...run, step_seq: record.seq };
+        this.run = withSeq(run, record.seq);
       }
       resume = undefined;
       recovered = false;
@@ -159,7 +165,7 @@ export class Slice {
       const checked = await this.checkOutcome(outcome, step, ctx);
       const adv = advance(this.run, step, record, checked.outcome, attemptStarted, d.clock());
       this.run = adv.run;
-      if (checked.progress !== undefined && this.run.status !== 'succeeded') this.run = { ...this.run, progress: checked.progress };
+      if (checked.progress !== undefined && this.run.status !== 'succeeded') this.run.progress = checked.progress; // adv.run is a fresh copy
       if (adv.replied) this.producedReply = true;
       this.dirty = true;
       replaceBySeq(this.pending, adv.record);
@@ -178,6 +184,15 @@ export class Slice {
     if (this.dirty || this.pending.length > 0) await this.commit();
   }
 
+  /** Ends the run as failed with an engine error (not a step's outcome). */
+  private failWith(error: RunError): void {
+    const failed = copyRun(this.run);
+    failed.status = 'failed';
+    failed.error = error;
+    failed.finished_at = this.d.clock();
+    this.run = failed;
+  }
+
   private async loadRecords(): Promise<StepRecord[]> {
     return (this.records ??= await this.d.store.listSteps(this.run.id));
   }
@@ -189,10 +204,11 @@ export class Slice {
     const now = d.clock();
     const holding = run.status === 'running' || run.status === 'queued';
     if (this.job.fresh) return this.createFresh(now, holding);
-    const next: Run = {
-      ...run, rev: run.rev + 1, updated_at: now,
-      owner: holding ? d.owner : null, lease_until: holding ? now + d.leaseMs : null,
-    };
+    const next = copyRun(run);
+    next.rev = run.rev + 1;
+    next.updated_at = now;
+    next.owner = holding ? d.owner : null;
+    next.lease_until = holding ? now + d.leaseMs : null;
     // A step's error message may quote a URL or an answer that holds a secret (a webhook URL kept in $secrets).
     const secretValues = this.secretValues;
     if (secretValues.length && next.error) next.error = redact(next.error as unknown as JsonObject, secretValues) as unknown as RunError;
@@ -223,7 +239,10 @@ export class Slice {
   private async createFresh(now: number, holding: boolean): Promise<boolean> {
     const d = this.d;
     const fresh = this.job.fresh!;
-    const created: Run = { ...this.run, updated_at: now, owner: holding ? d.owner : null, lease_until: holding ? now + d.leaseMs : null };
+    const created = copyRun(this.run);
+    created.updated_at = now;
+    created.owner = holding ? d.owner : null;
+    created.lease_until = holding ? now + d.leaseMs : null;
     const secretValues = this.secretValues;
     if (secretValues.length && created.error) created.error = redact(created.error as unknown as JsonObject, secretValues) as unknown as RunError;
     const steps = secretValues.length ? this.pending.map((r) => redactRecord(r, secretValues)) : this.pending;
@@ -269,6 +288,12 @@ export class Slice {
     }
     return { outcome };
   }
+}
+
+function withSeq(run: Run, seq: number): Run {
+  const r = copyRun(run);
+  r.step_seq = seq;
+  return r;
 }
 
 /** Puts a record in a list in place of the one with its seq, or at the end. */
