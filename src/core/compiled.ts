@@ -11,10 +11,19 @@ export interface Scope {
   vars: Record<string, unknown>;
 }
 
+/**
+ * What `trySync` answers when a value cannot be had without an asynchronous evaluation (JSONata
+ * itself); the caller then awaits `evaluate`. Most expressions are answered at once by the direct
+ * evaluator (src/core/fast-expr.ts), and a step whose values all are runs without a promise.
+ */
+export const NOT_SYNC: unique symbol = Symbol('not synchronous');
+
 /** A bare JSONata expression (`when:`, `until:`, `items:`, a string `progress:`). */
 export interface Expression {
   readonly source: string;
   evaluate(scope: Scope): Promise<unknown>;
+  /** The value `evaluate` would give, when it can be computed synchronously; else NOT_SYNC. */
+  trySync(scope: Scope): unknown;
 }
 
 /**
@@ -25,6 +34,8 @@ export interface Expression {
 export interface Template {
   readonly constant: boolean;
   evaluate(scope: Scope): Promise<Json>;
+  /** The value `evaluate` would give, when every expression in it is answered synchronously; else NOT_SYNC. */
+  trySync(scope: Scope): Json | typeof NOT_SYNC;
 }
 
 export interface CompiledStep {

@@ -18,7 +18,7 @@
  * `setExpressionLimits` applies at once to cached expressions too.
  */
 import jsonata from 'jsonata';
-import type { Expression, Scope, Template } from './compiled.js';
+import { NOT_SYNC, type Expression, type Scope, type Template } from './compiled.js';
 import type { FieldProblem } from './errors.js';
 import { compileFast, FALLBACK, type FastEval } from './fast-expr.js';
 import { cloneJson, indexPath, isPlainObject, joinPath, setOwn } from './path.js';
@@ -186,8 +186,6 @@ async function run(c: Extract<Compiled, { ok: true }>, source: string, scope: Sc
   }
 }
 
-/** What `trySync` answers when the value needs JSONata itself (an asynchronous evaluation). */
-const NOT_SYNC: unique symbol = Symbol('not synchronous');
 type SyncResult = Json | undefined | typeof NOT_SYNC;
 const orNull = (v: Json | undefined): Json => (v === undefined ? null : v);
 
@@ -195,13 +193,18 @@ class CompiledExpression implements Expression {
   constructor(readonly source: string, private readonly compiled: Compiled) {}
 
   evaluate(scope: Scope): Promise<Json> {
-    const v = this.trySync(scope);
+    const v = this.trySyncRaw(scope);
     return v !== NOT_SYNC ? Promise.resolve(v === undefined ? null : v) : this.evaluateJsonata(scope).then(orNull);
+  }
+
+  trySync(scope: Scope): Json | typeof NOT_SYNC {
+    const v = this.trySyncRaw(scope);
+    return v === undefined ? null : v;
   }
 
   /** The raw JSONata result (undefined when nothing matched), for callers that need the difference. */
   evaluateRaw(scope: Scope): Promise<Json | undefined> {
-    const v = this.trySync(scope);
+    const v = this.trySyncRaw(scope);
     return v !== NOT_SYNC ? Promise.resolve(v) : this.evaluateJsonata(scope);
   }
 
@@ -213,7 +216,7 @@ class CompiledExpression implements Expression {
   }
 
   /** The raw result when the direct evaluator (src/core/fast-expr.ts) answers it, else NOT_SYNC. */
-  trySync(scope: Scope): SyncResult {
+  trySyncRaw(scope: Scope): SyncResult {
     const c = this.compiled;
     if (!c.ok || c.fast === null) return NOT_SYNC;
     const v = c.fast(scope.data, scope);
@@ -334,8 +337,7 @@ class TypedTemplate extends BaseTemplate {
     super();
   }
   trySync(scope: Scope): Json | typeof NOT_SYNC {
-    const v = this.expr.trySync(scope);
-    return v === undefined ? null : v;
+    return this.expr.trySync(scope);
   }
   protected evaluateAsync(scope: Scope): Promise<Json> {
     return this.expr.evaluateJsonata(scope).then(orNull);
@@ -352,7 +354,7 @@ class TextTemplate extends BaseTemplate {
     for (const p of this.pieces) {
       if (typeof p === 'string') out += p;
       else {
-        const v = p.trySync(scope);
+        const v = p.trySyncRaw(scope);
         if (v === NOT_SYNC) return NOT_SYNC;
         out += textOf(v);
       }

@@ -17,7 +17,7 @@ import { Executor, type Logger, type SecretsPort } from './executor.js';
 import { cancelled } from './machine.js';
 import { testHttpStep, type StepTestResult } from './step-test.js';
 import { LeaseKeeper, TimerLoop } from './timers.js';
-import { WorkflowCache } from './workflows.js';
+import { WorkflowCache, type LoadedWorkflow } from './workflows.js';
 
 export interface EngineConfig {
   /** This node's identity in leases. */
@@ -124,9 +124,17 @@ export class Engine {
   }
 
   /** Creates a run durably (group-committed with others) and, when it is new, starts executing it. */
-  async startRun(req: StartRequest): Promise<CreateResult> {
-    const loaded = await this.workflows.version(req.workflow.tenant, req.workflow.id, req.workflow.version, req.workflow);
-    if (!loaded) throw notFound('workflow');
+  startRun(req: StartRequest): Promise<CreateResult> {
+    const wf = req.workflow;
+    const loaded = this.workflows.loaded(wf.tenant, wf.id, wf.version);
+    if (loaded) return this.startLoaded(req, loaded);
+    return this.workflows.version(wf.tenant, wf.id, wf.version, wf).then((l) => {
+      if (!l) throw notFound('workflow');
+      return this.startLoaded(req, l);
+    });
+  }
+
+  private async startLoaded(req: StartRequest, loaded: LoadedWorkflow): Promise<CreateResult> {
     const now = this.config.clock();
     const run: Run = {
       id: uuidv7(now), tenant: req.workflow.tenant, workflow: req.workflow.id, version: req.workflow.version,

@@ -6,7 +6,7 @@
  * (the run as it advances, the records not yet committed) lives in fields instead of captured
  * variables, so starting one allocates one object.
  */
-import type { CompiledStep } from '../core/compiled.js';
+import { NOT_SYNC, type CompiledStep } from '../core/compiled.js';
 import { copyRun } from '../core/run.js';
 import type { Json, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
 import { STEP_KINDS } from '../steps/index.js';
@@ -55,7 +55,7 @@ export class Slice {
   async execute(): Promise<void> {
     const d = this.d;
     const job = this.job;
-    const loaded = await d.workflows.version(this.run.tenant, this.run.workflow, this.run.version);
+    const loaded = d.workflows.loaded(this.run.tenant, this.run.workflow, this.run.version) ?? await d.workflows.version(this.run.tenant, this.run.workflow, this.run.version);
     let secrets: Record<string, string> = {};
     if (loaded?.usesSecrets) {
       secrets = await d.secrets.values(this.run.tenant);
@@ -156,13 +156,15 @@ export class Slice {
           steps: views ?? {}, secrets, stepCount: wf.compiled.steps.size, now: attemptStarted,
         }),
       };
-      let outcome: Outcome;
+      let outcome: Outcome | typeof NOT_SYNC = NOT_SYNC;
       try {
-        outcome = resumption ? await kind.resume!(ctx, resumption) : await kind.execute(ctx);
+        if (!resumption && kind.executeSync) outcome = kind.executeSync(ctx);
+        if (outcome === NOT_SYNC) outcome = resumption ? await kind.resume!(ctx, resumption) : await kind.execute(ctx);
       } catch (e) {
         outcome = errorOutcome(e);
       }
-      const checked = await this.checkOutcome(outcome, step, ctx);
+      const check = this.checkOutcome(outcome, step, ctx);
+      const checked = check instanceof Promise ? await check : check;
       const adv = advance(this.run, step, record, checked.outcome, attemptStarted, d.clock());
       this.run = adv.run;
       if (checked.progress !== undefined && this.run.status !== 'succeeded') this.run.progress = checked.progress; // adv.run is a fresh copy
@@ -266,27 +268,30 @@ export class Slice {
     d.onCommitted?.(run);
   }
 
-  /** Applies the data size limit to an outcome and evaluates the step's `progress`. */
-  private async checkOutcome(outcome: Outcome, step: CompiledStep, ctx: StepContext): Promise<{ outcome: Outcome; progress?: number }> {
+  /**
+   * Applies the data size limit to an outcome and evaluates the step's `progress` (synchronously
+   * unless the expression needs JSONata itself).
+   */
+  private checkOutcome(outcome: Outcome, step: CompiledStep, ctx: StepContext): Checked | Promise<Checked> {
     if (outcome.kind === 'continue' && outcome.data) {
       const size = Buffer.byteLength(JSON.stringify(outcome.data));
       if (size > this.d.maxDataBytes) {
         return { outcome: { kind: 'fail', error: { code: 'data_too_large', message: `run data would be ${size} bytes; the limit is ${this.d.maxDataBytes}` } } };
       }
     }
-    if ((outcome.kind === 'continue' || outcome.kind === 'reply') && step.def.progress !== undefined) {
-      let p: unknown = step.def.progress;
-      try {
-        if (typeof p === 'string') {
-          const data = outcome.kind === 'continue' && outcome.data ? outcome.data : ctx.scope.data;
-          p = await step.expressions.progress.evaluate({ ...ctx.scope, data });
-        }
-      } catch (e) {
-        return { outcome: errorOutcome(e) };
-      }
-      if (typeof p === 'number' && Number.isFinite(p)) return { outcome, progress: Math.max(0, Math.min(100, p)) };
+    if ((outcome.kind !== 'continue' && outcome.kind !== 'reply') || step.def.progress === undefined) return { outcome };
+    const p: unknown = step.def.progress;
+    if (typeof p !== 'string') return withProgress(outcome, p);
+    const data = outcome.kind === 'continue' && outcome.data ? outcome.data : ctx.scope.data;
+    const scope: StepContext['scope'] = { data, get vars() { return ctx.scope.vars; } };
+    const expr = step.expressions.progress;
+    try {
+      const v = expr.trySync(scope);
+      if (v !== NOT_SYNC) return withProgress(outcome, v);
+    } catch (e) {
+      return { outcome: errorOutcome(e) };
     }
-    return { outcome };
+    return expr.evaluate(scope).then((v) => withProgress(outcome, v), (e) => ({ outcome: errorOutcome(e) }));
   }
 }
 
@@ -295,6 +300,11 @@ function withSeq(run: Run, seq: number): Run {
   r.step_seq = seq;
   return r;
 }
+
+type Checked = { outcome: Outcome; progress?: number };
+
+const withProgress = (outcome: Outcome, p: unknown): Checked =>
+  typeof p === 'number' && Number.isFinite(p) ? { outcome, progress: Math.max(0, Math.min(100, p)) } : { outcome };
 
 /** Puts a record in a list in place of the one with its seq, or at the end. */
 function replaceBySeq(list: StepRecord[], record: StepRecord): void {

@@ -15,6 +15,8 @@ const HEAD_TTL_MS = 1000;
 
 export class WorkflowCache {
   private readonly versions = new Map<string, Promise<LoadedWorkflow | null>>();
+  /** The versions of `versions` that have loaded, for callers that can go on without awaiting. */
+  private readonly ready = new Map<string, LoadedWorkflow>();
   private readonly heads = new Map<string, { at: number; workflow: Promise<Workflow | null> }>();
 
   constructor(private readonly store: Store, private readonly maxEntries = 5000) {}
@@ -35,12 +37,21 @@ export class WorkflowCache {
     this.heads.delete(`${tenant}\u0000${id}`);
   }
 
+  /** A compiled version already loaded, without a promise; undefined when `version` must load it. */
+  loaded(tenant: string, id: string, version: number): LoadedWorkflow | undefined {
+    return this.ready.get(`${tenant}\u0000${id}\u0000${version}`);
+  }
+
   /** A compiled version; `known` avoids a store read when the caller already holds that version. */
   version(tenant: string, id: string, version: number, known?: Workflow): Promise<LoadedWorkflow | null> {
     const key = `${tenant}\u0000${id}\u0000${version}`;
     let hit = this.versions.get(key);
     if (!hit) {
-      if (this.versions.size >= this.maxEntries) this.versions.delete(this.versions.keys().next().value as string);
+      if (this.versions.size >= this.maxEntries) {
+        const oldest = this.versions.keys().next().value as string;
+        this.versions.delete(oldest);
+        this.ready.delete(oldest);
+      }
       hit = (async () => {
         const wf = known && known.version === version ? known : await this.store.getWorkflow(tenant, id, version);
         if (!wf) return null;
@@ -48,7 +59,11 @@ export class WorkflowCache {
         return { compiled: compileWorkflow(wf), usesSteps: text.includes('$steps'), usesSecrets: text.includes('$secrets') };
       })();
       this.versions.set(key, hit);
-      hit.then((v) => { if (!v) this.versions.delete(key); }, () => this.versions.delete(key));
+      const pending = hit;
+      hit.then((v) => {
+        if (!v) this.versions.delete(key);
+        else if (this.versions.get(key) === pending) this.ready.set(key, v);
+      }, () => this.versions.delete(key));
     }
     return hit;
   }

@@ -2,7 +2,7 @@
  * The step contract. A step computes; it never writes to the store or arms timers. It returns an
  * Outcome describing what should happen, and the engine performs it (commit, park, reply, wake).
  */
-import type { CompiledStep, CompiledWorkflow, Scope } from '../core/compiled.js';
+import type { CompiledStep, CompiledWorkflow, NOT_SYNC, Scope } from '../core/compiled.js';
 import type { Attempt, Json, JsonObject, Reply, Run, RunError, StepRecord } from '../core/types.js';
 
 /** Outgoing HTTP as the engine provides it (the real client, or a test double in unit tests). */
@@ -113,6 +113,12 @@ export type Resumption =
 export interface StepKind {
   readonly type: string;
   execute(ctx: StepContext): Promise<Outcome>;
+  /**
+   * The outcome without a promise, when the step can have it synchronously (its templates are all
+   * answered at once, see Template.trySync); NOT_SYNC sends the engine to `execute`. It must give
+   * what `execute` would, and throw what `execute` would reject with.
+   */
+  executeSync?(ctx: StepContext): Outcome | typeof NOT_SYNC;
   /** For steps that park: turn the wake-up into an outcome (never `park` again for a callback). */
   resume?(ctx: StepContext, why: Resumption): Promise<Outcome>;
 }
