@@ -27,6 +27,23 @@ export function setOwn(obj: Record<string, unknown>, key: string, value: unknown
   }
 }
 
+/**
+ * `{ ...a, ...b }` for JSON objects, as own properties (also `__proto__`). Spreads over objects of
+ * many hidden classes (run data parsed from every caller's JSON) take V8's slow path; copying key
+ * by key is an order of magnitude cheaper there.
+ */
+export function mergeOwn(a: JsonObject, b: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  copyOwn(out, a);
+  copyOwn(out, b);
+  return out;
+}
+
+function copyOwn(out: JsonObject, src: JsonObject): void {
+  const keys = Object.keys(src);
+  for (let i = 0; i < keys.length; i++) setOwn(out, keys[i], src[keys[i]]);
+}
+
 /** A deep copy of a JSON value (a default or a constant template must not be shared between runs). */
 export function cloneJson(v: Json): Json {
   if (typeof v !== 'object' || v === null) return v;

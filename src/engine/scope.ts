@@ -1,6 +1,6 @@
 /** The variables templates see (docs/spec.md §2 "Bound variables"), built from a run and its step records. */
 import type { Scope } from '../core/compiled.js';
-import type { Json, Run, StepRecord } from '../core/types.js';
+import type { Json, JsonObject, Run, StepRecord } from '../core/types.js';
 
 export interface StepView {
   status: string;
@@ -25,7 +25,8 @@ export function stepView(r: StepRecord): StepView {
 export interface ScopeSources {
   run: Run;
   workflowName: string;
-  callbackUrl: string;
+  /** The callback URL of a token (built only when a template reads `$run.callback_url`). */
+  callbackUrl: (token: string) => string;
   steps: Record<string, StepView>;
   secrets: Record<string, string>;
   stepCount: number;
@@ -35,15 +36,23 @@ export interface ScopeSources {
 /**
  * The scope of one step execution. `vars` is built on first use: the expressions of most steps
  * read only `data` (see src/core/fast-expr.ts), and building it costs several Date formattings.
+ * A class, so a scope is one plain allocation (an object literal with a getter is not).
  */
+class StepScope implements Scope {
+  readonly data: JsonObject;
+  private built: Record<string, unknown> | null = null;
+
+  constructor(private readonly sources: ScopeSources) {
+    this.data = sources.run.data;
+  }
+
+  get vars(): Record<string, unknown> {
+    return (this.built ??= buildVars(this.sources));
+  }
+}
+
 export function buildScope(s: ScopeSources): Scope {
-  let vars: Record<string, unknown> | null = null;
-  return {
-    data: s.run.data,
-    get vars(): Record<string, unknown> {
-      return (vars ??= buildVars(s));
-    },
-  };
+  return new StepScope(s);
 }
 
 function buildVars(s: ScopeSources): Record<string, unknown> {
@@ -51,7 +60,7 @@ function buildVars(s: ScopeSources): Record<string, unknown> {
   return {
     run: {
       id: run.id, ref: run.ref, workflow: run.workflow, version: run.version, status: run.status,
-      created_at: new Date(run.created_at).toISOString(), attempt: run.attempt, callback_url: s.callbackUrl,
+      created_at: new Date(run.created_at).toISOString(), attempt: run.attempt, callback_url: s.callbackUrl(run.callback_token),
     },
     workflow: { id: run.workflow, name: s.workflowName, version: run.version },
     steps: s.steps,

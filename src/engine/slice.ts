@@ -6,11 +6,11 @@
  * (the run as it advances, the records not yet committed) lives in fields instead of captured
  * variables, so starting one allocates one object.
  */
-import { NOT_SYNC, type CompiledStep } from '../core/compiled.js';
+import { NOT_SYNC, type CompiledStep, type CompiledWorkflow, type Scope } from '../core/compiled.js';
 import { copyRun } from '../core/run.js';
 import type { Json, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
 import { STEP_KINDS } from '../steps/index.js';
-import type { Outcome, Resumption, StepContext } from '../steps/types.js';
+import type { ChildPort, HttpPort, Outcome, Resumption, SandboxPort, StepContext } from '../steps/types.js';
 import type { ExecutorDeps, Job } from './executor-types.js';
 import { advance, newRecord } from './machine.js';
 import { buildScope, redact, stepView, type StepView } from './scope.js';
@@ -146,16 +146,10 @@ export class Slice {
       const attemptStarted = d.clock();
       const parent = this.run;
       const seq = record.seq;
-      const ctx: StepContext = {
-        run: parent, workflow: wf.compiled, step, seq, attempt, now: d.clock, http: d.http, sandbox: d.sandbox,
-        record: resumption || attempt > 1 ? record : null,
-        children: { start: (specs) => d.startChildren(parent, step.def.id, seq, specs) },
-        selfCallback: d.selfCallback ? (body) => d.selfCallback!(parent.callback_token, body) : undefined,
-        scope: buildScope({
-          run: parent, workflowName: wf.compiled.workflow.name, callbackUrl: d.callbackUrl(parent.callback_token),
-          steps: views ?? {}, secrets, stepCount: wf.compiled.steps.size, now: attemptStarted,
-        }),
-      };
+      const ctx = new SliceStepContext(d, parent, wf, step, seq, attempt, resumption || attempt > 1 ? record : null, buildScope({
+        run: parent, workflowName: wf.compiled.workflow.name, callbackUrl: d.callbackUrl,
+        steps: views ?? {}, secrets, stepCount: wf.compiled.steps.size, now: attemptStarted,
+      }));
       let outcome: Outcome | typeof NOT_SYNC = NOT_SYNC;
       try {
         if (!resumption && kind.executeSync) outcome = kind.executeSync(ctx);
@@ -301,6 +295,33 @@ function withSeq(run: Run, seq: number): Run {
   return r;
 }
 
+/** What a step sees of its run and the engine (a class: one allocation per step, its ports made on use). */
+class SliceStepContext implements StepContext {
+  readonly workflow: CompiledWorkflow;
+  readonly now: () => number;
+  readonly http: HttpPort;
+  readonly sandbox?: SandboxPort;
+
+  constructor(
+    private readonly d: ExecutorDeps, readonly run: Run, loaded: LoadedWorkflow, readonly step: CompiledStep,
+    readonly seq: number, readonly attempt: number, readonly record: StepRecord | null, readonly scope: Scope,
+  ) {
+    this.workflow = loaded.compiled;
+    this.now = d.clock;
+    this.http = d.http;
+    this.sandbox = d.sandbox;
+  }
+
+  get children(): ChildPort {
+    return { start: (specs) => this.d.startChildren(this.run, this.step.def.id, this.seq, specs) };
+  }
+
+  get selfCallback(): StepContext['selfCallback'] {
+    const selfCallback = this.d.selfCallback;
+    return selfCallback ? (body) => selfCallback(this.run.callback_token, body) : undefined;
+  }
+}
+
 type Checked = { outcome: Outcome; progress?: number };
 
 const withProgress = (outcome: Outcome, p: unknown): Checked =>
@@ -308,8 +329,12 @@ const withProgress = (outcome: Outcome, p: unknown): Checked =>
 
 /** Puts a record in a list in place of the one with its seq, or at the end. */
 function replaceBySeq(list: StepRecord[], record: StepRecord): void {
-  const i = list.findIndex((r) => r.seq === record.seq);
-  if (i >= 0) list.splice(i, 1);
+  for (let i = 0; i < list.length; i++) {
+    if (list[i].seq === record.seq) {
+      list.splice(i, 1);
+      break;
+    }
+  }
   list.push(record);
 }
 

@@ -56,7 +56,7 @@ export async function testHttpStep(d: StepTestDeps, tenant: string, workflowId: 
     // A POST to $run.callback_url is answered here: a test has no run to resume or reply for.
     selfCallback: async () => ({ status: 202, body: { accepted: 'test', note: 'a step test delivers no callback' } }),
     scope: buildScope({
-      run, workflowName: wf.name, callbackUrl: d.callbackUrl('step-test'), steps: {}, secrets,
+      run, workflowName: wf.name, callbackUrl: d.callbackUrl, steps: {}, secrets,
       stepCount: loaded.compiled.steps.size, now,
     }),
   };

@@ -1,5 +1,6 @@
 /** Steps that only move data and control: set, condition, reply, end. */
 import { NOT_SYNC } from '../core/compiled.js';
+import { mergeOwn } from '../core/path.js';
 import type { Json, JsonObject } from '../core/types.js';
 import type { Outcome, StepContext, StepKind } from './types.js';
 
@@ -8,7 +9,7 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 /** Every `{{ }}` of set, condition and reply is usually answered at once; then the step needs no promise. */
 const setOutcome = (ctx: StepContext, v: Json): Outcome => {
   const values: JsonObject = isObject(v) ? v : {};
-  const data: JsonObject = { ...ctx.scope.data, ...values };
+  const data = mergeOwn(ctx.scope.data, values);
   const unset = ctx.step.def.unset as string[] | undefined;
   if (unset) for (const key of unset) delete data[key];
   return { kind: 'continue', data, output: values };
