@@ -6,7 +6,7 @@
  * shapes take V8's slow path, ≈ 20 times slower. copyRun builds every copy from one object literal
  * in one field order, so the runs the engine works on share one shape and copying stays cheap.
  */
-import type { Run } from './types.js';
+import type { Run, StepRecord } from './types.js';
 
 /** A shallow copy of `r` (nested objects are shared, as with a spread). */
 export function copyRun(r: Run): Run {
@@ -20,4 +20,12 @@ export function copyRun(r: Run): Run {
   // Absent unless set (few runs have it), so a run without meta has no `meta` key at all.
   if (r.meta !== undefined) c.meta = r.meta;
   return c;
+}
+
+/** A shallow copy of a step record, from one literal (newRecord in the engine uses the same order). */
+export function copyRecord(r: StepRecord): StepRecord {
+  return {
+    run_id: r.run_id, seq: r.seq, step_id: r.step_id, type: r.type, name: r.name, status: r.status,
+    attempts: r.attempts, input: r.input, output: r.output, error: r.error, started_at: r.started_at, finished_at: r.finished_at,
+  };
 }

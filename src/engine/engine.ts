@@ -148,7 +148,7 @@ export class Engine {
     // Run its first steps before the creation is committed (one write instead of two), unless a
     // concurrency cap means it may have to wait queued, or the executor is saturated.
     if (!loaded.compiled.workflow.definition.trigger?.concurrency && this.executor.canRunFresh()) {
-      return new Promise<CreateResult>((settle, fail) => this.executor.runFresh({ run, fresh: { refPolicy: req.refPolicy, settle, fail } }));
+      return new Promise<CreateResult>((settle, fail) => this.executor.runFresh({ run, loaded, fresh: { refPolicy: req.refPolicy, settle, fail } }));
     }
     const result = await this.committer.create({ run, refPolicy: req.refPolicy });
     if (result.kind === 'created') {

@@ -4,7 +4,7 @@ import type { ChildSpec, ChildStart, HttpPort, Resumption, SandboxPort } from '.
 import type { CreateResult, RefPolicy, Store } from '../store/types.js';
 import type { RunBus } from './bus.js';
 import type { Committer } from './committer.js';
-import type { WorkflowCache } from './workflows.js';
+import type { LoadedWorkflow, WorkflowCache } from './workflows.js';
 
 export interface SecretsPort {
   /** The tenant's secrets, decrypted. */
@@ -56,4 +56,6 @@ export interface Job {
    * steps without effects run before that commit; `settle` answers the trigger once it is durable.
    */
   fresh?: { refPolicy: RefPolicy; settle: (r: CreateResult) => void; fail: (e: unknown) => void };
+  /** The run's compiled workflow version, when the caller already holds it (saves a lookup). */
+  loaded?: LoadedWorkflow;
 }

@@ -39,7 +39,8 @@ export class Executor {
 
   /** Executes a new, not yet stored run at once; its first commit creates it (see Job.fresh). */
   runFresh(job: Job & { fresh: NonNullable<Job['fresh']> }): void {
-    this.hold(job, () => this.slice(job));
+    this.active.set(job.run.id, job);
+    void this.holding(job, false);
   }
 
   dispatch(job: Job): void {
@@ -61,23 +62,26 @@ export class Executor {
     while (this.ready.length > 0 && this.active.size < this.d.maxActive) {
       const job = this.ready.shift()!;
       if (this.active.has(job.run.id)) continue; // a slice already holds this run
-      this.hold(job, () => this.gated(job));
+      this.active.set(job.run.id, job);
+      void this.holding(job, true);
     }
   }
 
-  /** Runs `work` for a job while it counts as active; a crash fails the run (or, never stored, the trigger). */
-  private hold(job: Job, work: () => Promise<void>): void {
-    this.active.set(job.run.id, job);
-    void work()
-      .catch((e) => {
-        if (job.fresh) job.fresh.fail(e); // never stored: the trigger gets the error, nothing was created
-        else return this.failCrashed(job.run.id, e);
-      })
-      .finally(() => {
-        this.active.delete(job.run.id);
-        if (this.active.size === 0 && this.stopping) for (const w of this.idleWaiters.splice(0)) w();
-        this.pump();
-      });
+  /**
+   * Executes a job (through its workflow's concurrency gate when `gated`) while it counts as active;
+   * a crash fails the run (or, never stored, the trigger).
+   */
+  private async holding(job: Job, gated: boolean): Promise<void> {
+    try {
+      await (gated ? this.gated(job) : this.slice(job));
+    } catch (e) {
+      if (job.fresh) job.fresh.fail(e); // never stored: the trigger gets the error, nothing was created
+      else await this.failCrashed(job.run.id, e);
+    } finally {
+      this.active.delete(job.run.id);
+      if (this.active.size === 0 && this.stopping) for (const w of this.idleWaiters.splice(0)) w();
+      this.pump();
+    }
   }
 
   /** A slice threw (a bug or a store failure): fail the run rather than leave it running with no one on it. */

@@ -3,8 +3,8 @@
  * No I/O, no clock reads (time is passed in), so every transition can be tested with plain data.
  */
 import type { CompiledStep } from '../core/compiled.js';
-import { copyRun } from '../core/run.js';
-import type { Attempt, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
+import { copyRecord, copyRun } from '../core/run.js';
+import type { Attempt, JsonObject, Reply, Run, RunError, StepRecord } from '../core/types.js';
 import type { Outcome } from '../steps/types.js';
 
 export interface Advanced {
@@ -32,6 +32,14 @@ function withAttempt(record: StepRecord, attempt: Partial<Attempt> | undefined, 
     error: attempt?.error ?? (error ? { class: error.code, message: error.message } : null),
   };
   return [...record.attempts, a];
+}
+
+/** The reply a step gave, stamped with when (the optional fields only when set). */
+function replyAt(r: Omit<Reply, 'at'>, now: number): Reply {
+  const reply: Reply = { status: r.status, data: r.data, at: now };
+  if (r.http_status !== undefined) reply.http_status = r.http_status;
+  if (r.headers !== undefined) reply.headers = r.headers;
+  return reply;
 }
 
 /** Ends a run as succeeded: progress 100, no current step, a handled error forgotten. */
@@ -95,11 +103,13 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
   switch (outcome.kind) {
     case 'continue': {
       const next = outcome.next !== undefined ? outcome.next : step.next;
-      const rec: StepRecord = {
-        ...record, status: 'succeeded', finished_at: now, error: null,
-        input: outcome.input ?? record.input, output: outcome.output ?? null,
-        attempts: withAttempt(record, outcome.attempt, attemptStarted, now),
-      };
+      const rec = copyRecord(record);
+      rec.status = 'succeeded';
+      rec.finished_at = now;
+      rec.error = null;
+      rec.input = outcome.input ?? record.input;
+      rec.output = outcome.output ?? null;
+      rec.attempts = withAttempt(record, outcome.attempt, attemptStarted, now);
       const moved = goTo(run, next, outcome.data ?? run.data, now);
       if (outcome.progress !== undefined && moved.status !== 'succeeded') moved.progress = outcome.progress;
       return { run: moved, record: rec, proceed: moved.status === 'running', replied: false };
@@ -111,9 +121,13 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
       return { run: parked, record: rec, proceed: false, replied: false };
     }
     case 'reply': {
-      const rec: StepRecord = { ...record, status: 'succeeded', finished_at: now, input: outcome.input ?? null, output: outcome.output ?? null };
+      const rec = copyRecord(record);
+      rec.status = 'succeeded';
+      rec.finished_at = now;
+      rec.input = outcome.input ?? null;
+      rec.output = outcome.output ?? null;
       const replied = run.reply === null;
-      const moved = goTo(run, step.next, run.data, now, replied ? { ...outcome.reply, at: now } : undefined);
+      const moved = goTo(run, step.next, run.data, now, replied ? replyAt(outcome.reply, now) : undefined);
       return { run: moved, record: rec, proceed: moved.status === 'running', replied };
     }
     case 'sleep':

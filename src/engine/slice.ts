@@ -55,7 +55,8 @@ export class Slice {
   async execute(): Promise<void> {
     const d = this.d;
     const job = this.job;
-    const loaded = d.workflows.loaded(this.run.tenant, this.run.workflow, this.run.version) ?? await d.workflows.version(this.run.tenant, this.run.workflow, this.run.version);
+    const run0 = this.run;
+    const loaded = job.loaded ?? d.workflows.loaded(run0.tenant, run0.workflow, run0.version) ?? await d.workflows.version(run0.tenant, run0.workflow, run0.version);
     let secrets: Record<string, string> = {};
     if (loaded?.usesSecrets) {
       secrets = await d.secrets.values(this.run.tenant);

@@ -1,7 +1,7 @@
 /** Steps that only move data and control: set, condition, reply, end. */
 import { NOT_SYNC } from '../core/compiled.js';
 import { mergeOwn } from '../core/path.js';
-import type { Json, JsonObject } from '../core/types.js';
+import type { Json, JsonObject, Reply } from '../core/types.js';
 import type { Outcome, StepContext, StepKind } from './types.js';
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -72,13 +72,9 @@ const replyOutcome = (ctx: StepContext, data: Json, h: Json | undefined): Outcom
     headers = {};
     for (const [k, v] of Object.entries(h)) if (v !== null) headers[k] = typeof v === 'string' ? v : JSON.stringify(v);
   }
-  const status = def.status === 'error' ? 'error' : 'ok';
-  const reply = {
-    status: status as 'ok' | 'error',
-    data,
-    ...(typeof def.http_status === 'number' ? { http_status: def.http_status } : {}),
-    ...(headers ? { headers } : {}),
-  };
+  const reply: Omit<Reply, 'at'> = { status: def.status === 'error' ? 'error' : 'ok', data };
+  if (typeof def.http_status === 'number') reply.http_status = def.http_status;
+  if (headers) reply.headers = headers;
   return { kind: 'reply', reply, output: data };
 };
 
