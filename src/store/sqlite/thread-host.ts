@@ -6,6 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { CreateResult } from '../types.js';
 import { DatabaseLockedError, openSqliteStore, type SqliteOptions, type SqliteStore } from './store.js';
+import { unpackNewRun, unpackTransition, type PackedNewRun, type PackedTransition } from './wire.js';
 
 export interface HostCall {
   id: number;
@@ -31,6 +32,20 @@ function describe(e: unknown, path: string): HostError {
   return { name: err.name, message: err.message, stack: err.stack, ...(typeof code === 'string' ? { code } : {}) };
 }
 
+/** The verbs whose runs travel packed (wire.ts), unpacked here. */
+function unpackArgs(verb: string, args: unknown[]): unknown[] {
+  switch (verb) {
+    case 'writeBatch':
+      return [(args[0] as PackedNewRun[]).map(unpackNewRun), (args[1] as PackedTransition[]).map(unpackTransition)];
+    case 'createRuns':
+      return [(args[0] as PackedNewRun[]).map(unpackNewRun)];
+    case 'applyTransitions':
+      return [(args[0] as PackedTransition[]).map(unpackTransition)];
+    default:
+      return args;
+  }
+}
+
 /** A created run is answered by its kind alone: the caller holds the run it sent. */
 const lighten = (results: CreateResult[]): unknown[] => results.map((r) => (r.kind === 'created' ? { kind: 'created' } : r));
 
@@ -51,7 +66,7 @@ export async function serveStore(port: MessagePort, opts: SqliteOptions): Promis
     }
     let answer: Promise<unknown>;
     try {
-      answer = verbs[msg.verb](...msg.args);
+      answer = verbs[msg.verb](...unpackArgs(msg.verb, msg.args));
     } catch (e) {
       answer = Promise.reject(e);
     }

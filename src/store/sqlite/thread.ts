@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { Store, StoreCapabilities } from '../types.js';
 import { DatabaseLockedError, type SqliteOptions } from './connection.js';
 import type { HostAnswer, HostCall, HostError } from './thread-host.js';
+import { packNewRun, packTransition } from './wire.js';
 
 /** Every verb of the Store, forwarded as is (writeBatch and createRuns get a lighter answer). */
 const VERBS = [
@@ -134,14 +135,16 @@ export async function openThreadedSqliteStore(opts: ThreadedSqliteOptions): Prom
     close: () => thread.close(),
   };
   for (const verb of VERBS) store[verb] = (...args: unknown[]) => thread.call(verb, args);
-  // A created run comes back as its kind only: the caller already holds the run it sent.
+  // Runs travel packed (wire.ts). A created run comes back as its kind only: the caller already
+  // holds the run it sent.
   const s = store as unknown as Store;
   s.createRuns = async (batch) => {
-    const results = await thread.call<Awaited<ReturnType<Store['createRuns']>>>('createRuns', [batch]);
+    const results = await thread.call<Awaited<ReturnType<Store['createRuns']>>>('createRuns', [batch.map(packNewRun)]);
     return results.map((r, i) => (r.kind === 'created' ? { kind: 'created', run: batch[i].run } : r));
   };
+  s.applyTransitions = (batch) => thread.call('applyTransitions', [batch.map(packTransition)]);
   s.writeBatch = async (creates, transitions) => {
-    const results = await thread.call<Awaited<ReturnType<Store['writeBatch']>>>('writeBatch', [creates, transitions]);
+    const results = await thread.call<Awaited<ReturnType<Store['writeBatch']>>>('writeBatch', [creates.map(packNewRun), transitions.map(packTransition)]);
     results.creates = results.creates.map((r, i) => (r.kind === 'created' ? { kind: 'created', run: creates[i].run } : r));
     return results;
   };
