@@ -134,7 +134,7 @@ export class Engine {
     });
   }
 
-  private async startLoaded(req: StartRequest, loaded: LoadedWorkflow): Promise<CreateResult> {
+  private startLoaded(req: StartRequest, loaded: LoadedWorkflow): Promise<CreateResult> {
     const now = this.config.clock();
     const run: Run = {
       id: uuidv7(now), tenant: req.workflow.tenant, workflow: req.workflow.id, version: req.workflow.version,
@@ -150,12 +150,13 @@ export class Engine {
     if (!loaded.compiled.workflow.definition.trigger?.concurrency && this.executor.canRunFresh()) {
       return new Promise<CreateResult>((settle, fail) => this.executor.runFresh({ run, loaded, fresh: { refPolicy: req.refPolicy, settle, fail } }));
     }
-    const result = await this.committer.create({ run, refPolicy: req.refPolicy });
-    if (result.kind === 'created') {
-      this.bus.publishRun(result.run);
-      this.executor.dispatch({ run: result.run });
-    }
-    return result;
+    return this.committer.create({ run, refPolicy: req.refPolicy }).then((result) => {
+      if (result.kind === 'created') {
+        this.bus.publishRun(result.run);
+        this.executor.dispatch({ run: result.run });
+      }
+      return result;
+    });
   }
 
   /**

@@ -17,7 +17,7 @@ export class WorkflowCache {
   private readonly versions = new Map<string, Promise<LoadedWorkflow | null>>();
   /** The versions of `versions` that have loaded, for callers that can go on without awaiting. */
   private readonly ready = new Map<string, LoadedWorkflow>();
-  private readonly heads = new Map<string, { at: number; workflow: Promise<Workflow | null> }>();
+  private readonly heads = new Map<string, { at: number; workflow: Promise<Workflow | null>; value?: Workflow | null }>();
 
   constructor(private readonly store: Store, private readonly maxEntries = 5000) {}
 
@@ -28,9 +28,16 @@ export class WorkflowCache {
     const now = Date.now();
     if (hit && now - hit.at < HEAD_TTL_MS) return hit.workflow;
     const workflow = this.store.getWorkflow(tenant, id);
-    this.heads.set(key, { at: now, workflow });
-    workflow.catch(() => this.heads.delete(key));
+    const entry: { at: number; workflow: Promise<Workflow | null>; value?: Workflow | null } = { at: now, workflow };
+    this.heads.set(key, entry);
+    workflow.then((v) => { entry.value = v; }, () => { if (this.heads.get(key) === entry) this.heads.delete(key); });
     return workflow;
+  }
+
+  /** What `current` would resolve to, when it is cached and loaded (no promise); else undefined. */
+  currentCached(tenant: string, id: string): Workflow | null | undefined {
+    const hit = this.heads.get(`${tenant}\u0000${id}`);
+    return hit && Date.now() - hit.at < HEAD_TTL_MS ? hit.value : undefined;
   }
 
   invalidate(tenant: string, id: string): void {

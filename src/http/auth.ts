@@ -17,6 +17,16 @@ export interface Principal {
 const RANK: Record<Role, number> = { read: 1, trigger: 2, admin: 3 };
 export const TENANT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
+/** How long a key lookup is trusted (a deleted key on another node stops working after this). */
+const KEY_CACHE_MS = 5000;
+const ADMIN_DEFAULT: Principal = Object.freeze({ kind: 'admin', role: 'admin', tenant: 'default' });
+
+function bearer(authorization: string | undefined): string {
+  const m = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  if (!m) throw unauthorized('an Authorization: Bearer <token> header is required');
+  return m[1];
+}
+
 const unauthorized = (detail: string): FlowgateError =>
   new FlowgateError('unauthorized', detail, { headers: { 'WWW-Authenticate': 'Bearer realm="flowgate"' } });
 
@@ -30,9 +40,22 @@ export class Authenticator {
 
   /** Resolves the bearer token of a request; throws 401 when missing or unknown. */
   async authenticate(authorization: string | undefined, tenantHeader: string | undefined): Promise<Principal> {
-    const m = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-    if (!m) throw unauthorized('an Authorization: Bearer <token> header is required');
-    return this.principalFor(m[1], tenantHeader);
+    return this.principalFor(bearer(authorization), tenantHeader);
+  }
+
+  /**
+   * The principal without a promise when the answer is known at once (the admin token for the
+   * default tenant, a key looked up moments ago); undefined means: call `authenticate`. Throws 401
+   * for a missing or malformed header, as `authenticate` rejects.
+   */
+  knownPrincipal(authorization: string | undefined, tenantHeader: string | undefined): Principal | undefined {
+    const hash = this.digest(bearer(authorization));
+    if (safeEqual(hash, this.adminHash)) {
+      const tenant = tenantHeader?.trim() || 'default';
+      return tenant === 'default' ? ADMIN_DEFAULT : undefined;
+    }
+    const hit = this.cache.get(hash);
+    return hit?.principal && Date.now() - hit.at < KEY_CACHE_MS ? hit.principal : undefined;
   }
 
   /** Digests of recently seen tokens: a client sends the same token on every request. */
@@ -58,7 +81,7 @@ export class Authenticator {
     }
     const now = Date.now();
     const hit = this.cache.get(hash);
-    let principal = hit && now - hit.at < 5000 ? hit.principal : undefined;
+    let principal = hit && now - hit.at < KEY_CACHE_MS ? hit.principal : undefined;
     if (principal === undefined) {
       const key = await this.store.findKeyByHash(hash);
       principal = key ? { kind: 'key', role: key.role, tenant: key.tenant, key_id: key.id } : null;

@@ -65,7 +65,8 @@ export function createHttpServer(opts: ServerOptions): http.Server {
       };
       if (route.auth !== 'public') {
         const tenantHeader = req.headers['flowgate-tenant'];
-        ctx.principal = await opts.auth.authenticate(req.headers.authorization, Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader);
+        const tenant = Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader;
+        ctx.principal = opts.auth.knownPrincipal(req.headers.authorization, tenant) ?? await opts.auth.authenticate(req.headers.authorization, tenant);
         requireRole(ctx.principal, route.auth);
         if (opts.rateLimiter?.enabled && ctx.principal.kind !== 'admin') {
           opts.rateLimiter.check(ctx.principal.key_id, route.startsRuns && ctx.params.id ? { tenant: ctx.principal.tenant, id: ctx.params.id } : undefined);

@@ -64,7 +64,13 @@ export class Intake {
     return checked.data;
   }
 
-  async start(wf: Workflow, input: Record<string, unknown>, opts: StartOptions = {}): Promise<CreateResult> {
+  /** The current workflow when it is cached (no promise), else undefined: call `workflow`. */
+  cachedWorkflow(tenant: string, id: string): Workflow | undefined {
+    const wf = this.engine.workflows.currentCached(tenant, id);
+    return wf && !wf.archived ? wf : undefined;
+  }
+
+  start(wf: Workflow, input: Record<string, unknown>, opts: StartOptions = {}): Promise<CreateResult> {
     const data = opts.extra ? { ...this.prepare(wf, input), ...opts.extra } : this.prepare(wf, input);
     return this.engine.startRun({
       workflow: wf, data, input: input as JsonObject, ref: opts.ref ?? null,

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseDocument, validateDefinition } from '../../core/definition.js';
 import { FlowgateError, notFound } from '../../core/errors.js';
+import { isTerminal } from '../../core/types.js';
 import { uuidv4 } from '../../core/ids.js';
 import { checkRef, Intake } from '../../triggers/intake.js';
 import { checkResultUrl } from '../../triggers/result-url.js';
@@ -82,14 +83,14 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
   };
 
   const trigger = async (ctx: Ctx): Promise<void> => {
-    const wf = await d.intake.workflow(ctx.principal.tenant, ctx.params.id!);
+    const wf = d.intake.cachedWorkflow(ctx.principal.tenant, ctx.params.id!) ?? await d.intake.workflow(ctx.principal.tenant, ctx.params.id!);
     const ref = checkRef(header(ctx, 'idempotency-key') ?? ctx.query.get('ref'), header(ctx, 'idempotency-key') !== undefined ? 'Idempotency-Key' : 'ref');
     const wait = Intake.waitSeconds(ctx.query.get('wait'), header(ctx, 'prefer'));
     const resultUrl = checkResultUrl(ctx.query.get('callback_url'));
     const params = await paramsBody(ctx);
     const { run, created } = await d.intake.startNative(wf, params, { ref, resultUrl });
     if (wait === null) return sendAccepted(ctx, run, d.retryAfterSeconds);
-    const settled = await d.intake.wait(run, wait, created);
+    const settled = run.reply !== null || isTerminal(run.status) ? run : await d.intake.wait(run, wait, created);
     sendRunAnswer(ctx, settled, d.retryAfterSeconds);
   };
 
