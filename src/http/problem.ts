@@ -7,6 +7,7 @@
  */
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import { ERRORS, FlowgateError, problemType, type FieldProblem } from '../core/errors.js';
+import { setOwn } from '../core/path.js';
 import { isConnectionClose } from './body.js';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -89,12 +90,16 @@ function send(res: ServerResponse, status: number, contentType: string, payload:
     res.destroy();
     return;
   }
-  const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-  const all: OutgoingHttpHeaders = { ...headers, 'Content-Type': contentType, 'Content-Length': bytes.length };
+  // A string body goes out as is (Node writes it with the header in one piece); its length in bytes.
+  const length = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
+  const all: OutgoingHttpHeaders = {};
+  if (headers) for (const name of Object.keys(headers)) setOwn(all, name, headers[name]);
+  all['Content-Type'] = contentType;
+  all['Content-Length'] = length;
   if (isConnectionClose(res)) all['Connection'] = 'close';
   try {
     res.writeHead(status, all);
-    res.end(bytes);
+    res.end(payload);
   } catch {
     // Invalid header values from a caller, or a socket that died between the checks above.
     if (!res.headersSent) {
