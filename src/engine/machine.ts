@@ -47,12 +47,9 @@ function succeed(run: Run, now: number): Run {
   return markSucceeded(copyRun(run), now);
 }
 
-/** Sets the succeeded state on a copy this module just made. */
-function markSucceeded(r: Run, now: number): Run {
-  r.status = 'succeeded';
-  r.step = null;
-  r.progress = 100;
-  r.error = null;
+/** Ends a copy this module just made: the terminal status, nothing parked, finished now. */
+function finish(r: Run, status: 'succeeded' | 'failed' | 'cancelled', now: number): Run {
+  r.status = status;
   r.parking = null;
   r.wake_at = null;
   r.finished_at = now;
@@ -60,14 +57,17 @@ function markSucceeded(r: Run, now: number): Run {
   return r;
 }
 
+function markSucceeded(r: Run, now: number): Run {
+  finish(r, 'succeeded', now);
+  r.step = null;
+  r.progress = 100;
+  r.error = null;
+  return r;
+}
+
 function fail(run: Run, error: RunError, now: number): Run {
-  const r = copyRun(run);
-  r.status = 'failed';
+  const r = finish(copyRun(run), 'failed', now);
   r.error = error;
-  r.parking = null;
-  r.wake_at = null;
-  r.finished_at = now;
-  r.updated_at = now;
   return r;
 }
 
@@ -174,13 +174,8 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
 
 /** Cancels a run that is not finished. */
 export function cancelled(run: Run, now: number): Run {
-  const r = copyRun(run);
-  r.status = 'cancelled';
-  r.parking = null;
-  r.wake_at = null;
+  const r = finish(copyRun(run), 'cancelled', now);
   r.owner = null;
   r.lease_until = null;
-  r.finished_at = now;
-  r.updated_at = now;
   return r;
 }
