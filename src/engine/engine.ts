@@ -127,7 +127,13 @@ export class Engine {
   startRun(req: StartRequest): Promise<CreateResult> {
     const wf = req.workflow;
     const loaded = this.workflows.loaded(wf.tenant, wf.id, wf.version);
-    if (loaded) return this.startLoaded(req, loaded);
+    if (loaded) {
+      try {
+        return this.startLoaded(req, loaded);
+      } catch (e) {
+        return Promise.reject(e); // callers map many starts at once: an error must reject, not throw
+      }
+    }
     return this.workflows.version(wf.tenant, wf.id, wf.version, wf).then((l) => {
       if (!l) throw notFound('workflow');
       return this.startLoaded(req, l);

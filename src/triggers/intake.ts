@@ -70,8 +70,14 @@ export class Intake {
     return wf && !wf.archived ? wf : undefined;
   }
 
+  /** Rejects (never throws) with the params' 422 or the engine's error, like an async function. */
   start(wf: Workflow, input: Record<string, unknown>, opts: StartOptions = {}): Promise<CreateResult> {
-    const data = opts.extra ? { ...this.prepare(wf, input), ...opts.extra } : this.prepare(wf, input);
+    let data: JsonObject;
+    try {
+      data = opts.extra ? { ...this.prepare(wf, input), ...opts.extra } : this.prepare(wf, input);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.engine.startRun({
       workflow: wf, data, input: input as JsonObject, ref: opts.ref ?? null,
       refPolicy: opts.refPolicy ?? 'native', resultUrl: opts.resultUrl ?? null,
