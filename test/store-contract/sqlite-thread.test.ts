@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { DatabaseLockedError } from '../../src/store/sqlite/store.js';
 import { openThreadedSqliteStore } from '../../src/store/sqlite/thread.js';
 import { makeRun, seedWorkflow } from './fixtures.js';
@@ -52,6 +53,35 @@ describe('sqlite store thread specifics', () => {
       await rm(dir, { recursive: true, force: true });
     }
     await assert.rejects(store.loadRun('x'));
+  });
+
+  it('a store thread that dies fails the call in flight and every later one, and reports it once', { timeout: 20_000 }, async () => {
+    const { dir, path } = await tempDb();
+    let worker: Worker | undefined;
+    const failures: Error[] = [];
+    const store = await openThreadedSqliteStore({ path, onFailure: (e) => failures.push(e) }, (sqlite) => {
+      worker = new Worker(new URL('../../src/store/sqlite/thread-worker.mjs', import.meta.url), { workerData: sqlite, execArgv: [] });
+      return worker;
+    });
+    try {
+      await store.migrate();
+      await seedWorkflow(store, 'default', 'wf');
+      const inFlight = store.createRuns(Array.from({ length: 200 }, () => ({ run: makeRun(), refPolicy: 'native' as const })));
+      await worker!.terminate();
+      const died = /store thread stopped unexpectedly/;
+      // The batch in flight is answered if the thread wrote and answered it before it was stopped,
+      // else it fails with the thread's death; it never hangs.
+      const outcome = await inFlight.then((r) => r, (e: Error) => e);
+      if (outcome instanceof Error) assert.match(outcome.message, died);
+      else assert.ok(outcome.every((r) => r.kind === 'created'));
+      await assert.rejects(store.loadRun('x'), died);
+      await assert.rejects(store.putSetting('k', 'v'), died);
+      assert.equal(failures.length, 1);
+      assert.match(failures[0].message, died);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('verbs sent without waiting are carried out in the order sent', async () => {

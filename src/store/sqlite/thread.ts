@@ -106,13 +106,20 @@ class StoreThread {
   }
 }
 
+/** Starts the store thread for these options (the host is thread-worker.mjs). */
+export type StartStoreThread = (sqlite: SqliteOptions) => Worker;
+
+const startStoreThread: StartStoreThread = (sqlite) =>
+  new Worker(HOST_URL, { workerData: sqlite, execArgv: [], stdout: false, stderr: false });
+
 /**
  * Opens the database on a new store thread; fails (like openSqliteStore) with a DatabaseLockedError
- * when another process owns the file. Call `migrate()` before use.
+ * when another process owns the file. Call `migrate()` before use. `start` is how the thread is
+ * started: tests pass their own to keep the Worker and end it abruptly.
  */
-export async function openThreadedSqliteStore(opts: ThreadedSqliteOptions): Promise<Store> {
+export async function openThreadedSqliteStore(opts: ThreadedSqliteOptions, start: StartStoreThread = startStoreThread): Promise<Store> {
   const { onFailure, ...sqlite } = opts;
-  const worker = new Worker(HOST_URL, { workerData: sqlite, execArgv: [], stdout: false, stderr: false });
+  const worker = start(sqlite);
   try {
     await new Promise<void>((resolve, reject) => {
       const onExit = (code: number): void => reject(new Error(`the store thread stopped while opening (exit code ${code})`));
