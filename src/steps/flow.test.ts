@@ -131,3 +131,43 @@ describe('end', () => {
     assert.deepEqual(bare, { kind: 'end', status: 'failed', error: { code: 'ended_failed', message: 'the workflow ended with status failed' } });
   });
 });
+
+describe('executeSync gives what execute gives', () => {
+  // The engine runs executeSync first and falls back to execute on NOT_SYNC: both must agree,
+  // whether the templates are answered directly (`amount * 0.01`) or need JSONata (`$sum(...)`).
+  const cases: { name: string; steps: Record<string, unknown>[]; id: string; data: JsonObject; sync: boolean }[] = [
+    { name: 'set, direct', steps: [{ id: 's', type: 'set', set: { fee: '{{ amount * 0.01 }}', label: 'n={{ amount }}', k: [1, '{{ amount > 5 }}'] }, unset: ['x'] }], id: 's', data: { amount: 200, x: 1 }, sync: true },
+    { name: 'set, JSONata', steps: [{ id: 's', type: 'set', set: { total: '{{ $sum(items) }}' } }], id: 's', data: { items: [1, 2] }, sync: false },
+    { name: 'set, own __proto__ key kept', steps: [{ id: 's', type: 'set', set: { a: 1 } }], id: 's', data: JSON.parse('{"__proto__": {"x": 1}, "b": 2}'), sync: true },
+    {
+      name: 'condition, second case direct', id: 'c', data: { amount: 500 }, sync: true,
+      steps: [{ id: 'c', type: 'condition', cases: [{ when: 'amount > 1000', next: 'e' }, { when: 'amount > 100', next: 'e' }], default: 'e' }, { id: 'e', type: 'end' }],
+    },
+    {
+      name: 'condition, a case needs JSONata', id: 'c', data: { amount: 500, items: [3] }, sync: false,
+      steps: [{ id: 'c', type: 'condition', cases: [{ when: 'amount > 1000', next: 'e' }, { when: '$count(items) > 0', next: 'e' }], default: 'e' }, { id: 'e', type: 'end' }],
+    },
+    {
+      name: 'reply with status and headers', id: 'r', data: { amount: 3 }, sync: true,
+      steps: [{ id: 'r', type: 'reply', status: 'error', http_status: 409, headers: { 'X-Amount': '{{ amount }}', 'X-Null': null }, data: { a: '{{ amount }}' } }],
+    },
+    { name: 'reply of the whole data', id: 'r', data: { amount: 3 }, sync: true, steps: [{ id: 'r', type: 'reply' }] },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const kind = { s: setStep, c: conditionStep, r: replyStep }[c.id as 's' | 'c' | 'r'];
+      const sync = kind.executeSync!(ctxFor(c.steps, c.id, c.data));
+      const async = await kind.execute(ctxFor(c.steps, c.id, c.data));
+      if (!c.sync) {
+        assert.equal(typeof sync, 'symbol', 'NOT_SYNC when JSONata is needed');
+        return;
+      }
+      assert.deepEqual(sync, async);
+      if (c.name.includes('__proto__')) {
+        const data = (sync as { data: JsonObject }).data;
+        assert.ok(Object.prototype.hasOwnProperty.call(data, '__proto__'), '__proto__ stays an own key');
+        assert.equal(Object.getPrototypeOf(data), Object.prototype);
+      }
+    });
+  }
+});
