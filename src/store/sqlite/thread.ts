@@ -14,7 +14,7 @@ import { DatabaseLockedError, type SqliteOptions } from './connection.js';
 import type { HostAnswer, HostCall, HostError } from './thread-host.js';
 import { packNewRun, packTransition } from './wire.js';
 
-/** Every verb of the Store, forwarded as is (writeBatch and createRuns get a lighter answer). */
+/** Every verb of the Store, forwarded as is (writeBatch, createRuns and applyTransitions send their runs packed, wire.ts; created runs come back lighter). */
 const VERBS = [
   'migrate', 'getSetting', 'putSetting', 'ensureTenant', 'getTenant', 'createKey', 'findKeyByHash', 'listKeys',
   'deleteKey', 'putSecret', 'getSecretCiphertexts', 'listSecrets', 'deleteSecret', 'createApiLogin', 'findApiLogin',
