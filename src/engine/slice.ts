@@ -201,15 +201,8 @@ export class Slice {
     const now = d.clock();
     const holding = run.status === 'running' || run.status === 'queued';
     if (this.job.fresh) return this.createFresh(now, holding);
-    const next = copyRun(run);
+    const { run: next, steps } = this.toStore(now, holding);
     next.rev = run.rev + 1;
-    next.updated_at = now;
-    next.owner = holding ? d.owner : null;
-    next.lease_until = holding ? now + d.leaseMs : null;
-    // A step's error message may quote a URL or an answer that holds a secret (a webhook URL kept in $secrets).
-    const secretValues = this.secretValues;
-    if (secretValues.length && next.error) next.error = redact(next.error as unknown as JsonObject, secretValues) as unknown as RunError;
-    const steps = secretValues.length ? this.pending.map((r) => redactRecord(r, secretValues)) : this.pending;
     const res = await d.committer.transition({ run: next, expectRev: run.rev, owner: d.owner, steps });
     if (!res.ok) {
       // The stored run changed under this slice. If it is still ours to run, continue from the
@@ -232,17 +225,28 @@ export class Slice {
     return true;
   }
 
+  /**
+   * The run state and pending records as they are written: a copy stamped now, holding the lease
+   * while the run goes on, with secrets redacted (a step's error message may quote a URL or an
+   * answer that holds a secret, such as a webhook URL kept in $secrets).
+   */
+  private toStore(now: number, holding: boolean): { run: Run; steps: StepRecord[] } {
+    const d = this.d;
+    const run = copyRun(this.run);
+    run.updated_at = now;
+    run.owner = holding ? d.owner : null;
+    run.lease_until = holding ? now + d.leaseMs : null;
+    const secretValues = this.secretValues;
+    if (secretValues.length === 0) return { run, steps: this.pending };
+    if (run.error) run.error = redact(run.error as unknown as JsonObject, secretValues) as unknown as RunError;
+    return { run, steps: this.pending.map((r) => redactRecord(r, secretValues)) };
+  }
+
   /** The first commit of a fresh run creates it, with the records of the steps it already ran. */
   private async createFresh(now: number, holding: boolean): Promise<boolean> {
     const d = this.d;
     const fresh = this.job.fresh!;
-    const created = copyRun(this.run);
-    created.updated_at = now;
-    created.owner = holding ? d.owner : null;
-    created.lease_until = holding ? now + d.leaseMs : null;
-    const secretValues = this.secretValues;
-    if (secretValues.length && created.error) created.error = redact(created.error as unknown as JsonObject, secretValues) as unknown as RunError;
-    const steps = secretValues.length ? this.pending.map((r) => redactRecord(r, secretValues)) : this.pending;
+    const { run: created, steps } = this.toStore(now, holding);
     const result = await d.committer.create({ run: created, refPolicy: fresh.refPolicy, steps });
     this.job.fresh = undefined;
     fresh.settle(result);
