@@ -13,6 +13,23 @@ export async function tempDb(): Promise<{ dir: string; path: string }> {
   return { dir, path: join(dir, 'flowgate.db') };
 }
 
+/**
+ * Opens a store on a new database file, migrates it, hands it to `use`, then closes it and removes
+ * the file, whatever `use` did. Returns the (closed) store.
+ */
+export async function withMigratedStore(open: (path: string) => Promise<Store>, use: (store: Store) => Promise<void>): Promise<Store> {
+  const { dir, path } = await tempDb();
+  const store = await open(path);
+  try {
+    await store.migrate();
+    await use(store);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return store;
+}
+
 /** Runs the store contract against stores made by `open`, one new database file per case. */
 export function sqliteContract(name: string, open: (path: string) => Promise<Store>): void {
   storeContract(name, async () => {

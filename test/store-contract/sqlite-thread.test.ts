@@ -10,7 +10,8 @@ import { Worker } from 'node:worker_threads';
 import { DatabaseLockedError } from '../../src/store/sqlite/store.js';
 import { openThreadedSqliteStore } from '../../src/store/sqlite/thread.js';
 import { makeRun, seedWorkflow } from './fixtures.js';
-import { sqliteContract, tempDb } from './sqlite-harness.js';
+import type { Store } from '../../src/store/types.js';
+import { sqliteContract, tempDb, withMigratedStore } from './sqlite-harness.js';
 
 sqliteContract('sqlite on a store thread', (path) => openThreadedSqliteStore({ path }));
 
@@ -33,10 +34,7 @@ describe('sqlite store thread specifics', () => {
   });
 
   it('a failing verb rejects with the store error (message and code) and the thread goes on', async () => {
-    const { dir, path } = await tempDb();
-    const store = await openThreadedSqliteStore({ path });
-    try {
-      await store.migrate();
+    const store = await withMigratedStore((path) => openThreadedSqliteStore({ path }), async (store) => {
       await seedWorkflow(store, 'default', 'wf');
       await assert.rejects(store.createRuns([{ run: makeRun({ version: 2 }), refPolicy: 'native' }]), (e: unknown) => {
         assert.match((e as Error).message, /FOREIGN KEY/);
@@ -48,23 +46,18 @@ describe('sqlite store thread specifics', () => {
       assert.equal(created.kind, 'created');
       assert.equal(created.run, run, 'a created run is answered with the very object sent');
       assert.deepEqual(await store.loadRun(run.id), run);
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
     await assert.rejects(store.loadRun('x'));
   });
 
   it('a store thread that dies fails the call in flight and every later one, and reports it once', { timeout: 20_000 }, async () => {
-    const { dir, path } = await tempDb();
     let worker: Worker | undefined;
     const failures: Error[] = [];
-    const store = await openThreadedSqliteStore({ path, onFailure: (e) => failures.push(e) }, (sqlite) => {
+    const open = (path: string): Promise<Store> => openThreadedSqliteStore({ path, onFailure: (e) => failures.push(e) }, (sqlite) => {
       worker = new Worker(new URL('../../src/store/sqlite/thread-worker.mjs', import.meta.url), { workerData: sqlite, execArgv: [] });
       return worker;
     });
-    try {
-      await store.migrate();
+    await withMigratedStore(open, async (store) => {
       await seedWorkflow(store, 'default', 'wf');
       const inFlight = store.createRuns(Array.from({ length: 200 }, () => ({ run: makeRun(), refPolicy: 'native' as const })));
       await worker!.terminate();
@@ -78,24 +71,15 @@ describe('sqlite store thread specifics', () => {
       await assert.rejects(store.putSetting('k', 'v'), died);
       assert.equal(failures.length, 1);
       assert.match(failures[0].message, died);
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('verbs sent without waiting are carried out in the order sent', async () => {
-    const { dir, path } = await tempDb();
-    const store = await openThreadedSqliteStore({ path });
-    try {
-      await store.migrate();
+    await withMigratedStore((path) => openThreadedSqliteStore({ path }), async (store) => {
       const writes = Array.from({ length: 50 }, (_, i) => store.putSetting('counter', String(i)));
       const read = store.getSetting('counter');
       await Promise.all(writes);
       assert.equal(await read, '49');
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
