@@ -115,11 +115,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   let ready = false;
   let accepting = true;
+  const rateLimiter = new RateLimiter(config.rateLimit);
   const deps: RouteDeps = {
     store, engine, intake, auth, secretBox: box, metrics, log, supportedStepTypes: SUPPORTED_STEP_TYPES,
     isReady: () => ready && accepting, retryAfterSeconds: config.retryAfterSeconds,
     onSecretsChanged: (tenant) => secretCache.delete(tenant), clock: Date.now,
-    webhookSecrets,
+    webhookSecrets, rateLimiter,
   };
   const server = createHttpServer({
     routes: [
@@ -132,7 +133,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       ...importRoutes(deps, config.csv),
     ],
     auth, metrics, log, publicUrl: config.publicUrl, isAccepting: () => accepting,
-    rateLimiter: new RateLimiter(config.rateLimit),
+    rateLimiter,
   });
 
   if (config.examplesDir) await applyExamples(store, config.examplesDir, 'default', SUPPORTED_STEP_TYPES, log);

@@ -7,6 +7,7 @@ import type { Store } from '../store/types.js';
 import type { Intake } from '../triggers/intake.js';
 import type { Authenticator } from './auth.js';
 import type { Metrics } from './metrics.js';
+import type { RateLimiter } from './rate-limit.js';
 
 export interface RouteDeps {
   store: Store;
@@ -26,4 +27,6 @@ export interface RouteDeps {
   clock: () => number;
   /** The tenants' Standard Webhooks secrets that sign result deliveries. */
   webhookSecrets: WebhookSecrets;
+  /** Per-key and per-workflow rate limits; the compatibility surfaces check it themselves (their routes are public). */
+  rateLimiter: RateLimiter;
 }

@@ -138,6 +138,23 @@ export class CorezoidOps {
     return { answers, timedOut: state.timedOut };
   }
 
+  /**
+   * The workflows an envelope's create ops would start runs of, for the rate limits. An op that
+   * names no workflow it may start is left out: it fails on its own when the envelope runs.
+   */
+  async workflowsToStart(rawOps: unknown[], scope: OpsScope): Promise<Workflow[]> {
+    const found: Workflow[] = [];
+    for (const raw of rawOps) {
+      if (!isObject(raw) || raw.type !== 'create') continue;
+      try {
+        found.push(await this.workflowOf(raw, scope, true));
+      } catch (e) {
+        if (!(e instanceof OpError)) throw e;
+      }
+    }
+    return found;
+  }
+
   // ---------------------------------------------------------------- create
 
   private async createAll(

@@ -87,13 +87,16 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
       throw new EnvelopeError(e instanceof Error ? e.message : 'the body is not JSON');
     }
     const list = envelopeOps(parsed, opts.maxOps);
+    const scope = { tenant: check.login.tenant };
+    // The API login is the caller's key; every workflow the envelope creates tasks in draws a token.
+    if (d.rateLimiter.enabled) d.rateLimiter.check(`login:${check.login.login}`, await ops.workflowsToStart(list, scope));
     if (!sync) {
-      const result = await ops.run(list, { tenant: check.login.tenant });
+      const result = await ops.run(list, scope);
       return sendEnvelope(ctx, 'json', 200, { request_proc: 'ok', ops: result.answers });
     }
     const timeout = syncTimeout(parsed);
     const waitSeconds = Math.min(timeout ?? SYNC_DEFAULT_SECONDS, opts.syncMaxSeconds);
-    const result = await ops.run(list, { tenant: check.login.tenant, syncWaitMs: waitSeconds * 1000 });
+    const result = await ops.run(list, { ...scope, syncWaitMs: waitSeconds * 1000 });
     // docs/spec.md §5.1: a timeout the caller chose is a 200 with the op's error; the default one is a 504.
     if (result.timedOut && timeout === undefined) return sendEnvelope(ctx, 'json', 504, { request_proc: 'error', ops: result.answers });
     sendEnvelope(ctx, 'json', 200, { ops: result.answers, request_proc: 'ok' });
@@ -132,6 +135,9 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
       const ref = ctx.query.get('ref');
       list = [{ type: 'create', obj: 'task', conv_id: wf.conv_id, ...(ref ? { ref } : {}), data: body as Json }];
     }
+    // The URL's hash is the credential: no key bucket, the workflow's own (shared with its other surfaces).
+    const touchesWorkflow = list.some((op) => typeof op === 'object' && op !== null && (op as { type?: unknown }).type === 'create');
+    if (touchesWorkflow) d.rateLimiter.check(undefined, [wf]);
     const result = await ops.run(list, { tenant: wf.tenant, only: wf });
     sendEnvelope(ctx, format, 200, { request_proc: 'ok', ops: result.answers });
   });

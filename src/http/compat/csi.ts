@@ -131,6 +131,8 @@ export function csiRoutes(d: RouteDeps): RouteDef[] {
     const key = header(ctx, 'idempotency-key');
     const ref = checkRef(key, 'Idempotency-Key');
     const params = await queryParameters(ctx);
+    // The GUID is the credential: the workflow's own bucket, shared with its other surfaces.
+    d.rateLimiter.check(undefined, [wf]);
     const { run } = await d.intake.startNative(wf, params, { ref });
     return { wf, run };
   };

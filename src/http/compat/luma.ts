@@ -116,8 +116,13 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
     }
   };
 
-  /** The caller: a Bearer token or an `itas-api-access-key` header, with at least `role`. */
-  const principal = async (ctx: Ctx, role: Role): Promise<Principal> => {
+  /** The rate limits of a Luma call, as on the native API: the key's bucket, and the workflows it starts; the admin token is exempt. */
+  const limit = (p: Principal, workflows: readonly Workflow[] = []): void => {
+    if (p.kind !== 'admin') d.rateLimiter.check(p.key_id, workflows);
+  };
+
+  /** The caller: a Bearer token or an `itas-api-access-key` header, with at least `role`; `limited`: its rate is checked here. */
+  const principal = async (ctx: Ctx, role: Role, limited = true): Promise<Principal> => {
     const authorization = header(ctx, 'authorization');
     const bearer = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
     const token = bearer ?? header(ctx, 'itas-api-access-key')?.trim();
@@ -125,6 +130,7 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
     const p = await d.auth.principalFor(token, header(ctx, 'flowgate-tenant'));
     requireRole(p, role);
     ctx.principal = p;
+    if (limited) limit(p);
     return p;
   };
 
@@ -137,7 +143,7 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
   // -------- trigger
 
   const trigger = async (ctx: Ctx): Promise<void> => {
-    const p = await principal(ctx, 'trigger');
+    const p = await principal(ctx, 'trigger', false);
     const body = await jsonObjectBody(ctx);
     const errors: string[] = [];
     const ident = typeof body.workflowIdentifier === 'string' ? body.workflowIdentifier.trim() : '';
@@ -173,6 +179,7 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
       if (body[k] !== undefined) meta[k] = body[k] as Json;
     }
     const ref = checkRef(header(ctx, 'idempotency-key'), 'Idempotency-Key');
+    limit(p, [wf]);
     const { run } = await d.intake.startNative(wf, variables, { ref, meta });
     sendJson(ctx.res, 200, success('Successfully submitted workflow trigger request.', {
       executionConfig: { triggerId: run.id, ...config },
