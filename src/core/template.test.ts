@@ -159,7 +159,7 @@ describe('compileExpression', () => {
 });
 
 describe('guards', () => {
-  // The default budget is 1 s of wall time; the timeout tests shorten it to stay fast.
+  // The default budget is 1 s of running time; the timeout tests shorten it to stay fast.
   before(() => assert.deepEqual(getExpressionLimits(), { timeoutMs: 1000, maxDepth: 500 }));
   after(() => setExpressionLimits({ timeoutMs: 1000, maxDepth: 500 }));
 
@@ -214,6 +214,34 @@ describe('guards', () => {
     await assert.rejects(evaluateExpression('($f := function(){ $f() }; $f())', scope), /timed out after 20 ms/);
     assert.ok(Date.now() - t < 500);
     assert.throws(() => setExpressionLimits({ timeoutMs: 0 }), RangeError);
+  });
+
+  it('lets the event loop run while a long expression evaluates, and counts only its own time', async () => {
+    setExpressionLimits({ timeoutMs: 400 });
+    // A timer that should tick every 2 ms: the longest gap between ticks is the longest the
+    // expression held the event loop. Without yielding it would be the whole 400 ms budget.
+    let last = performance.now();
+    let longest = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 2);
+    // Other work sharing the loop meanwhile: a busy 30 ms on every tick of a second timer.
+    const busy = setInterval(() => {
+      const end = performance.now() + 30;
+      while (performance.now() < end);
+    }, 1);
+    const t = performance.now();
+    try {
+      await assert.rejects(evaluateExpression('$count([1..200000].($count([1..200].($ + 1))))', scope), /expression timed out after 400 ms/);
+    } finally {
+      clearInterval(ticker);
+      clearInterval(busy);
+    }
+    const elapsed = performance.now() - t;
+    assert.ok(longest < 150, `the event loop was held for ${longest.toFixed(0)} ms at once`);
+    assert.ok(elapsed > 500, `the other work's time did not count against the budget (finished after ${elapsed.toFixed(0)} ms)`);
   });
 });
 

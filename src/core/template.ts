@@ -11,11 +11,16 @@
  * Results are plain JSON: sequences become arrays, functions are dropped (null inside arrays),
  * undefined becomes null in arrays and is omitted in objects, non-finite numbers become null.
  *
- * Guards: JSONata can loop forever on a recursive user expression. jsonata 2.2 checks a deadline
- * and a nesting depth on every node it evaluates (its `timeout`/`stack` options, checked before the
- * `__evaluate_entry` hook would run, and without the per-node `await` a hook costs: ~70k vs ~46k
- * evaluations/s measured). Every compiled expression shares one options object, so
- * `setExpressionLimits` applies at once to cached expressions too.
+ * Guards: JSONata can loop forever on a user expression. jsonata 2.2 checks the nesting depth on
+ * every node it evaluates (its `stack` option). Time is ours: jsonata calls `onNode` before every
+ * node, and an evaluation that has run for SLICE_MS yields to the event loop (one `setImmediate`), so
+ * a runaway expression never holds up the server's other requests for longer than that; one that
+ * has used more than its budget (`timeoutMs`, counted while it runs, not while it waits) fails with
+ * `timed out`. JSONata's own `timeout` is wall time, which other work would eat into once expressions
+ * yield. Only expressions outside the direct subset (fast-expr.ts) reach jsonata, and the hook costs
+ * them ≈ 1.5–3 µs per evaluation (measured on 5–9 µs expressions). Every compiled expression shares
+ * one options object and the limits below, so `setExpressionLimits` applies at once to cached
+ * expressions too.
  */
 import jsonata from 'jsonata';
 import { NOT_SYNC, type Expression, type Scope, type Template } from './compiled.js';
@@ -42,19 +47,54 @@ export class ExpressionError extends Error {
 }
 
 export interface ExpressionLimits {
-  /** Wall-clock budget of one evaluation, in ms. */
+  /** Budget of one evaluation, in ms of running (time it spends yielded to other work is not counted). */
   timeoutMs: number;
   /** Maximum nesting of evaluation (recursion depth). */
   maxDepth: number;
 }
 
 /** Shared with every compiled jsonata expression (read by jsonata at each evaluation). */
-const jsonataOptions = { timeout: 1000, stack: 500 };
+const jsonataOptions = { stack: 500 };
+/** Budget of one evaluation: milliseconds it may run (time spent yielded to other work not counted). */
+let timeoutMs = 1000;
+/** The longest an evaluation runs before it lets the event loop serve other work (ms). */
+const SLICE_MS = 10;
+
+const CLOCK = Symbol('flowgate.expressionClock');
+interface EvaluationClock {
+  /** Milliseconds run in earlier slices. */
+  used: number;
+  /** When the current slice began (performance.now()). */
+  sliceStart: number;
+}
+type EvaluationBase = { [CLOCK]?: EvaluationClock };
+
+/**
+ * jsonata's `__evaluate_entry` hook: called (and awaited) before every node. `environment.base` is
+ * the one evaluation's root frame, so concurrent evaluations of one expression keep separate clocks.
+ */
+function onNode(_expr: unknown, _input: unknown, environment: { base: EvaluationBase }): Promise<void> | undefined {
+  const base = environment.base;
+  const now = performance.now();
+  const clock = base[CLOCK];
+  if (clock === undefined) {
+    base[CLOCK] = { used: 0, sliceStart: now };
+    return undefined;
+  }
+  const slice = now - clock.sliceStart;
+  if (clock.used + slice > timeoutMs) throw { code: 'D1012', value: timeoutMs };
+  if (slice < SLICE_MS) return undefined;
+  clock.used += slice;
+  return new Promise((resolve) => setImmediate(() => {
+    clock.sliceStart = performance.now();
+    resolve();
+  }));
+}
 
 export function setExpressionLimits(limits: Partial<ExpressionLimits>): void {
   if (limits.timeoutMs !== undefined) {
     if (!(limits.timeoutMs > 0)) throw new RangeError('timeoutMs must be positive');
-    jsonataOptions.timeout = limits.timeoutMs;
+    timeoutMs = limits.timeoutMs;
   }
   if (limits.maxDepth !== undefined) {
     if (!(limits.maxDepth > 0)) throw new RangeError('maxDepth must be positive');
@@ -63,7 +103,7 @@ export function setExpressionLimits(limits: Partial<ExpressionLimits>): void {
 }
 
 export function getExpressionLimits(): ExpressionLimits {
-  return { timeoutMs: jsonataOptions.timeout, maxDepth: jsonataOptions.stack };
+  return { timeoutMs, maxDepth: jsonataOptions.stack };
 }
 
 const quote = (source: string): string => JSON.stringify(source.length > 200 ? `${source.slice(0, 200)}…` : source);
@@ -84,7 +124,7 @@ function toExpressionError(e: unknown, source: string, vars?: Record<string, unk
   const err = (e ?? {}) as { code?: unknown; message?: unknown; position?: unknown };
   const code = typeof err.code === 'string' ? err.code : undefined;
   if (code === 'D1012') {
-    return new ExpressionError(`expression timed out after ${jsonataOptions.timeout} ms: ${quote(source)}`, source, code);
+    return new ExpressionError(`expression timed out after ${timeoutMs} ms: ${quote(source)}`, source, code);
   }
   if (code === 'D1011' || (e instanceof RangeError && /call stack/i.test(e.message))) {
     return new ExpressionError(
@@ -159,6 +199,7 @@ function compileSource(source: string): Compiled {
   } else {
     try {
       const expr = jsonata(source, jsonataOptions);
+      expr.assign(Symbol.for('jsonata.__evaluate_entry') as unknown as string, onNode);
       const callsNow = /\$now\s*\(/.test(source);
       entry = { ok: true, expr, callsNow, fast: callsNow ? null : compileFast(expr.ast()) };
     } catch (e) {
