@@ -19,6 +19,15 @@ export function randomBytesPooled(n: number): Buffer {
   return out;
 }
 
+/**
+ * The smallest UUIDv7 of millisecond `ms`: every UUIDv7 made at `ms` or later sorts at or above it
+ * (as a lowercase string), every earlier one below.
+ */
+export function uuidv7Floor(ms: number): string {
+  const h = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0').slice(-12);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-0000-0000-000000000000`;
+}
+
 /** RFC 9562 UUIDv7: 48-bit ms timestamp, then random bits; ids sort by creation time. */
 let lastMs = 0;
 let seq = 0;

@@ -113,6 +113,7 @@ export type Parking =
   | { kind: 'child'; step: string; seq: number; children: string[]; wake_on: 'reply' | 'end' };
 
 export interface Run {
+  /** A UUIDv7 whose timestamp is not earlier than `created_at` (ids sort by creation; stores rely on it to bound `since`). */
   id: string;
   tenant: string;
   workflow: string;

@@ -58,7 +58,9 @@ export interface RunFilter {
   workflow?: string;
   status?: RunStatus;
   ref?: string;
+  /** created_at at or after (epoch ms). */
   since?: number;
+  /** created_at before (epoch ms). */
   until?: number;
   parent?: string;
   limit: number;

@@ -3,6 +3,7 @@
  * reads. Every verb is one synchronous SQLite transaction, so one batch costs one fsync.
  */
 import type Database from 'better-sqlite3';
+import { uuidv7Floor } from '../../core/ids.js';
 import { isTerminal, type Run, type StepRecord } from '../../core/types.js';
 import type { CreateResult, NewRun, RunFilter, Transition, TransitionResult } from '../types.js';
 import {
@@ -210,6 +211,9 @@ export class RunQueries {
     add(filter.status !== undefined, 'status = ?', filter.status);
     add(filter.ref !== undefined, 'ref = ?', filter.ref);
     add(filter.since !== undefined, 'created_at >= ?', filter.since);
+    // A run's id time is never before its created_at (core/types.ts), so `since` also bounds the
+    // id: the index range stops there instead of reading every older run to find none.
+    add(filter.since !== undefined, 'id >= ?', filter.since === undefined ? undefined : uuidv7Floor(filter.since));
     add(filter.until !== undefined, 'created_at < ?', filter.until);
     add(filter.parent !== undefined, 'parent_run_id = ?', filter.parent);
     add(filter.cursor !== undefined, 'id < ?', filter.cursor);
