@@ -1,6 +1,7 @@
 /** The results of a bench run: the printed tables (Markdown, so they paste into docs) and the JSON file. */
 import type { LoadRun } from './load-runner.js';
 import type { ProfileSummary } from './profile.js';
+import type { DiskProbe } from './disk.js';
 import type { Check, Target } from './scenarios.js';
 
 export interface ScenarioResult {
@@ -82,7 +83,7 @@ function table(header: string[], rows: string[][], rightAligned: Set<number>): s
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
-export function formatTables(baselines: BaselineResult[], results: ScenarioResult[], connections: number): string {
+export function formatTables(baselines: BaselineResult[], results: ScenarioResult[], connections: number, disk: DiskProbe): string {
   const mean = baselines.reduce((s, b) => s + b.load.rps, 0) / baselines.length;
   const spread = baselines.map((b) => int(b.load.rps)).join(', ');
   const rows: string[][] = [];
@@ -137,6 +138,7 @@ export function formatTables(baselines: BaselineResult[], results: ScenarioResul
   return [
     `${connections} connections; ratio = req/s ÷ mean of the baseline measured just before and just after that row (baseline runs: ${spread} req/s)`,
     `CPU-cost ratio = baseline server CPU µs per answer ÷ this row's; "other procs" = CPU used by the rest of the machine during the window (noise)`,
+    `disk: fdatasync after a 96 KiB WAL-like write p50 ${disk.p50Ms.toFixed(2)} ms, p90 ${disk.p90Ms.toFixed(2)} ms (every durable answer waits for one group commit's)`,
     '',
     main,
     '',

@@ -10,6 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { probeDisk } from './disk.js';
 import { runLoad, type LoadRun } from './load-runner.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { cleanup } from './processes.js';
@@ -57,6 +58,8 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const loadBefore = loadavg();
   if (opts.quick) log('quick mode: a smoke check, not a measurement');
+  const disk = probeDisk();
+  log(`disk: fdatasync after a 96 KiB WAL-like write, p50 ${disk.p50Ms.toFixed(2)} ms, p90 ${disk.p90Ms.toFixed(2)} ms`);
 
   const baselines: BaselineResult[] = [];
   const results: ScenarioResult[] = [];
@@ -108,7 +111,7 @@ async function main(): Promise<number> {
     await baselineServer.stop();
   }
 
-  const tables = formatTables(baselines, results, opts.connections);
+  const tables = formatTables(baselines, results, opts.connections, disk);
   console.log(`\n${tables}\n`);
   for (const r of results) if (r.profile) console.log(`(${r.id}) ${formatProfile(r.profile)}\n`);
 
@@ -122,6 +125,7 @@ async function main(): Promise<number> {
     machine: {
       cores: cpu.length, cpu: cpu[0]?.model ?? null, node: process.version, platform: `${process.platform} ${release()}`,
       memory_gib: +(totalmem() / 2 ** 30).toFixed(1), loadavg_before: loadBefore, loadavg_after: loadavg(),
+      fdatasync_ms: { p50: +disk.p50Ms.toFixed(3), p90: +disk.p90Ms.toFixed(3) },
     },
     baseline: { mean_rps: baselines.reduce((s, b) => s + b.load.rps, 0) / baselines.length, runs: baselines },
     scenarios: results,
