@@ -47,13 +47,19 @@ function succeed(run: Run, now: number): Run {
   return markSucceeded(copyRun(run), now);
 }
 
+/** Sets a copy this module just made to `status`, parked (or not) as given, changed now. */
+function enter(r: Run, status: Run['status'], parking: Run['parking'], wakeAt: number | null, now: number): Run {
+  r.status = status;
+  r.parking = parking;
+  r.wake_at = wakeAt;
+  r.updated_at = now;
+  return r;
+}
+
 /** Ends a copy this module just made: the terminal status, nothing parked, finished now. */
 function finish(r: Run, status: 'succeeded' | 'failed' | 'cancelled', now: number): Run {
-  r.status = status;
-  r.parking = null;
-  r.wake_at = null;
+  enter(r, status, null, null, now);
   r.finished_at = now;
-  r.updated_at = now;
   return r;
 }
 
@@ -73,14 +79,10 @@ function fail(run: Run, error: RunError, now: number): Run {
 
 /** Parks a copy of the run in step `id` (no owner while parked). */
 function park(run: Run, id: string, parking: Run['parking'], wakeAt: number | null, now: number): Run {
-  const r = copyRun(run);
-  r.status = 'waiting';
+  const r = enter(copyRun(run), 'waiting', parking, wakeAt, now);
   r.step = id;
-  r.parking = parking;
-  r.wake_at = wakeAt;
   r.owner = null;
   r.lease_until = null;
-  r.updated_at = now;
   return r;
 }
 
@@ -91,11 +93,7 @@ function goTo(run: Run, next: string | null, data: JsonObject, now: number, repl
   if (reply !== undefined) r.reply = reply;
   if (next === null) return markSucceeded(r, now);
   r.step = next;
-  r.status = 'running';
-  r.parking = null;
-  r.wake_at = null;
-  r.updated_at = now;
-  return r;
+  return enter(r, 'running', null, null, now);
 }
 
 export function advance(run: Run, step: CompiledStep, record: StepRecord, outcome: Outcome, attemptStarted: number, now: number): Advanced {
