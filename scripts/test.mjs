@@ -33,7 +33,12 @@ if (filters.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...chosen],
+  [
+    '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000',
+    // A summary a person can read (scripts/test-reporter.mjs); FLOWGATE_TEST_REPORTER=spec or tap for Node's own.
+    `--test-reporter=${process.env.FLOWGATE_TEST_REPORTER || join(root, 'scripts/test-reporter.mjs')}`,
+    ...chosen,
+  ],
   { stdio: 'inherit', cwd: root },
 );
 process.exit(result.status ?? 1);
