@@ -8,11 +8,16 @@ import { acceptedView } from './views.js';
 
 const HOP_BY_HOP = new Set(['connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer']);
 
-/** 202 Accepted with an absolute Location and an integer Retry-After. */
-export function sendAccepted(ctx: Ctx, run: Run, retryAfter: number, extra: OutgoingHttpHeaders = {}): void {
-  sendJson(ctx.res, 202, acceptedView(run, ctx.base), {
-    Location: `${ctx.base}/v1/runs/${run.id}`, 'Retry-After': String(retryAfter), ...extra,
-  });
+/**
+ * The status monitor of the asynchronous request-reply pattern: `GET /v1/runs/{id}/result`, which
+ * answers 202 with this same Location until the run settles, then its final answer. Every native 202
+ * names it, so a generic poller (and `follow_async`) reads the run's answer, not a 200 resource view.
+ */
+export const monitorUrl = (ctx: Ctx, run: Run): string => `${ctx.base}/v1/runs/${run.id}/result`;
+
+/** 202 Accepted with the status monitor as an absolute Location and an integer Retry-After. */
+export function sendAccepted(ctx: Ctx, run: Run, retryAfter: number, extra: OutgoingHttpHeaders = {}, body: unknown = acceptedView(run, ctx.base)): void {
+  sendJson(ctx.res, 202, body, { Location: monitorUrl(ctx, run), 'Retry-After': String(retryAfter), ...extra });
 }
 
 /** What `GET /v1/runs/{id}/result` answers for this run state; `?wait` answers exactly the same. */

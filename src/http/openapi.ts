@@ -122,7 +122,7 @@ function paths(): Obj {
         id: 'triggerRun', tag: 'Runs', summary: 'Start a run',
         description: [
           'The body holds the params. Response modes on the same endpoint:',
-          '- default: 202 with `Location`, `Retry-After` and `{ id, status, ref, links }`;',
+          '- default: 202 with `Location` (the run\'s status monitor, `GET /v1/runs/{id}/result`: 202 with the same `Location` and `Retry-After` until the run settles, then its final answer), `Retry-After` and `{ id, status, ref, links }`;',
           '- `?wait=N` or `Prefer: wait=N`: blocks until the run replies or ends and answers exactly what `GET /v1/runs/{id}/result` would (status and headers from the `reply` step, else 200), with `Flowgate-Run-Id` and `Flowgate-Run-Status`; when N passes first it degrades to the 202 answer;',
           '- `?callback_url=`: when the run ends its result `{ run_id, workflow, status, result }` is POSTed there, signed with Standard Webhooks headers (the tenant\'s secret, `GET /v1/webhook-secret`) and retried on network failures, 5xx and 429; attempts are listed at `GET /v1/runs/{id}/deliveries`. Combines with `wait`.',
           'A `ref` (from `Idempotency-Key` or `?ref=`) repeated with the same input returns the existing run; with a different input it is 409.',
@@ -353,7 +353,7 @@ const RESULT_HEADERS: Obj = {
   'Flowgate-Run-Status': header('The run status at the time of the answer', ref('RunStatus')),
 };
 const ACCEPTED_HEADERS: Obj = {
-  Location: header('Absolute URL of the run', str(undefined, { format: 'uri' })),
+  Location: header('Absolute URL of the run\'s status monitor (`/v1/runs/{id}/result`)', str(undefined, { format: 'uri' })),
   'Retry-After': header('Seconds to wait before polling the result', int(undefined, { minimum: 0 })),
 };
 

@@ -188,7 +188,7 @@ test('GET /v1/runs/{id}/result follows the 202-and-poll pattern while a foreach 
   const pending = await s.call('GET', `/v1/runs/${id}/result`);
   assert.equal(pending.status, 202);
   assert.match(pending.headers.get('retry-after') ?? '', /^\d+$/);
-  assert.equal(pending.headers.get('location'), `${s.url}/v1/runs/${id}`);
+  assert.equal(pending.headers.get('location'), `${s.url}/v1/runs/${id}/result`);
   await s.call('POST', new URL(kid.callback_url).pathname, { json: {}, token: null });
   await s.waitRun(id);
   const done = await s.call('GET', `/v1/runs/${id}/result`);

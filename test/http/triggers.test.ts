@@ -69,10 +69,11 @@ after(() => s.close());
 
 const INTEGER = /^\d+$/;
 
-test('default mode: 202 with absolute Location, integer Retry-After and { id, status, ref, links }', async () => {
+test('default mode: 202 with the status monitor as absolute Location, integer Retry-After and { id, status, ref, links }', async () => {
   const r = await s.trigger('echo', { amount: 5 }, 'ref=first-ref');
   assert.equal(r.status, 202, r.text);
-  assert.equal(r.headers.get('location'), `${s.url}/v1/runs/${r.body.id}`);
+  assert.equal(r.headers.get('location'), `${s.url}/v1/runs/${r.body.id}/result`);
+  assert.equal(r.body.links.result, r.headers.get('location'));
   assert.match(r.headers.get('retry-after') ?? '', INTEGER);
   assert.match(r.body.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'run ids are UUIDv7');
   assert.equal(typeof r.body.status, 'string');
@@ -139,13 +140,15 @@ test('a wait that expires degrades to 202, and the result endpoint answers 202 t
   assert.equal(r.status, 202, r.text);
   assert.ok(took >= 900 && took < 1900, `the wait lasted about 1 s (${took} ms)`);
   const id = r.body.id;
-  assert.equal(r.headers.get('location'), `${s.url}/v1/runs/${id}`);
+  assert.equal(r.headers.get('location'), `${s.url}/v1/runs/${id}/result`, 'a degraded wait names the same status monitor');
   assert.match(r.headers.get('retry-after') ?? '', INTEGER);
 
   const pending = await s.call('GET', `/v1/runs/${id}/result`);
   assert.equal(pending.status, 202, pending.text);
   assert.match(pending.headers.get('retry-after') ?? '', INTEGER);
-  assert.equal(pending.headers.get('location'), `${s.url}/v1/runs/${id}`);
+  assert.equal(pending.headers.get('location'), `${s.url}/v1/runs/${id}/result`, 'the monitor points at itself while the run has not settled');
+  const view = await s.call('GET', `/v1/runs/${id}`);
+  assert.equal(view.status, 200, 'the run resource stays a 200 view');
 
   await s.waitRun(id, (run) => run.reply !== null || run.status === 'succeeded');
   const done = await s.call('GET', `/v1/runs/${id}/result`);

@@ -2,7 +2,7 @@
 import { FlowgateError, notFound } from '../../core/errors.js';
 import { isTerminal, type JsonObject, type Run, type RunStatus } from '../../core/types.js';
 import type { RunEvent } from '../../engine/bus.js';
-import { sendRunAnswer } from '../answers.js';
+import { sendAccepted, sendRunAnswer } from '../answers.js';
 import type { Ctx, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { sendJson } from '../problem.js';
@@ -96,7 +96,7 @@ export function runRoutes(d: RouteDeps): RouteDef[] {
 
   const retry = async (ctx: Ctx): Promise<void> => {
     const run = await d.engine.retry(ctx.principal.tenant, ctx.params.id!, ctx.query.get('from') === 'start');
-    sendJson(ctx.res, 202, runView(run, ctx.base), { Location: `${ctx.base}/v1/runs/${run.id}` });
+    sendAccepted(ctx, run, d.retryAfterSeconds, {}, runView(run, ctx.base));
   };
 
   const callback = async (ctx: Ctx): Promise<void> => {
