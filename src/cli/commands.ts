@@ -12,6 +12,7 @@ import { registerKeys } from './commands/keys.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSecrets } from './commands/secrets.js';
+import { registerWorkflows } from './commands/workflows.js';
 
 export type { CliDeps } from './commands/context.js';
 
@@ -23,7 +24,7 @@ const GLOBAL_OPTIONS: [flags: string, description: string][] = [
 ];
 
 /**
- * Adds apply, run, runs, keys and secrets, plus the global options (unless the program already has
+ * Adds apply, run, runs, keys, secrets, import and workflows, plus the global options (unless the program already has
  * them). `deps` replaces the process's streams, environment and exit code, for tests.
  */
 export function registerClientCommands(program: Command, deps: Partial<CliDeps> = {}): void {
@@ -38,4 +39,5 @@ export function registerClientCommands(program: Command, deps: Partial<CliDeps> 
   registerKeys(program, full);
   registerSecrets(program, full);
   registerImport(program, full);
+  registerWorkflows(program, full);
 }

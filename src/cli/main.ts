@@ -3,6 +3,14 @@ import { Command, Option } from 'commander';
 import type { ServeFlags } from '../app/config.js';
 import { registerClientCommands } from './commands.js';
 
+// A reader that stops early (`flowgate runs list | head`) closes the pipe: end quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw e;
+  });
+}
+
 const program = new Command('flowgate')
   .description('Flowgate: start workflows by webhook, signed API, sync call, 202-and-poll or CSV; run them durably.')
   .showHelpAfterError();

@@ -438,9 +438,10 @@ function schemas(): Obj {
       hash: str('Direct-URL hash (rotatable)', { pattern: '^[0-9a-f]{40}$' }),
       guid: str('GUID for the CSI endpoints', { format: 'uuid' }),
       public: { type: 'boolean', description: 'Whether the hash- and GUID-guarded public URLs are on' },
+      luma_workflow_identifier: str('The `workflowIdentifier` a Luma client sends to start this workflow'),
       urls: {
         type: 'object', description: 'Every absolute URL that starts this workflow',
-        properties: Object.fromEntries(['native', 'batch', 'direct_json', 'direct_xml', 'direct_nvp', 'csi_execute', 'csi_executepolling'].map((k) => [k, str(undefined, { format: 'uri' })])),
+        properties: Object.fromEntries(['native', 'batch', 'import', 'corezoid_api', 'corezoid_sync_api', 'luma_trigger', 'direct_json', 'direct_xml', 'direct_nvp', 'csi_execute', 'csi_executepolling'].map((k) => [k, str(undefined, { format: 'uri' })])),
         additionalProperties: str(undefined, { format: 'uri' }),
       },
     }, ['conv_id', 'hash', 'guid'], { additionalProperties: true }),

@@ -9,10 +9,17 @@ export function triggersView(wf: Workflow, base: string): Record<string, unknown
     hash: wf.hash,
     guid: wf.guid,
     public: wf.definition.trigger.public,
+    /** Luma's `workflowIdentifier` for this workflow (docs/spec.md §5.2). */
+    luma_workflow_identifier: wf.id,
     urls: {
       native: `${base}/v1/workflows/${wf.id}/runs`,
       batch: `${base}/v1/workflows/${wf.id}/runs/batch`,
       import: `${base}/v1/workflows/${wf.id}/runs/import`,
+      // The Corezoid signed ops and Sync APIs (a client appends /{login}/{gmt_unixtime}/{signature}
+      // and names this workflow by conv_id), and the Luma trigger: keyed by API login or tenant token.
+      corezoid_api: `${base}/api/2/json`,
+      corezoid_sync_api: `${base}/sync/api/2/json`,
+      luma_trigger: `${base}/gateway/api/v1/workflow/trigger`,
       // Corezoid direct URLs (docs/spec.md §5.1): the hash is the credential, so only while the workflow is public.
       ...(wf.definition.trigger.public ? {
         direct_json: `${base}/api/1/json/public/${wf.conv_id}/${wf.hash}`,

@@ -299,3 +299,54 @@ test('the admin token file in FLOWGATE_DATA_DIR is used when no token is given',
   assert.equal(r.stdout, 'no secrets\n');
   assert.equal(last().headers.authorization, 'Bearer admin-from-file');
 });
+
+test('runs show counts a step recorded without attempts as one attempt, as the Luma history API does', async () => {
+  const id = '0190a000-0000-7000-8000-0000000000a1';
+  api.on(`GET /v1/runs/${id}`, (_q, res) => json(res, 200, { ...RUN, id, status: 'succeeded', error: null }));
+  api.on(`GET /v1/runs/${id}/steps`, (_q, res) => json(res, 200, { items: [
+    { seq: 1, step_id: 'compute', type: 'set', name: null, status: 'succeeded', attempts: [], input: {}, output: {}, error: null, started_at: '2025-03-01T12:00:00.100Z', finished_at: '2025-03-01T12:00:00.100Z' },
+  ], next_cursor: null }));
+  const r = await cli(['runs', 'show', id]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^1\s+compute\s+set\s+succeeded\s+1\s/m);
+});
+
+test('workflows list and show: every identifier and URL a client needs', async () => {
+  const base = 'http://flowgate.example';
+  const wf = {
+    id: 'loan-check', name: 'Loan check', version: 3, archived: false, updated_at: '2025-03-01T12:00:00.000Z',
+    triggers: {
+      conv_id: 1000001, hash: 'a'.repeat(40), guid: '0190a000-0000-7000-8000-00000000abcd', public: true, luma_workflow_identifier: 'loan-check',
+      urls: {
+        native: `${base}/v1/workflows/loan-check/runs`, batch: `${base}/v1/workflows/loan-check/runs/batch`, import: `${base}/v1/workflows/loan-check/runs/import`,
+        corezoid_api: `${base}/api/2/json`, corezoid_sync_api: `${base}/sync/api/2/json`, luma_trigger: `${base}/gateway/api/v1/workflow/trigger`,
+        direct_json: `${base}/api/1/json/public/1000001/${'a'.repeat(40)}`, direct_xml: `${base}/api/1/xml/public/1000001/${'a'.repeat(40)}`,
+        direct_nvp: `${base}/api/1/nvp/public/1000001/${'a'.repeat(40)}`, csi_execute: `${base}/task/execute/x`, csi_executepolling: `${base}/task/executepolling/x`,
+      },
+    },
+  };
+  api.on('GET /v1/workflows', (_q, res) => json(res, 200, { items: [wf], next_cursor: null }));
+  api.on('GET /v1/workflows/loan-check', (_q, res) => json(res, 200, wf));
+  const list = await cli(['workflows', 'list']);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^ID\s+NAME\s+VERSION\s+CONV_ID\s+PUBLIC\s+UPDATED$/m);
+  assert.match(list.stdout, /^loan-check\s+Loan check\s+3\s+1000001\s+yes\s/m);
+  const show = await cli(['workflows', 'show', 'loan-check']);
+  assert.equal(show.code, 0, show.stderr);
+  assert.match(show.stdout, /^conv_id:\s+1000001$/m);
+  assert.match(show.stdout, /^CSI GUID:\s+0190a000-0000-7000-8000-00000000abcd$/m);
+  assert.match(show.stdout, /^Luma workflowIdentifier:\s+loan-check$/m);
+  for (const url of Object.values(wf.triggers.urls)) assert.ok(show.stdout.includes(url), `shows ${url}`);
+  assert.match(show.stdout, /signed ops API \(\+ \/\{login\}\/\{time\}\/\{signature\}\)\s+http:\/\/flowgate\.example\/api\/2\/json$/m);
+});
+
+test('import --dry-run says that nothing was created', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'rows.csv'), 'amount\n1\n2\n');
+  api.on('POST /v1/workflows/loan-check/runs/import', (_q, res) => json(res, 200, { total: 2, created: 2, duplicates: 0, failed: 0, errors: [], dry_run: true }));
+  const r = await cli(['import', 'loan-check', 'rows.csv', '--dry-run', '--no-progress'], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^dry run: every row was checked, nothing was created$/m);
+  assert.match(r.stdout, /^would create:\s+2$/m);
+  assert.equal(api.requests.at(-1)!.query.get('dry_run'), 'true');
+});

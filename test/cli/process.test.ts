@@ -92,3 +92,21 @@ test('bin/flowgate.mjs runs the TypeScript CLI through tsx', { skip: existsSync(
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'no keys\n');
 });
+
+test('output piped into a reader that stops early (`| head`) ends the CLI quietly: no EPIPE stack', async () => {
+  const runs = Array.from({ length: 4000 }, (_, i) => ({
+    id: `0190a000-0000-7000-8000-${String(i).padStart(12, '0')}`, workflow: 'loan-check', version: 1, status: 'succeeded', progress: 100,
+    created_at: '2025-03-01T12:00:00.000Z',
+  }));
+  api.on('GET /v1/runs', (_q, res) => json(res, 200, { items: runs, next_cursor: null }));
+  const child = spawn(process.execPath, [bin, '--url', api.url, '--token', 't', 'runs', 'list'], {
+    cwd: tempDir(), env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => void (stderr += c.toString()));
+  // Read the first chunk, then close the pipe as `head -1` does.
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  assert.equal(stderr, '', 'nothing on stderr');
+  assert.equal(code, 0);
+});

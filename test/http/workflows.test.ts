@@ -207,3 +207,13 @@ test('triggers list every public URL (direct JSON/XML/NVP, CSI execute and execu
   assert.ok(all.includes(`${s.url}/task/execute/${guid}`));
   assert.ok(all.includes(`${s.url}/task/executepolling/${guid}`));
 });
+
+test('triggers name every identifier a client needs: signed and Sync API bases, the Luma trigger and its workflowIdentifier', async () => {
+  const r = await s.putWorkflow('ids', simple('ids'));
+  const t = r.body.triggers;
+  assert.equal(t.luma_workflow_identifier, 'ids');
+  assert.equal(t.urls.corezoid_api, `${s.url}/api/2/json`);
+  assert.equal(t.urls.corezoid_sync_api, `${s.url}/sync/api/2/json`);
+  assert.equal(t.urls.luma_trigger, `${s.url}/gateway/api/v1/workflow/trigger`);
+  assert.equal(t.urls.native, `${s.url}/v1/workflows/ids/runs`);
+});

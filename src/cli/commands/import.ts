@@ -102,7 +102,7 @@ async function importFile(ctx: CliContext, workflow: string, file: string, opts:
       total: Number(res.headers.get('flowgate-import-total')), created: Number(res.headers.get('flowgate-import-created')),
       duplicates: Number(res.headers.get('flowgate-import-duplicates')), failed: Number(res.headers.get('flowgate-import-failed')),
     };
-    return report(ctx, summary, res.status === 422, [], failedCsv);
+    return report(ctx, summary, res.status === 422, [], failedCsv, Boolean(opts.dryRun));
   }
   let body: unknown = text;
   try {
@@ -114,7 +114,7 @@ async function importFile(ctx: CliContext, workflow: string, file: string, opts:
   if (res.status === 422 && isObject(body) && Array.isArray(body.errors)) {
     if (ctx.json) ctx.printJson(body);
     else ctx.err(`refused: ${String(body.detail ?? 'some rows are invalid')}`);
-    return report(ctx, body as Summary, true, client.problemError(answer).errors.map(problemText));
+    return report(ctx, body as Summary, true, client.problemError(answer).errors.map(problemText), undefined, Boolean(opts.dryRun));
   }
   if (res.status >= 400) throw client.problemError(answer);
   if (ctx.json) {
@@ -123,15 +123,16 @@ async function importFile(ctx: CliContext, workflow: string, file: string, opts:
   }
   const summary = isObject(body) ? (body as Summary) : {};
   const lines = Array.isArray(summary.errors) ? client.problemError({ status: 422, headers: res.headers, body: { errors: summary.errors } }).errors.map(problemText) : [];
-  return report(ctx, summary, false, lines);
+  return report(ctx, summary, false, lines, undefined, Boolean(opts.dryRun));
 }
 
-function report(ctx: CliContext, s: Summary, refused: boolean, errors: string[], failedCsv?: string): number {
+function report(ctx: CliContext, s: Summary, refused: boolean, errors: string[], failedCsv?: string, dryRun = false): number {
   if (!ctx.json) {
+    if (dryRun) ctx.out('dry run: every row was checked, nothing was created');
     ctx.out(keyValues([
-      ['total', s.total], ['created', refused ? 0 : s.created], ['duplicates', s.duplicates], ['failed', s.failed],
+      ['total', s.total], [dryRun ? 'would create' : 'created', refused ? 0 : s.created], ['duplicates', s.duplicates], ['failed', s.failed],
     ]));
-    if (refused) ctx.out('nothing was created: fix the rows below, or pass --partial to create the good ones');
+    if (refused) ctx.out(dryRun ? 'the file would be refused: fix the rows below, or pass --partial to create the good ones' : 'nothing was created: fix the rows below, or pass --partial to create the good ones');
     for (const e of errors) ctx.out(`  ${e}`);
     if (failedCsv) ctx.out(`failed rows written to ${failedCsv}`);
   }

@@ -133,7 +133,8 @@ export function stepTable(steps: StepView[], runActive: boolean): string {
       s.name && s.name !== s.step_id ? `${s.step_id} (${s.name})` : s.step_id,
       s.type,
       s.status,
-      s.attempts?.length ?? 0,
+      // Counted as the Luma history API counts them: a step that ran has had at least one attempt.
+      Math.max(1, s.attempts?.length ?? 0),
       formatTime(s.started_at),
       formatDuration(stepDuration(s, runActive)),
       s.error ? errorText(s.error, false) : lastAttemptError(s),
