@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Json, JsonObject } from '../core/types.js';
+import { USER_AGENT } from '../core/version.js';
 import { objectToXml } from '../core/xml-write.js';
 import type { SignatureScheme } from './http-sign.js';
 import { StepError, type HttpResponse, type StepContext } from './types.js';
@@ -137,6 +138,7 @@ export async function prepareRequest(ctx: StepContext): Promise<PreparedRequest>
   headers['x-http-task-guid'] ??= key;
   headers['idempotency-key'] ??= key;
   headers['webhook-id'] ??= key;
+  headers['user-agent'] ??= USER_AGENT;
   let bodyValue: Json | undefined;
   let body: string | undefined;
   if (f.body && method !== 'GET' && method !== 'HEAD') {

@@ -2,6 +2,7 @@
 // expect with on_error and $error, timeouts, retries carrying the same idempotency headers.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { reply, sleep, startTarget, startTestServer, type Received, type Target, type TestServer } from '../helpers/server.js';
 
 let s: TestServer;
@@ -304,4 +305,20 @@ steps:
   } finally {
     await bare.close();
   }
+});
+
+test('an http step sends User-Agent: Flowgate/<version> unless it sets its own', async () => {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  await put('ua-default', `id: ua-default
+steps:
+  - { id: send, type: http, method: GET, url: "${target.url}/ua/default" }
+`);
+  await put('ua-own', `id: ua-own
+steps:
+  - { id: send, type: http, method: GET, url: "${target.url}/ua/own", headers: { User-Agent: "billing-sync/2.1" } }
+`);
+  assert.equal((await s.trigger('ua-default', {}, 'wait=5')).status, 200);
+  assert.equal((await s.trigger('ua-own', {}, 'wait=5')).status, 200);
+  assert.equal(sentTo('/ua/default')[0].headers['user-agent'], `Flowgate/${version}`);
+  assert.equal(sentTo('/ua/own')[0].headers['user-agent'], 'billing-sync/2.1');
 });
