@@ -277,9 +277,22 @@ export type { CompiledExpression };
  * yields an Expression whose evaluation throws ExpressionError. Compilations are cached by source.
  */
 export function compileExpression(source: string, path: string, problems: FieldProblem[]): CompiledExpression {
-  const c = compileSource(source);
+  const bare = bareExpression(source);
+  const c = compileSource(bare);
   if (!c.ok) problems.push({ path, message: c.message });
-  return new CompiledExpression(source, c);
+  return new CompiledExpression(bare, c);
+}
+
+/**
+ * A field that takes an expression (`items`, `when`, `progress`, …) also takes it wrapped in `{{ }}`,
+ * as users of other tools write it: `"{{ [1..count] }}"` means `[1..count]`. (No JSONata expression
+ * both starts with `{{` and ends with `}}` as one template piece.)
+ */
+export function bareExpression(source: string): string {
+  const t = source.trim();
+  if (!t.startsWith('{{') || !t.endsWith('}}')) return source;
+  const { pieces, error } = splitTemplate(t);
+  return !error && pieces.length === 1 && 'expr' in pieces[0] ? pieces[0].expr : source;
 }
 
 // ---------------------------------------------------------------- templates
