@@ -3,8 +3,8 @@
  * or a tenant key with a role. Tokens are compared by their SHA-256 digest; keys are stored hashed.
  */
 import { FlowgateError } from '../core/errors.js';
-import { safeEqual, sha256Hex } from '../core/ids.js';
-import type { Role } from '../core/types.js';
+import { randomToken, safeEqual, sha256Hex, uuidv7 } from '../core/ids.js';
+import type { ApiKey, Role } from '../core/types.js';
 import type { Store } from '../store/types.js';
 
 export interface Principal {
@@ -25,6 +25,12 @@ function bearer(authorization: string | undefined): string {
   const m = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
   if (!m) throw unauthorized('an Authorization: Bearer <token> header is required');
   return m[1];
+}
+
+/** A new API key and its token (shown once; the store keeps only its hash). */
+export function issueKey(tenant: string, name: string, role: Role, now: number): { key: ApiKey; token: string } {
+  const token = `fg_${randomToken(32)}`;
+  return { key: { id: uuidv7(), tenant, name, role, token_hash: sha256Hex(token), created_at: now }, token };
 }
 
 const unauthorized = (detail: string): FlowgateError =>

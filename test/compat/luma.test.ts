@@ -416,3 +416,34 @@ test('another tenant\'s trigger ids answer 404 on every history URL and launch g
   assert.equal((await luma('GET', `${G}/workflowhistory/d9bf533e-cc29-4efe-a0e7-df4aef85cbc0`, undefined, bearer(readKey))).status, 404);
   assert.equal((await luma('GET', `${G}/workflowhistory/${demo}`)).status, 401, 'history needs a token');
 });
+
+test('Regenerate Tenant Access Token: a new token of the same role, returned once in the envelope; the old one stops at once', async () => {
+  const created = await s.call('POST', '/v1/keys', { json: { name: 'luma-rotate', role: 'trigger' } });
+  assert.equal(created.status, 201, created.text);
+  const oldToken = created.body.token as string;
+  assert.equal((await luma('POST', `${G}/workflow/trigger`, seedBody(), bearer(oldToken))).status, 200, 'the old token works before');
+
+  const r = await luma('POST', `${G}/tenantaccesstoken/regenerate`, {}, itas(oldToken));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(Object.keys(r.body), ENVELOPE_KEYS);
+  assert.equal(r.body.status, 'Success');
+  assert.equal(r.body.statusCode, 0);
+  const fresh = r.body.resultData.tenantAccessToken as string;
+  assert.match(fresh, /^fg_/);
+  assert.notEqual(fresh, oldToken);
+  assert.equal(r.body.resultData.role, 'trigger');
+
+  const refused = await luma('POST', `${G}/workflow/trigger`, seedBody(), bearer(oldToken));
+  assert.equal(refused.status, 401, 'the old token stops at once');
+  assert.equal(refused.body.statusCode, 401);
+  assert.equal((await luma('POST', `${G}/workflow/trigger`, seedBody(), bearer(fresh))).status, 200, 'the new token triggers');
+  const keys = (await s.call('GET', '/v1/keys')).body.items.filter((k: { name: string }) => k.name === 'luma-rotate');
+  assert.equal(keys.length, 1, 'the old key is gone, the new one keeps its name');
+  assert.equal(keys[0].id, r.body.resultData.keyId);
+
+  const admin = await luma('POST', `${G}/tenantaccesstoken/regenerate`, {}, bearer(ADMIN));
+  assert.equal(admin.status, 403, 'the admin token is not a tenant access token');
+  const none = await luma('POST', `${G}/tenantaccesstoken/regenerate`, {});
+  assert.equal(none.status, 401);
+  assert.equal((await s.call('GET', '/v1/keys')).body.items.filter((k: { name: string }) => k.name === 'luma-rotate').length, 1, 'refusals change nothing');
+});

@@ -17,7 +17,7 @@ import { FlowgateError } from '../../core/errors.js';
 import { UUID_RE } from '../../core/ids.js';
 import { type Json, type JsonObject, type Role, type Run, type Workflow } from '../../core/types.js';
 import { checkRef } from '../../triggers/intake.js';
-import { requireRole, type Principal } from '../auth.js';
+import { issueKey, requireRole, type Principal } from '../auth.js';
 import type { Ctx, Handler, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { sendJson, sendText } from '../problem.js';
@@ -239,6 +239,28 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
     sendJson(ctx.res, 200, success('Successfully generated launch-in-context URL.', `${ctx.base}/launch/${key}`, { expiresAt }));
   };
 
+  // -------- regenerate tenant access token
+
+  /**
+   * Luma's Regenerate Tenant Access Token: the caller's token (a tenant key of any role) is replaced
+   * by a new key of the same tenant, name and role, returned once; the old token stops at once.
+   */
+  const regenerate = async (ctx: Ctx): Promise<void> => {
+    const p = await principal(ctx, 'read');
+    if (p.kind === 'admin' || !p.key_id) {
+      throw failure(403, 'The admin token is not a tenant access token and cannot be regenerated here: set FLOWGATE_ADMIN_TOKEN, or create tenant keys with POST /v1/keys.');
+    }
+    const old = (await d.store.listKeys(p.tenant)).find((k) => k.id === p.key_id);
+    if (!old) throw failure(401, 'The access token is no longer valid.');
+    const { key, token } = issueKey(old.tenant, old.name, old.role, d.clock());
+    await d.store.createKey(key);
+    await d.store.deleteKey(old.tenant, old.id);
+    d.auth.forget();
+    sendJson(ctx.res, 200, success('Successfully regenerated tenant access token.', {
+      tenantAccessToken: token, keyId: key.id, role: key.role, createdAt: new Date(key.created_at).toISOString(),
+    }));
+  };
+
   const PAGE_HEADERS = {
     'Cache-Control': 'no-store',
     'Referrer-Policy': 'no-referrer',
@@ -271,6 +293,7 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
     { method: 'GET', path: `${G}/workflowhistory/:triggerId/stephistory`, auth: 'public', name: 'luma.stephistory', handler: enveloped(stepHistory) },
     { method: 'GET', path: `${G}/workflowhistory/:triggerId/stephistory/:stepHistoryId`, auth: 'public', name: 'luma.stephistory.record', handler: enveloped(stepHistoryRecord) },
     { method: 'POST', path: `${G}/launchincontexturl/generate`, auth: 'public', name: 'luma.launch', handler: enveloped(generate) },
+    { method: 'POST', path: `${G}/tenantaccesstoken/regenerate`, auth: 'public', name: 'luma.token.regenerate', handler: enveloped(regenerate) },
     { method: 'GET', path: '/launch/:key', auth: 'public', name: 'launch.page', handler: launchPage },
   ];
 }

@@ -1,8 +1,7 @@
 /** Tenant administration: API keys (stored hashed, token shown once) and write-only secrets. */
 import { FlowgateError, notFound, validationFailed, type FieldProblem } from '../../core/errors.js';
-import { randomToken, sha256Hex, uuidv7 } from '../../core/ids.js';
 import type { ApiKey, Role } from '../../core/types.js';
-import { TENANT_RE } from '../auth.js';
+import { issueKey, TENANT_RE } from '../auth.js';
 import type { Ctx, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { sendJson } from '../problem.js';
@@ -28,8 +27,7 @@ export function adminRoutes(d: RouteDeps): RouteDef[] {
     // A tenant's own admin key manages its tenant only; the admin token may create any tenant.
     if (ctx.principal.kind !== 'admin' && tenant !== ctx.principal.tenant) throw new FlowgateError('forbidden', 'a tenant key can only create keys for its own tenant');
     await d.store.ensureTenant(tenant as string);
-    const token = `fg_${randomToken(32)}`;
-    const key: ApiKey = { id: uuidv7(), tenant: tenant as string, name: (name as string).trim(), role: body.role as Role, token_hash: sha256Hex(token), created_at: d.clock() };
+    const { key, token } = issueKey(tenant as string, (name as string).trim(), body.role as Role, d.clock());
     await d.store.createKey(key);
     sendJson(ctx.res, 201, { ...keyView(key), token }, { Location: `${ctx.base}/v1/keys/${key.id}` });
   };
