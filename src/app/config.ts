@@ -72,11 +72,67 @@ function keptValue(dataDir: string, file: string, make: () => string): { value: 
   return { value, created: true };
 }
 
+/** FLOWGATE_* variables read by the CLI's client commands and the test runner, not by the server. */
+const CLIENT_SETTINGS = new Set(['FLOWGATE_URL', 'FLOWGATE_TOKEN', 'FLOWGATE_DEBUG', 'FLOWGATE_TEST_REPORTER']);
+
+/**
+ * The server's configuration. Every FLOWGATE_* variable must be one the server reads: a misspelt or
+ * unsupported setting stops the start with its name (and the nearest known one) instead of being
+ * ignored in silence.
+ */
 export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Config {
-  const dataDir = resolve(flags.dataDir ?? env.FLOWGATE_DATA_DIR ?? './data');
+  if (env.FLOWGATE_DATABASE_URL) {
+    throw new Error('FLOWGATE_DATABASE_URL is set, but this build has only the embedded SQLite store (PostgreSQL is not available yet): unset it to use SQLite in FLOWGATE_DATA_DIR');
+  }
+  const read = new Set<string>(['FLOWGATE_DATABASE_URL']);
+  const recorded = new Proxy(env, {
+    get: (target, name) => {
+      if (typeof name === 'string') read.add(name);
+      return target[name as string];
+    },
+  });
+  const config = readConfig(flags, recorded);
+  const unknown = Object.keys(env).filter((k) => k.startsWith('FLOWGATE_') && !read.has(k) && !CLIENT_SETTINGS.has(k));
+  if (unknown.length) {
+    const hint = (k: string): string => {
+      const near = nearest(k, [...read].filter((r) => r.startsWith('FLOWGATE_')));
+      return near ? `${k} (did you mean ${near}?)` : k;
+    };
+    throw new Error(`unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.map(hint).join(', ')}: docs/operations.md lists every FLOWGATE_* variable`);
+  }
+  return config;
+}
+
+/** The known name closest to `name` by edit distance, if it is close enough to be a typo. */
+function nearest(name: string, known: string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row;
+    }
+    return prev[b.length];
+  };
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = distance(name, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return bestD <= Math.max(2, Math.floor(name.length / 5)) ? best : undefined;
+}
+
+function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
+  // The settings a flag can override are read first, so that each counts as known whatever the flags.
+  const fromEnv = {
+    dataDir: env.FLOWGATE_DATA_DIR, port: env.FLOWGATE_PORT, host: env.FLOWGATE_HOST, publicUrl: env.FLOWGATE_PUBLIC_URL,
+    examples: env.FLOWGATE_EXAMPLES_DIR, logLevel: env.FLOWGATE_LOG_LEVEL,
+  };
+  const dataDir = resolve(flags.dataDir ?? fromEnv.dataDir ?? './data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const port = Number(flags.port ?? env.FLOWGATE_PORT ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`port must be 0-65535, got ${flags.port ?? env.FLOWGATE_PORT}`);
+  const port = Number(flags.port ?? fromEnv.port ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`port must be 0-65535, got ${flags.port ?? fromEnv.port}`);
   let adminToken = env.FLOWGATE_ADMIN_TOKEN ?? '';
   let adminTokenGenerated = false;
   if (!adminToken) {
@@ -85,16 +141,16 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     adminTokenGenerated = kept.created;
   }
   const masterKey = env.FLOWGATE_MASTER_KEY || keptValue(dataDir, 'master-key', SecretBox.generateKey).value;
-  const publicUrl = (flags.publicUrl ?? env.FLOWGATE_PUBLIC_URL ?? '').replace(/\/+$/, '') || null;
+  const publicUrl = (flags.publicUrl ?? fromEnv.publicUrl ?? '').replace(/\/+$/, '') || null;
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new Error(`FLOWGATE_PUBLIC_URL must be an absolute http(s) URL, got ${publicUrl}`);
   let examplesDir: string | null;
   if (flags.examples === false) examplesDir = null;
   else {
-    const dir = flags.examples ?? env.FLOWGATE_EXAMPLES_DIR ?? DEFAULT_EXAMPLES;
+    const dir = flags.examples ?? fromEnv.examples ?? DEFAULT_EXAMPLES;
     examplesDir = dir === '' || dir === 'none' ? null : resolve(dir);
   }
   return {
-    host: flags.host ?? env.FLOWGATE_HOST ?? '127.0.0.1',
+    host: flags.host ?? fromEnv.host ?? '127.0.0.1',
     port,
     dataDir,
     publicUrl,
@@ -102,7 +158,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     adminTokenGenerated,
     masterKey,
     examplesDir,
-    logLevel: flags.logLevel ?? env.FLOWGATE_LOG_LEVEL ?? 'info',
+    logLevel: flags.logLevel ?? fromEnv.logLevel ?? 'info',
     code: {
       workers: intEnv(env, 'FLOWGATE_CODE_WORKERS', Math.min(2, availableParallelism())),
       memoryMb: intEnv(env, 'FLOWGATE_CODE_MEMORY_MB', 32),

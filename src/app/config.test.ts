@@ -1,0 +1,35 @@
+// Settings (docs/operations.md): every documented FLOWGATE_* variable is one the server reads, and an
+// unknown or unsupported one stops the start with a clear error instead of being ignored.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig } from './config.js';
+
+const flags = () => ({ dataDir: mkdtempSync(join(tmpdir(), 'flowgate-config-')), examples: false as const });
+const documented = [...new Set(readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8').match(/FLOWGATE_[A-Z0-9_]+/g) ?? [])]
+  .filter((name) => name !== 'FLOWGATE_DATABASE_URL');
+
+test('every setting docs/operations.md names is accepted, also when a flag overrides it', () => {
+  assert.ok(documented.length > 20, `operations.md names the settings (${documented.length})`);
+  // Empty values mean "the default" for every setting, so this checks names, not values.
+  const env = Object.fromEntries(documented.map((name) => [name, '']));
+  assert.doesNotThrow(() => loadConfig({ ...flags(), port: 0, host: '127.0.0.1', logLevel: 'silent', publicUrl: 'http://x.test' }, env));
+});
+
+test('an unknown FLOWGATE_* setting stops the start, naming it and the nearest known one', () => {
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_PORTT: '9000' }), /unknown setting FLOWGATE_PORTT \(did you mean FLOWGATE_PORT\?\)/);
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_RATE_LIMIT_PER_KYE: '5', FLOWGATE_WHATEVER: '1' }), (e: Error) => {
+    assert.match(e.message, /unknown settings FLOWGATE_RATE_LIMIT_PER_KYE \(did you mean FLOWGATE_RATE_LIMIT_PER_KEY\?\), FLOWGATE_WHATEVER:/);
+    return true;
+  });
+});
+
+test('the CLI\'s own variables and other programs\' variables are left alone', () => {
+  assert.doesNotThrow(() => loadConfig(flags(), { FLOWGATE_URL: 'http://x', FLOWGATE_TOKEN: 't', HOME: '/root', PORT: '1' }));
+});
+
+test('FLOWGATE_DATABASE_URL stops the start: this build serves only the embedded store', () => {
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_DATABASE_URL: 'postgres://127.0.0.1/flowgate' }), /FLOWGATE_DATABASE_URL is set, but this build has only the embedded SQLite store/);
+});
