@@ -103,12 +103,18 @@ test('generate → {public_url}/launch/{key}; the page shows the run and its ste
     assert.ok(m, `step ${id} is listed`);
     return m![1];
   };
-  assert.match(item('prepare'), /Prepare &lt;script&gt;[\s\S]*succeeded/);
-  assert.match(item('route'), /route[\s\S]*succeeded/);
-  assert.match(item('approve'), /Wait for approval[\s\S]*waiting/);
-  assert.match(item('publish'), /Publish[\s\S]*not reached/);
-  assert.match(item('reject'), /Reject[\s\S]*not reached/);
-  assert.match(p.html, /id="run-status">Status <span class="status s-waiting">waiting<\/span>/);
+  assert.match(item('prepare'), /Prepare &lt;script&gt;[\s\S]*COMPLETED/);
+  assert.match(item('route'), /route[\s\S]*COMPLETED/);
+  assert.match(item('approve'), /Wait for approval[\s\S]*SUSPENDED/);
+  assert.match(item('publish'), /Publish[\s\S]*NOT REACHED/);
+  assert.match(item('reject'), /Reject[\s\S]*NOT REACHED/);
+  assert.match(p.html, /id="run-status">Status <span class="status s-suspended">SUSPENDED<\/span><\/p>/, 'Luma\'s vocabulary; no progress bar for a run that has not moved it');
+  // Branch edges carry their condition as visible text; the path the run took is drawn bold.
+  assert.match(p.html, /<text [^>]*>when ready = false<\/text>/);
+  assert.match(p.html, /<text [^>]*>otherwise<\/text>/);
+  assert.match(p.html, /data-edge="prepare→route" data-taken="true"/);
+  assert.match(p.html, /data-edge="route→approve" data-taken="true"/);
+  assert.match(p.html, /data-edge="route→reject"(?! data-taken)/, 'the branch not taken stays thin');
 
   // The same key follows the run live: once it ends, the page shows it and stops refreshing.
   const run = await s.waitRun(runId, (r) => r.status === 'waiting');
@@ -117,8 +123,10 @@ test('generate → {public_url}/launch/{key}; the page shows the run and its ste
   const done = await page(url);
   assert.equal(done.status, 200);
   assert.doesNotMatch(done.html, /http-equiv="refresh"/, 'a finished run does not refresh');
-  assert.match(done.html, /<li data-step="publish">[\s\S]*?succeeded/);
-  assert.match(done.html, /<progress max="100" value="100">/);
+  assert.match(done.html, /<li data-step="publish">[\s\S]*?COMPLETED/);
+  assert.match(done.html, /id="run-status">Status <span class="status s-completed">COMPLETED<\/span><\/p>/);
+  assert.doesNotMatch(done.html, /<progress/, 'a finished run shows its status, not a progress bar');
+  assert.match(done.html, /data-edge="approve→publish" data-taken="true"/);
 });
 
 test('the key opens only that run\'s page: not the API, not another run', async () => {
@@ -195,4 +203,29 @@ test('generate refuses a wrong launchContext or a missing triggerId (DataValidat
   assert.equal(unknown.status, 404);
   const anon = await fetch(`${s.url}${G}/launchincontexturl/generate`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
   assert.equal(anon.status, 401);
+});
+
+test('a foreach whose children partly failed shows its counts and is visibly not a clean success', async () => {
+  await s.createWorkflow('maybe-fail', `id: maybe-fail
+steps:
+  - id: check
+    type: condition
+    cases: [{ when: bad = true, next: boom }]
+    default: fine
+  - { id: fine, type: end, status: succeeded }
+  - { id: boom, type: end, status: failed }
+`);
+  await s.createWorkflow('fan', `id: fan
+params:
+  items: { type: array, required: true }
+steps:
+  - { id: spread, name: Spread, type: foreach, workflow: maybe-fail, items: items }
+`);
+  const r = await s.trigger('fan', { items: [{ bad: false }, { bad: true }, { bad: false }, { bad: true }, { bad: false }] }, 'wait=20');
+  assert.equal(r.status, 200, r.text);
+  const p = await page((await generate(s, r.headers.get('flowgate-run-id')!)).body.resultData);
+  const item = /<li data-step="spread">([\s\S]*?)<\/li>/.exec(p.html)?.[1] ?? '';
+  assert.match(item, /COMPLETED WITH FAILURES/);
+  assert.match(item, /3 succeeded · 2 failed · 5 children/);
+  assert.doesNotMatch(item, /s-completed"/, 'not the clean COMPLETED badge');
 });

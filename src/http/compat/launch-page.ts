@@ -1,11 +1,14 @@
 /**
  * The read-only run page behind a launch-in-context URL (docs/spec.md §8.18): server-rendered HTML that
- * needs no JavaScript. It shows the run's status and progress, the workflow's steps as a graph
- * (inline SVG) and as an ordered list, each with the status of its latest execution, and the step
- * records in execution order. While the run is active the page refreshes itself (meta refresh).
- * Every value that comes from users (names, ids, messages) is HTML-escaped.
+ * needs no JavaScript. It shows the run's status (in the Luma API's vocabulary) and, while it means
+ * something, its progress; the workflow's steps as a graph (inline SVG, branch edges labelled with
+ * their condition, the path the run took drawn bold) and as an ordered list, each with the status of
+ * its latest execution and a `foreach`'s child counts; and the step records in execution order. While
+ * the run is active the page refreshes itself (meta refresh). Every value that comes from users
+ * (names, ids, messages, conditions) is HTML-escaped.
  */
-import { isTerminal, type Run, type StepDef, type StepRecord, type Workflow } from '../../core/types.js';
+import { isTerminal, type Json, type Run, type StepDef, type StepRecord, type Workflow } from '../../core/types.js';
+import { lumaRunStatus, lumaStepStatus } from './luma-history.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const escapeHtml = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c]);
@@ -16,17 +19,21 @@ export const REFRESH_SECONDS = 3;
 const iso = (t: number | null): string => (t === null ? '—' : new Date(t).toISOString().replace('.000Z', 'Z'));
 const duration = (ms: number): string => (ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
 
+/** Luma's statuses (and NOT REACHED for a step without a record), each with its colour. */
 const COLORS: Record<string, string> = {
-  succeeded: '#2e7d32', failed: '#c62828', running: '#1565c0', waiting: '#b7791f', skipped: '#757575', 'not reached': '#9e9e9e',
+  COMPLETED: '#2e7d32', FAILED: '#c62828', RUNNING: '#1565c0', SUSPENDED: '#b7791f', TERMINATED: '#57606a', 'NOT REACHED': '#9e9e9e',
+  /** A step that completed while some of its children failed: not a clean success. */
+  'COMPLETED WITH FAILURES': '#bc4c00',
 };
+const NOT_REACHED = 'NOT REACHED';
+const cssClass = (status: string): string => `s-${status.toLowerCase().replace(/ /g, '-')}`;
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;padding:16px 24px;color:#1f2328;background:#fff}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
 .muted{color:#656d76}.status{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
-${Object.entries(COLORS).map(([k, c]) => `.s-${k.replace(' ', '-')}{background:${c}}`).join('')}
-.s-queued{background:#6e7781}.s-cancelled{background:#57606a}
-progress{width:240px;vertical-align:middle}
+${Object.entries(COLORS).map(([k, c]) => `.${cssClass(k)}{background:${c}}`).join('')}
+progress{width:240px;vertical-align:middle}.counts{font-size:12px}
 ol.steps li{margin:4px 0}table{border-collapse:collapse;min-width:60%}
 th,td{border-bottom:1px solid #d0d7de;padding:4px 10px;text-align:left;vertical-align:top}
 .err{color:#c62828}svg text{font:13px system-ui,sans-serif}
@@ -49,12 +56,31 @@ function targets(step: StepDef, following: string | undefined): { to: string; wh
 }
 
 function statusBadge(status: string): string {
-  return `<span class="status s-${escapeHtml(status.replace(' ', '-'))}">${escapeHtml(status)}</span>`;
+  return `<span class="status ${escapeHtml(cssClass(status))}">${escapeHtml(status)}</span>`;
 }
 
+/** A `foreach` record's child counts, as it keeps them in its output while and after it runs. */
+export function childCounts(record: StepRecord | undefined): { total: number; succeeded: number; failed: number } | null {
+  const o = record?.output as { [k: string]: Json } | null | undefined;
+  const stats = (o && typeof o === 'object' && !Array.isArray(o) && typeof o.stats === 'object' ? o.stats : o) as { [k: string]: Json } | null | undefined;
+  if (!stats || typeof stats !== 'object' || Array.isArray(stats)) return null;
+  const { total, succeeded, failed } = stats;
+  return typeof total === 'number' && typeof succeeded === 'number' && typeof failed === 'number' ? { total, succeeded, failed } : null;
+}
+
+/** The transitions the run took: each record's step to the next record's step, in execution order. */
+function takenEdges(records: StepRecord[]): Set<string> {
+  const taken = new Set<string>();
+  const ordered = [...records].sort((a, b) => a.seq - b.seq);
+  for (let i = 1; i < ordered.length; i++) taken.add(`${ordered[i - 1].step_id}→${ordered[i].step_id}`);
+  return taken;
+}
+
+const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
 /** The inline SVG graph: one box per step in definition order, arrows for every transition. */
-function graphSvg(steps: StepDef[], statusOf: (id: string) => string): string {
-  const W = 460;
+function graphSvg(steps: StepDef[], statusOf: (id: string) => string, taken: Set<string>): string {
+  const W = 640;
   const BOX_W = 260;
   const BOX_H = 40;
   const GAP = 34;
@@ -69,14 +95,19 @@ function graphSvg(steps: StepDef[], statusOf: (id: string) => string): string {
     for (const t of targets(step, steps[i + 1]?.id)) {
       const j = index.get(t.to);
       if (j === undefined) continue;
+      const took = taken.has(`${step.id}→${t.to}`);
+      const stroke = took ? 'stroke="#0b3d91" stroke-width="3"' : 'stroke="#8c959f"';
+      const mark = `data-edge="${escapeHtml(`${step.id}→${t.to}`)}"${took ? ' data-taken="true"' : ''}`;
       if (j === i + 1 && !t.why) {
-        parts.push(`<line x1="${X + BOX_W / 2}" y1="${y + BOX_H}" x2="${X + BOX_W / 2}" y2="${yOf(j) - 2}" stroke="#57606a" marker-end="url(#arrow)"/>`);
+        parts.push(`<line ${mark} x1="${X + BOX_W / 2}" y1="${y + BOX_H}" x2="${X + BOX_W / 2}" y2="${yOf(j) - 2}" ${stroke} marker-end="url(#arrow)"/>`);
       } else {
-        // Other transitions curve around the right side of the column.
+        // Other transitions curve around the right side of the column, labelled with their condition.
         const y1 = y + BOX_H / 2;
         const y2 = yOf(j) + BOX_H / 2;
         const bend = X + BOX_W + 30 + Math.min(120, Math.abs(j - i) * 14);
-        parts.push(`<path d="M${X + BOX_W},${y1} C${bend},${y1} ${bend},${y2} ${X + BOX_W + 2},${y2}" fill="none" stroke="#8c959f" stroke-dasharray="${t.why === 'on error' ? '4 3' : '0'}" marker-end="url(#arrow)"><title>${escapeHtml(`${step.id} → ${t.to}${t.why ? ` (${t.why})` : ''}`)}</title></path>`);
+        const down = j > i ? 1 : -1;
+        parts.push(`<path ${mark} d="M${X + BOX_W},${y1} C${bend},${y1} ${bend},${y2} ${X + BOX_W + 2},${y2}" fill="none" ${stroke} stroke-dasharray="${t.why === 'on error' ? '4 3' : '0'}" marker-end="url(#arrow)"><title>${escapeHtml(`${step.id} → ${t.to}${t.why ? ` (${t.why})` : ''}`)}</title></path>`);
+        if (t.why) parts.push(`<text x="${X + BOX_W + 8}" y="${y1 + down * 14 + 4}" font-size="11" fill="${took ? '#0b3d91' : '#57606a'}">${escapeHtml(clip(t.why, 40))}</text>`);
       }
     }
   });
@@ -112,21 +143,34 @@ export function renderRunPage({ run, workflow, records, now, expiresAt }: RunPag
     latest.set(r.step_id, r);
     times.set(r.step_id, (times.get(r.step_id) ?? 0) + 1);
   }
-  const statusOf = (id: string): string => latest.get(id)?.status ?? 'not reached';
+  const recordStatus = (rec: StepRecord): string => {
+    const status = lumaStepStatus(rec, run);
+    return status === 'COMPLETED' && (childCounts(rec)?.failed ?? 0) > 0 ? 'COMPLETED WITH FAILURES' : status;
+  };
+  const statusOf = (id: string): string => {
+    const rec = latest.get(id);
+    return rec ? recordStatus(rec) : NOT_REACHED;
+  };
   const steps = workflow?.definition.steps ?? [];
-  const progress = run.status === 'succeeded' ? 100 : Math.floor(run.progress);
+  // Progress means something while the run is active and has moved it (a foreach, a step's `progress`).
+  const showProgress = active && run.progress > 0;
+  const progress = Math.floor(run.progress);
   const title = `${workflow?.name ?? run.workflow} · run ${run.id}`;
 
+  const countsText = (rec: StepRecord | undefined): string => {
+    const c = childCounts(rec);
+    return c ? ` <span class="counts muted">${c.succeeded} succeeded · ${c.failed} failed · ${c.total} children</span>` : '';
+  };
   const stepList = steps.map((s) => {
     const n = times.get(s.id) ?? 0;
     const rec = latest.get(s.id);
     const err = rec?.status === 'failed' && rec.error ? ` <span class="err">${escapeHtml(rec.error.message)}</span>` : '';
-    return `<li data-step="${escapeHtml(s.id)}"><span class="name">${escapeHtml(s.name ?? s.id)}</span> <span class="muted">(${escapeHtml(s.type)})</span> ${statusBadge(statusOf(s.id))}${n > 1 ? ` <span class="muted">×${n}</span>` : ''}${err}</li>`;
+    return `<li data-step="${escapeHtml(s.id)}"><span class="name">${escapeHtml(s.name ?? s.id)}</span> <span class="muted">(${escapeHtml(s.type)})</span> ${statusBadge(statusOf(s.id))}${n > 1 ? ` <span class="muted">×${n}</span>` : ''}${countsText(rec)}${err}</li>`;
   }).join('\n');
 
   const rows = records.map((r) => {
     const spent = (r.finished_at ?? now) - r.started_at;
-    return `<tr><td>${r.seq}</td><td>${escapeHtml(r.name ?? r.step_id)}</td><td>${escapeHtml(r.type)}</td><td>${statusBadge(r.status)}</td>`
+    return `<tr><td>${r.seq}</td><td>${escapeHtml(r.name ?? r.step_id)}</td><td>${escapeHtml(r.type)}</td><td>${statusBadge(recordStatus(r))}${countsText(r)}</td>`
       + `<td>${escapeHtml(iso(r.started_at))}</td><td>${escapeHtml(duration(Math.max(0, spent)))}</td><td>${Math.max(1, r.attempts.length)}</td>`
       + `<td class="err">${escapeHtml(r.error?.message ?? '')}</td></tr>`;
   }).join('\n');
@@ -141,11 +185,11 @@ ${active ? `<meta http-equiv="refresh" content="${REFRESH_SECONDS}">\n` : ''}<ti
 <body>
 <h1>${escapeHtml(workflow?.name ?? run.workflow)}</h1>
 <p class="muted">Run <code>${escapeHtml(run.id)}</code> · workflow <code>${escapeHtml(run.workflow)}</code> v${run.version}</p>
-<p id="run-status">Status ${statusBadge(run.status)} · <progress max="100" value="${progress}">${progress}%</progress> <span id="progress">${progress}%</span></p>
+<p id="run-status">Status ${statusBadge(lumaRunStatus(run))}${showProgress ? ` · <progress max="100" value="${progress}">${progress}%</progress> <span id="progress">${progress}%</span>` : ''}</p>
 <p class="muted">Started ${escapeHtml(iso(run.started_at ?? run.created_at))} · finished ${escapeHtml(iso(run.finished_at))}${active ? ` · this page refreshes every ${REFRESH_SECONDS} s` : ''}</p>
 ${runError}
 <h2>Workflow</h2>
-${steps.length ? graphSvg(steps, statusOf) : '<p class="muted">The workflow definition is not available.</p>'}
+${steps.length ? graphSvg(steps, statusOf, takenEdges(records)) : '<p class="muted">The workflow definition is not available.</p>'}
 <ol class="steps">
 ${stepList}
 </ol>
