@@ -87,7 +87,8 @@ test('?ref= names the task; an active ref answers not_unical_ref with the run\'s
   assert.equal(first.body.ops[0].proc, 'ok');
   assert.equal(first.body.ops[0].ref, 'inv-1');
   const second = await post(url, '{"amount": 2}', 'application/json');
-  assert.equal(second.status, 200);
+  assert.equal(second.status, 400, 'a not_unical_ref op is not ok');
+  assert.equal(second.body.request_proc, 'error');
   assert.equal(second.body.ops[0].proc, 'not_unical_ref');
   assert.equal(second.body.ops[0].obj_id, first.body.ops[0].obj_id);
 });
@@ -97,7 +98,8 @@ test('a full ops envelope is honoured (create, modify, show) within this process
     { id: 'c', type: 'create', obj: 'task', ref: 'env-1', data: { amount: 5 } },
     { id: 'other', type: 'create', obj: 'task', conv_id: 1, data: { amount: 5 } },
   ] }), 'application/json');
-  assert.equal(create.status, 200, create.text);
+  assert.equal(create.status, 400, create.text);
+  assert.equal(create.body.request_proc, 'error');
   assert.equal(create.body.ops[0].proc, 'ok');
   assert.equal(create.body.ops[1].proc, 'error');
   const objId = create.body.ops[0].obj_id;
@@ -115,11 +117,11 @@ test('a full ops envelope is honoured (create, modify, show) within this process
   assert.equal(doc.response.ops.proc, 'ok', x.text);
 });
 
-test('bad op data at a direct URL is a 200 envelope with a per-op error; nothing is created', async () => {
+test('bad op data at a direct URL is a 400 envelope (request_proc error) with a per-op error; nothing is created', async () => {
   const before = await s.runCount();
   const r = await post(triggers.urls.direct_json, '{"city": "Dnipro"}', 'application/json');
-  assert.equal(r.status, 200);
-  assert.equal(r.body.request_proc, 'ok');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.request_proc, 'error');
   assert.equal(r.body.ops[0].proc, 'error');
   assert.match(r.body.ops[0].description, /amount/);
   const malformed = await post(triggers.urls.direct_json, '{"amount": ', 'application/json');

@@ -168,8 +168,8 @@ test('a run that ends without replying answers its final data (succeeded) or pro
   const ok = await sync({ ops: [{ type: 'create', obj: 'task', conv_id: conv.quiet, data: { given: 'x' } }] });
   assert.deepEqual(ok.body, { ops: [{ proc: 'ok', data: { info: { given: 'x', done: true } } }], request_proc: 'ok' });
   const failed = await sync({ ops: [{ type: 'create', obj: 'task', conv_id: conv.broken, data: {} }] });
-  assert.equal(failed.status, 200);
-  assert.equal(failed.body.request_proc, 'ok');
+  assert.equal(failed.status, 400, 'a task that ended with an error is not ok');
+  assert.equal(failed.body.request_proc, 'error');
   assert.equal(failed.body.ops[0].proc, 'error');
   assert.match(failed.body.ops[0].description, /the ledger is closed/);
 });
@@ -203,19 +203,28 @@ test('no timeout given: the default wait (capped by FLOWGATE_COREZOID_SYNC_MAX_S
   assert.equal(capped.body.ops[0].description, 'Timeout for create task');
 });
 
-test('sync refusals are the same as the ops API\'s; per-op errors are answered at once', async () => {
+test('sync refusals are the same as the ops API\'s; per-op errors are answered at once, with id exactly when the op had one', async () => {
   const before = await s.runCount();
   const bad = await corezoid(s, login, { ops: [{ type: 'create', obj: 'task', conv_id: conv.answer, data: { param: 1 } }] }, { sync: true, signature: '0'.repeat(40) });
   assert.equal(bad.status, 400);
   assert.equal(bad.body.request_proc, 'error');
+  assert.equal(bad.body.ops[0].proc, 'callback_hash_error');
   const malformed = await sync({ timeout: 'soon', ops: [] });
   assert.equal(malformed.status, 400);
   assert.match(malformed.body.ops[0].description, /timeout/);
   assert.equal(await s.runCount(), before);
-  const invalid = await sync({ timeout: 5, ops: [{ type: 'create', obj: 'task', conv_id: conv.answer, data: {} }] });
-  assert.equal(invalid.status, 200);
+  const invalid = await sync({ timeout: 5, ops: [
+    { type: 'create', obj: 'task', conv_id: conv.answer, data: {} },
+    { id: 'mine', type: 'create', obj: 'task', conv_id: conv.answer, data: {} },
+    { type: 'show', obj: 'task', obj_id: 'nobody' },
+  ] });
+  assert.equal(invalid.status, 400);
+  assert.equal(invalid.body.request_proc, 'error');
   assert.equal(invalid.body.ops[0].proc, 'error');
   assert.match(invalid.body.ops[0].description, /param/);
+  assert.equal('id' in invalid.body.ops[0], false, 'an op sent without id is answered without id, errors too');
+  assert.equal(invalid.body.ops[1].id, 'mine');
+  assert.equal('id' in invalid.body.ops[2], false);
 });
 
 test('several creates in one sync request each get their own answer', async () => {

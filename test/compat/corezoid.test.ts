@@ -60,12 +60,29 @@ const runsOf = async (workflow: string, tenant?: string): Promise<any[]> => {
   return r.body.items;
 };
 
+/** A malformed envelope: 400, `request_proc: error`, one op saying why. */
 const REFUSED = (answer: { status: number; body: any }, pattern: RegExp): void => {
   assert.equal(answer.status, 400, JSON.stringify(answer.body));
   assert.equal(answer.body.request_proc, 'error');
   assert.equal(answer.body.ops.length, 1);
   assert.equal(answer.body.ops[0].proc, 'error');
   assert.match(answer.body.ops[0].description, pattern);
+};
+
+/** The MPO table's bad signature or missing body: 400 `callback_hash_error`; `details` says which check failed. */
+const HASH_REFUSED = (answer: { status: number; body: any }, pattern: RegExp): void => {
+  assert.equal(answer.status, 400, JSON.stringify(answer.body));
+  assert.equal(answer.body.request_proc, 'error');
+  assert.deepEqual(answer.body.ops.map((o: any) => [o.proc, o.description]), [['callback_hash_error', 'Bad request. Reason: callback_hash_error']]);
+  assert.match(answer.body.ops[0].details, pattern);
+};
+
+/** The MPO table's incorrect API login details: 500. */
+const LOGIN_REFUSED = (answer: { status: number; body: any }): void => {
+  assert.equal(answer.status, 500, JSON.stringify(answer.body));
+  assert.equal(answer.body.request_proc, 'error');
+  assert.equal(answer.body.ops[0].proc, 'error');
+  assert.match(answer.body.ops[0].description, /^unknown API login .*: an internal server error that may be caused by using the incorrect API login details$/);
 };
 
 // ---------------------------------------------------------------- API logins
@@ -92,7 +109,7 @@ test('api-logins: created with a numeric login and a secret shown once; listed w
   assert.equal((await corezoid(s, l, { ops: [] })).status, 200);
   assert.equal((await s.call('DELETE', `/v1/api-logins/${l.login}`)).status, 204);
   assert.equal((await s.call('DELETE', `/v1/api-logins/${l.login}`)).status, 404);
-  REFUSED(await corezoid(s, l, { ops: [] }), /unknown API login/);
+  LOGIN_REFUSED(await corezoid(s, l, { ops: [] }));
 });
 
 test('api-logins: admin role only; another tenant sees and deletes only its own; name is optional', async () => {
@@ -145,27 +162,28 @@ test('processID is an alias of conv_id; an op id is echoed; api version 2 and a 
 test('signatures: SHA-1 and SHA-224/256/384/512 chosen by length, any letter case', async () => {
   for (const algorithm of ['sha1', 'sha224', 'sha256', 'sha384', 'sha512'] as const) {
     for (const upper of [false, true]) {
-      const r = await corezoid(s, login, { ops: [{ type: 'show', obj: 'task', obj_id: 'none' }] }, { algorithm, upper });
+      const r = await corezoid(s, login, { ops: [] }, { algorithm, upper });
       assert.equal(r.status, 200, `${algorithm} upper=${upper}: ${r.text}`);
       assert.equal(r.body.request_proc, 'ok');
     }
   }
 });
 
-test('bad signature, stale or future time, unknown login, malformed envelopes: 400 request_proc error, nothing created', async () => {
+test('bad signature, stale or future time, missing body: 400 callback_hash_error; unknown login: 500; malformed envelopes: 400; nothing created', async () => {
   const before = await s.runCount();
   const op = { type: 'create', obj: 'task', conv_id: conv.loan, data: { amount: 1 } };
   const good = { ops: [op] };
-  REFUSED(await corezoid(s, login, good, { signBody: JSON.stringify({ ops: [{ ...op, data: { amount: 2 } }] }) }), /bad signature/);
-  REFUSED(await corezoid(s, login, good, { signature: 'zz'.repeat(20) }), /bad signature/);
-  REFUSED(await corezoid(s, login, good, { signature: 'ab'.repeat(21) }), /bad signature/);
-  REFUSED(await corezoid(s, { login: login.login, secret: 'not-the-secret' }, good), /bad signature/);
-  REFUSED(await corezoid(s, login, good, { time: now() - 301 }), /outside the allowed window/);
-  REFUSED(await corezoid(s, login, good, { time: now() + 301 }), /outside the allowed window/);
-  REFUSED(await corezoid(s, { login: 999_999_999, secret: login.secret }, good), /unknown API login/);
-  REFUSED(await corezoid(s, { login: 'abc' as unknown as number, secret: login.secret }, good), /unknown API login/);
+  HASH_REFUSED(await corezoid(s, login, good, { signBody: JSON.stringify({ ops: [{ ...op, data: { amount: 2 } }] }) }), /bad signature/);
+  HASH_REFUSED(await corezoid(s, login, good, { signature: 'zz'.repeat(20) }), /bad signature/);
+  HASH_REFUSED(await corezoid(s, login, good, { signature: 'ab'.repeat(21) }), /bad signature/);
+  HASH_REFUSED(await corezoid(s, { login: login.login, secret: 'not-the-secret' }, good), /bad signature/);
+  HASH_REFUSED(await corezoid(s, login, good, { time: now() - 301 }), /outside the allowed window/);
+  HASH_REFUSED(await corezoid(s, login, good, { time: now() + 301 }), /outside the allowed window/);
+  HASH_REFUSED(await corezoid(s, login, ''), /the body is missing/);
+  LOGIN_REFUSED(await corezoid(s, { login: 999_999_999, secret: login.secret }, good));
+  LOGIN_REFUSED(await corezoid(s, { login: 'abc' as unknown as number, secret: login.secret }, good));
   REFUSED(await corezoid(s, login, 'not json'), /JSON/);
-  REFUSED(await corezoid(s, login, ''), /empty|JSON/);
+  REFUSED(await corezoid(s, login, { ops: {} }), /"ops" must be an array/);
   REFUSED(await corezoid(s, login, [op]), /ops/);
   REFUSED(await corezoid(s, login, { op: [op] }), /no "ops"/);
   REFUSED(await corezoid(s, login, { ops: 'create' }), /array/);
@@ -177,7 +195,7 @@ test('bad signature, stale or future time, unknown login, malformed envelopes: 4
   assert.equal(await s.runCount(), before + 1);
 });
 
-test('per-op errors beside a good op: request_proc ok, each bad op has proc error and a description; only the good op creates', async () => {
+test('per-op errors beside a good op: HTTP 400 and request_proc error, each op with its own proc and a description; only the good op creates', async () => {
   const other = await s.call('POST', '/v1/keys', { json: { name: 'a', role: 'admin', tenant: 'acme' } });
   const put = await s.putWorkflow('theirs', DEFS.loan.replace('id: loan', 'id: theirs'), { token: other.body.token });
   assert.equal(put.status, 201, put.text);
@@ -198,8 +216,8 @@ test('per-op errors beside a good op: request_proc ok, each bad op has proc erro
     'not an op',
   ];
   const r = await corezoid(s, login, { ops });
-  assert.equal(r.status, 200, r.text);
-  assert.equal(r.body.request_proc, 'ok');
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.request_proc, 'error', 'not every op is ok');
   assert.equal(r.body.ops.length, ops.length);
   const byId = Object.fromEntries(r.body.ops.map((o: any, i: number) => [typeof ops[i] === 'string' ? 'string' : o.id, o]));
   assert.equal(byId.good.proc, 'ok');
@@ -276,7 +294,8 @@ test('not_unical_ref: an active run\'s ref answers with its obj_id whatever the 
   await s.waitRun(objId, (r) => r.status === 'waiting');
 
   const again = await corezoid(s, login, { ops: [create({ n: 1 }, 'a'), create({ n: 2 }, 'b')] });
-  assert.equal(again.body.request_proc, 'ok');
+  assert.equal(again.status, 400);
+  assert.equal(again.body.request_proc, 'error', 'a not_unical_ref op is not ok');
   for (const op of again.body.ops) {
     assert.equal(op.proc, 'not_unical_ref');
     assert.equal(op.obj_id, objId);
@@ -311,7 +330,8 @@ test('modify by obj_id of a run not parked in wait merges data and releases noth
     { type: 'modify', obj: 'task', ref: 'napper', data: {} },
     { type: 'modify', obj: 'task', obj_id: id, data: 'x' },
   ] });
-  assert.equal(r.body.request_proc, 'ok');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.request_proc, 'error');
   assert.deepEqual(r.body.ops.map((o: any) => o.proc), ['ok', 'error', 'error', 'error', 'error']);
   assert.match(r.body.ops[1].description, /not found/);
   assert.match(r.body.ops[2].description, /not found/);
@@ -344,7 +364,8 @@ test('show: status created|processing|delayed|processed|canceled, data and times
     { id: 4, type: 'show', obj: 'task', obj_id: nap },
     { id: 5, type: 'show', obj: 'task', obj_id: 'nope' },
   ] });
-  assert.equal(r.status, 200, r.text);
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.request_proc, 'error', 'the unknown task is not ok');
   const [a, b, c3, d, e] = r.body.ops;
   assert.equal(a.status, 'delayed');
   assert.equal(a.proc, 'ok');
@@ -388,10 +409,10 @@ test('configured limits: time window, ops per request', async () => {
   const t = await startTestServer({ FLOWGATE_COREZOID_TIME_WINDOW: '10', FLOWGATE_COREZOID_MAX_OPS: '3' });
   try {
     const l = await newLogin(t);
-    REFUSED(await corezoid(t, l, { ops: [] }, { time: now() - 20 }), /±10 s/);
+    HASH_REFUSED(await corezoid(t, l, { ops: [] }, { time: now() - 20 }), /±10 s/);
     assert.equal((await corezoid(t, l, { ops: [] }, { time: now() - 5 })).status, 200);
     REFUSED(await corezoid(t, l, { ops: [{}, {}, {}, {}] }), /at most 3/);
-    assert.equal((await corezoid(t, l, { ops: [{}, {}, {}] })).status, 200);
+    assert.equal((await corezoid(t, l, { ops: [{}, {}, {}] })).status, 400, 'three ops are processed (each answered as an error)');
   } finally {
     await t.close();
   }

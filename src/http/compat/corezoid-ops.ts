@@ -38,6 +38,20 @@ export interface OpsResult {
 /** A refusal of the whole envelope (HTTP 400, `request_proc: error`). */
 export class EnvelopeError extends Error {}
 
+/** Op answers that failed for a fault of the server (not of the op), and Sync API ops that timed out. */
+const SERVER_FAULTS = new WeakSet<OpAnswer>();
+const TIMEOUTS = new WeakSet<OpAnswer>();
+
+/**
+ * How one op ended, for the envelope's status: `ok`; `refused` (the op was wrong: validation, unknown
+ * process or task, `not_unical_ref`, …); `fault` (the server failed it); `timeout` (a Sync API op whose
+ * task was created but did not answer in time: the task goes on).
+ */
+export function opOutcome(answer: OpAnswer): 'ok' | 'refused' | 'fault' | 'timeout' {
+  if (answer.proc === 'ok') return 'ok';
+  return SERVER_FAULTS.has(answer) ? 'fault' : TIMEOUTS.has(answer) ? 'timeout' : 'refused';
+}
+
 const TASK_STATUS: Record<RunStatus, string> = {
   queued: 'created', running: 'processing', waiting: 'delayed',
   succeeded: 'processed', failed: 'processed', cancelled: 'canceled',
@@ -53,11 +67,12 @@ const seconds = (ms: number | null): number | null => (ms === null ? null : Math
  * The ops of an envelope. XML and form bodies cannot say "array of one": a single `ops` object is
  * taken as one op. Throws EnvelopeError when the body is no envelope or holds too many ops.
  */
-export function envelopeOps(body: unknown, maxOps: number): unknown[] {
+export function envelopeOps(body: unknown, maxOps: number, singleOp = false): unknown[] {
   if (!isObject(body)) throw new EnvelopeError('the body must be a JSON object {"ops": [...]}');
   const ops = body.ops;
   if (ops === undefined) throw new EnvelopeError('the body has no "ops"');
-  const list = Array.isArray(ops) ? ops : isObject(ops) ? [ops] : null;
+  // `singleOp`: an XML or form body, which cannot say "array of one", may hold one op as an object.
+  const list = Array.isArray(ops) ? ops : singleOp && isObject(ops) && typeof ops.type === 'string' ? [ops] : null;
   if (!list) throw new EnvelopeError('"ops" must be an array of ops');
   if (list.length > maxOps) throw new EnvelopeError(`too many ops in one request: ${list.length} (at most ${maxOps})`);
   return list;
@@ -107,6 +122,7 @@ export class CorezoidOps {
   async run(rawOps: unknown[], scope: OpsScope): Promise<OpsResult> {
     const answers: OpAnswer[] = new Array(rawOps.length);
     const waits: Promise<void>[] = [];
+    const hasId: boolean[] = new Array(rawOps.length).fill(false);
     const state = { timedOut: false };
     const deadline = scope.syncWaitMs === undefined ? 0 : Date.now() + scope.syncWaitMs;
     let group: { index: number; op: Op }[] = [];
@@ -126,6 +142,7 @@ export class CorezoidOps {
         continue;
       }
       const op: Op = { raw, id: (raw.id ?? '') as Json, hasId: raw.id !== undefined, ref: (raw.ref ?? null) as Json };
+      hasId[i] = op.hasId;
       if (raw.type === 'create') {
         group.push({ index: i, op });
         continue;
@@ -135,6 +152,8 @@ export class CorezoidOps {
     }
     await flush();
     await Promise.all(waits);
+    // Sync answers carry `id` exactly when the op had one, errors included (docs/compatibility.md).
+    if (scope.syncWaitMs !== undefined) answers.forEach((a, i) => { if (!hasId[i]) delete a.id; });
     return { answers, timedOut: state.timedOut };
   }
 
@@ -189,8 +208,12 @@ export class CorezoidOps {
         // `true`: one store read up front, so a reply committed before this waiter existed is not missed.
         waits.push(this.d.engine.awaitSettled(r.result.run, Math.max(0, deadline - Date.now()), true).then((run) => {
           const answer = syncAnswer(p.op, run);
-          if (answer === null) state.timedOut = true;
-          answers[p.index] = answer ?? withId(p.op, { proc: 'error', description: TIMEOUT_DESCRIPTION });
+          if (answer === null) {
+            state.timedOut = true;
+            const timedOut = withId(p.op, { proc: 'error', description: TIMEOUT_DESCRIPTION });
+            TIMEOUTS.add(timedOut);
+            answers[p.index] = timedOut;
+          } else answers[p.index] = answer;
         }));
       }
     });
@@ -318,6 +341,7 @@ export class CorezoidOps {
     }
     const answer: OpAnswer = { id: op.id, proc: 'error', obj: typeof op.raw.obj === 'string' ? op.raw.obj : 'task', description };
     if (op.ref !== null) answer.ref = op.ref;
+    if (!(e instanceof OpError) && !(e instanceof FlowgateError && e.status < 500)) SERVER_FAULTS.add(answer);
     return answer;
   }
 }

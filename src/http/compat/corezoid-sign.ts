@@ -83,11 +83,15 @@ export function loginDirectory(store: Store, box: SecretBox, log: Logger): Login
   return dir;
 }
 
-export type SignedCheck = { ok: true; login: LoginEntry } | { ok: false; description: string };
+/**
+ * `login`: the API login is unknown (the seed's 500, "incorrect API login details"); `hash`: the time,
+ * the signature or the body is wrong or missing (the seed's 400 `callback_hash_error`).
+ */
+export type SignedCheck = { ok: true; login: LoginEntry } | { ok: false; kind: 'login' | 'hash'; description: string };
 
 /**
- * Checks the login, the time window and the signature of a signed request, in that order. Every
- * refusal is described (the caller answers 400 with the Corezoid error envelope).
+ * Checks the login, the body's presence, the time window and the signature of a signed request, in
+ * that order. Every refusal is described (the caller answers with the Corezoid error envelope).
  */
 export async function checkSignedRequest(
   dir: LoginDirectory,
@@ -98,14 +102,15 @@ export async function checkSignedRequest(
 ): Promise<SignedCheck> {
   const login = LOGIN_RE.test(url.login) ? Number(url.login) : NaN;
   const entry = Number.isSafeInteger(login) ? await dir.find(login) : null;
-  if (!entry) return { ok: false, description: `unknown API login ${JSON.stringify(url.login)}` };
-  if (!TIME_RE.test(url.time)) return { ok: false, description: 'bad time: the URL must carry GMT_UNIXTIME, the Unix time in seconds' };
+  if (!entry) return { ok: false, kind: 'login', description: `unknown API login ${JSON.stringify(url.login)}` };
+  if (body.length === 0) return { ok: false, kind: 'hash', description: 'the body is missing: send the signed {"ops": [...]} envelope' };
+  if (!TIME_RE.test(url.time)) return { ok: false, kind: 'hash', description: 'bad time: the URL must carry GMT_UNIXTIME, the Unix time in seconds' };
   const skew = Number(url.time) - Math.floor(nowMs / 1000);
   if (Math.abs(skew) > windowSeconds) {
-    return { ok: false, description: `time ${url.time} is outside the allowed window of ±${windowSeconds} s around the server's time (${Math.floor(nowMs / 1000)})` };
+    return { ok: false, kind: 'hash', description: `time ${url.time} is outside the allowed window of ±${windowSeconds} s around the server's time (${Math.floor(nowMs / 1000)})` };
   }
   if (!signatureMatches(url.signature, url.time, entry.secret, body)) {
-    return { ok: false, description: 'bad signature: expected hex(sha1(time + secret + body + secret)) (or SHA-224/256/384/512)' };
+    return { ok: false, kind: 'hash', description: 'bad signature: expected hex(sha1(time + secret + body + secret)) (or SHA-224/256/384/512)' };
   }
   return { ok: true, login: entry };
 }

@@ -5,10 +5,13 @@
  * - Sync API         `POST /sync/api/{1|2}/json/{login}/{gmt_unixtime}/{signature}`
  * - direct URLs      `POST /api/{1|2}/{json|xml|nvp}/public/{conv_id}/{hash}`
  *
- * Every answer is a Corezoid envelope `{ request_proc, ops: [...] }`, never problem+json: a refused
- * request (unknown login, stale time, bad signature, malformed envelope, wrong hash) is HTTP 400 with
- * `request_proc: "error"` and one op describing why; a processed envelope is 200 with
- * `request_proc: "ok"` even when some ops failed. Nothing is created by a refused request.
+ * Every answer is a Corezoid envelope `{ request_proc, ops: [...] }`, never problem+json, with the
+ * statuses of the MPO documentation's table: a bad signature, a stale time, a missing body or a wrong
+ * direct-URL hash is 400 `callback_hash_error`; an unknown API login is 500 (the documented "incorrect
+ * API login details"); a malformed envelope is 400. A processed envelope is 200 with
+ * `request_proc: "ok"` only when every op is ok; otherwise `request_proc: "error"` with each op's own
+ * `proc`, and HTTP 400 (500 when an op failed for a fault of the server). Nothing is created by a
+ * refused request.
  */
 import { FlowgateError } from '../../core/errors.js';
 import { safeEqual } from '../../core/ids.js';
@@ -19,7 +22,7 @@ import type { RouteDeps } from '../deps.js';
 import { sendJson, sendText } from '../problem.js';
 import { rawBody } from '../request.js';
 import { objectToXml } from '../xml.js';
-import { CorezoidOps, envelopeOps, EnvelopeError, isEnvelope, syncTimeout, type OpAnswer } from './corezoid-ops.js';
+import { CorezoidOps, envelopeOps, EnvelopeError, isEnvelope, opOutcome, syncTimeout, type OpAnswer } from './corezoid-ops.js';
 import { checkSignedRequest, loginDirectory } from './corezoid-sign.js';
 
 export interface CorezoidOptions {
@@ -45,6 +48,22 @@ const MEDIA_OF: Record<WireFormat, string> = {
 type Envelope = { request_proc: 'ok' | 'error'; ops: OpAnswer[] } | { ops: OpAnswer[]; request_proc: 'ok' | 'error' };
 
 const refusal = (description: string, proc = 'error'): Envelope => ({ request_proc: 'error', ops: [{ proc, description }] });
+
+/** The documented refusal of a bad signature, stale time, missing body or wrong hash; `details` says which. */
+const hashRefusal = (details?: string): Envelope => ({
+  request_proc: 'error', ops: [{ proc: HASH_ERROR, description: `Bad request. Reason: ${HASH_ERROR}`, ...(details ? { details } : {}) }],
+});
+
+/**
+ * A processed envelope's status: 200 and `request_proc: "ok"` only when every op is ok (a Sync API op
+ * that timed out after its task was created counts as ok: the task goes on); else `request_proc:
+ * "error"`, HTTP 500 when an op failed for a server fault, 400 otherwise.
+ */
+function processed(answers: OpAnswer[]): { status: number; requestProc: 'ok' | 'error' } {
+  const outcomes = answers.map(opOutcome);
+  if (outcomes.every((o) => o === 'ok' || o === 'timeout')) return { status: 200, requestProc: 'ok' };
+  return { status: outcomes.includes('fault') ? 500 : 400, requestProc: 'error' };
+}
 
 /** Writes an envelope: XML (root `<response>`) for the xml direct URL, JSON otherwise. */
 function sendEnvelope(ctx: Ctx, format: WireFormat, status: number, body: Envelope, headers?: Record<string, string>): void {
@@ -79,7 +98,12 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
       logins, { login: ctx.params.login!, time: ctx.params.time!, signature: ctx.params.signature! },
       body, d.clock(), opts.timeWindowSeconds,
     );
-    if (!check.ok) return sendEnvelope(ctx, 'json', 400, refusal(check.description));
+    if (!check.ok) {
+      if (check.kind === 'login') {
+        return sendEnvelope(ctx, 'json', 500, refusal(`${check.description}: an internal server error that may be caused by using the incorrect API login details`));
+      }
+      return sendEnvelope(ctx, 'json', 400, hashRefusal(check.description));
+    }
     let parsed: unknown;
     try {
       parsed = parseJsonBody(body, parseMediaType(ctx.req.headers['content-type']).charset);
@@ -92,14 +116,16 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
     if (d.rateLimiter.enabled) d.rateLimiter.check(`login:${check.login.login}`, await ops.workflowsToStart(list, scope));
     if (!sync) {
       const result = await ops.run(list, scope);
-      return sendEnvelope(ctx, 'json', 200, { request_proc: 'ok', ops: result.answers });
+      const { status, requestProc } = processed(result.answers);
+      return sendEnvelope(ctx, 'json', status, { request_proc: requestProc, ops: result.answers });
     }
     const timeout = syncTimeout(parsed);
     const waitSeconds = Math.min(timeout ?? SYNC_DEFAULT_SECONDS, opts.syncMaxSeconds);
     const result = await ops.run(list, { ...scope, syncWaitMs: waitSeconds * 1000 });
     // docs/spec.md §5.1: a timeout the caller chose is a 200 with the op's error; the default one is a 504.
     if (result.timedOut && timeout === undefined) return sendEnvelope(ctx, 'json', 504, { request_proc: 'error', ops: result.answers });
-    sendEnvelope(ctx, 'json', 200, { ops: result.answers, request_proc: 'ok' });
+    const { status, requestProc } = processed(result.answers);
+    sendEnvelope(ctx, 'json', status, { ops: result.answers, request_proc: requestProc });
   });
 
   // ---------------------------------------------------------------- direct URLs
@@ -117,7 +143,7 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
 
   const direct = (format: WireFormat): Handler => guarded(() => format, async (ctx) => {
     const wf = await directWorkflow(ctx.params.conv_id!, ctx.params.hash!);
-    if (!wf) return sendEnvelope(ctx, format, 400, refusal(`Bad request. Reason: ${HASH_ERROR}`, HASH_ERROR));
+    if (!wf) return sendEnvelope(ctx, format, 400, hashRefusal());
     const bytes = await rawBody(ctx);
     const contentType = ctx.req.headers['content-type'];
     const declared = bodyFormat(parseMediaType(contentType).type);
@@ -130,7 +156,7 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
       body = { ...fromQuery, ...body };
     }
     let list: unknown[];
-    if (isEnvelope(body)) list = envelopeOps(body, opts.maxOps);
+    if (isEnvelope(body)) list = envelopeOps(body, opts.maxOps, format !== 'json');
     else {
       const ref = ctx.query.get('ref');
       list = [{ type: 'create', obj: 'task', conv_id: wf.conv_id, ...(ref ? { ref } : {}), data: body as Json }];
@@ -139,7 +165,8 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
     const touchesWorkflow = list.some((op) => typeof op === 'object' && op !== null && (op as { type?: unknown }).type === 'create');
     if (touchesWorkflow) d.rateLimiter.check(undefined, [wf]);
     const result = await ops.run(list, { tenant: wf.tenant, only: wf });
-    sendEnvelope(ctx, format, 200, { request_proc: 'ok', ops: result.answers });
+    const { status, requestProc } = processed(result.answers);
+    sendEnvelope(ctx, format, status, { request_proc: requestProc, ops: result.answers });
   });
 
   const routes: RouteDef[] = [];
