@@ -71,8 +71,8 @@ test('a record over the limit is one bad record at its first line; its neighbour
     assert.deepEqual(records(items), expected, `cut at ${i}`);
     const bad = items.filter((x) => x.kind === 'bad');
     assert.deepEqual(bad.map((b) => (b as { message: string }).message), [
-      'the row is 52 characters long; the limit for one row is 40 characters (40 characters)',
-      'the row is 67 characters long; the limit for one row is 40 characters (40 characters)',
+      'the row starting on line 3 is 52 characters long; the limit for one row is 40 characters (40 characters)',
+      'the row starting on line 5 is 67 characters long; the limit for one row is 40 characters (40 characters)',
     ]);
   }
   // At the limit it is a record.
@@ -87,5 +87,5 @@ test('a 10 MiB record in 64 KiB chunks is one bad record and keeps no more than 
   for (let i = 0; i < 160; i++) items.push(...t.push(chunk));
   items.push(...t.push('\nnext,1\n'), ...t.end());
   assert.deepEqual(records(items), [[1, ['name', 'amount']], [2, ['BAD']], [3, ['next', '1']]]);
-  assert.match((items[1] as { message: string }).message, /^the row is 10485764 characters long; the limit for one row is 1048576 characters \(1 MiB\)$/);
+  assert.match((items[1] as { message: string }).message, /^the row starting on line 2 is 10485764 characters long; the limit for one row is 1048576 characters \(1 MiB\)$/);
 });

@@ -236,7 +236,7 @@ export class CsvTokenizer {
     if (this.oversized) {
       this.out.push({
         kind: 'bad', line: this.recordLine,
-        message: `the row is ${this.size} characters long; the limit for one row is ${this.maxChars} characters (${formatLimit(this.maxChars)})`,
+        message: `the row starting on line ${this.recordLine} is ${this.size} characters long; the limit for one row is ${this.maxChars} characters (${formatLimit(this.maxChars)})`,
       });
     } else if (this.size > 0) {
       this.out.push({ kind: 'record', line: this.recordLine, fields: this.fields });

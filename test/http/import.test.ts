@@ -257,13 +257,17 @@ test('a record over the 1 MiB row limit is one failed row naming its line and th
     assert.match(body.errors[0].message, /1 MiB|1 048 576|1048576/);
   };
   // All or nothing (the default): refused whole, twice the same.
+  const refusals: any[] = [];
   for (let i = 0; i < 2; i++) {
     const before = (await runsOf()).length;
     const r = await upload('', file);
     assert.equal(r.status, 422, r.text.slice(0, 500));
     check(r.body, 0);
+    assert.match(r.body.errors[0].message, /line 5/);
     assert.equal((await runsOf()).length, before, 'nothing was created');
+    refusals.push(r.body);
   }
+  assert.deepEqual(refusals[1], refusals[0], 'identical uploads, identical answers');
   // partial=true with refs: the first upload creates the six good rows, the second finds them as duplicates.
   const withRefs = `ref,${rows[0]}\n${rows.slice(1).map((r, i) => (i === 6 ? r : `big-${i},${r}`)).join('\n')}\n`;
   const first = await upload('partial=true&ref_column=ref', withRefs);
