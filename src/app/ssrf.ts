@@ -2,73 +2,59 @@
  * The SSRF guard of outgoing HTTP (docs/spec.md §6): which addresses an http step may connect to, and the
  * allow-list (`FLOWGATE_HTTP_ALLOW`) that lifts the refusal.
  *
- * Refused unless allowed: loopback, private (10/8, 172.16/12, 192.168/16, 100.64/10 shared, fc00::/7),
- * link-local (169.254/16, fe80::/10), multicast, unspecified, broadcast and reserved ranges, cloud
- * metadata (169.254.169.254, fd00:ec2::254, 100.100.100.200), and IPv6 forms that embed an IPv4
- * address (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4
- * `2002::/16`): their embedded address is judged instead.
+ * Addresses are classified by ipaddr.js against the IANA special-purpose registries. Only global
+ * unicast passes: an IPv4 address whose range is `unicast`, an IPv6 address whose range is `unicast`
+ * inside 2000::/3. Everything else is refused unless allowed: loopback, private (10/8, 172.16/12,
+ * 192.168/16, 100.64/10 shared, fc00::/7, fec0::/10), link-local, multicast, unspecified, broadcast,
+ * documentation (TEST-NET 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32, 3fff::/20),
+ * benchmarking, the other reserved ranges, Teredo (2001::/32, whatever it embeds), the local-use NAT64
+ * prefix 64:ff9b:1::/48, and cloud metadata addresses (169.254.169.254, 169.254.170.2,
+ * 100.100.100.200, 168.63.129.16, fd00:ec2::254). IPv6 forms that embed an IPv4 address are judged by
+ * that address: IPv4-mapped `::ffff:a.b.c.d`, IPv4-translated `::ffff:0:a.b.c.d`, IPv4-compatible
+ * `::a.b.c.d` (refused even when public: the form is deprecated), NAT64 `64:ff9b::/96` and 6to4
+ * `2002::/16`.
  *
  * The check runs on the address a connection actually goes to (after DNS), in the connector
  * (src/app/outbound.ts), so a name that resolves to a private address, or re-resolves to one (DNS
- * rebinding), is refused before any connection is attempted.
+ * rebinding), is refused before any connection is attempted. IP literals in URLs reach it in the
+ * WHATWG URL parser's canonical form (`2130706433`, `0x7f.1`, `0177.0.0.1` are 127.0.0.1).
  *
  * Allow-list entries (comma-separated):
  * - a host name (`api.internal`): any URL with that host, whatever it resolves to;
  * - an IP address or CIDR (`127.0.0.1`, `10.1.0.0/16`, `::1`, `[::1]`): connections to those addresses;
  * - `host:port` (`127.0.0.1:9000`, `[::1]:9000`, `api.internal:8443`): the same, on that port only;
- * - a URL prefix (`http://10.0.0.5:8080/hooks/`): URLs that start with it (after normalization).
+ * - a URL prefix (`http://10.0.0.5:8080/hooks/`): URLs under it, compared after normalisation (see
+ *   `prefixForm`); a URL whose path holds an encoded slash or backslash, or a dot segment, is never
+ *   allowed by a prefix entry.
  */
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 export type BlockReason = 'loopback' | 'private' | 'link-local' | 'multicast' | 'unspecified' | 'metadata' | 'reserved';
 
-// ---------------------------------------------------------------- address parsing
+type IPv4 = ipaddr.IPv4;
+type IPv6 = ipaddr.IPv6;
 
-function v4Bytes(ip: string): number[] | null {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return null;
-  const out = parts.map((p) => (/^\d{1,3}$/.test(p) ? Number(p) : NaN));
-  return out.every((n) => Number.isInteger(n) && n >= 0 && n <= 255) ? out : null;
-}
+// ---------------------------------------------------------------- addresses
 
-/** 16 bytes of an IPv6 address (with an optional embedded dotted IPv4 tail and zone). */
-function v6Bytes(input: string): number[] | null {
-  let ip = input.replace(/^\[|\]$/g, '');
-  const zone = ip.indexOf('%');
-  if (zone >= 0) ip = ip.slice(0, zone);
-  let tail: number[] = [];
-  const lastColon = ip.lastIndexOf(':');
-  if (ip.slice(lastColon + 1).includes('.')) {
-    const v4 = v4Bytes(ip.slice(lastColon + 1));
-    if (!v4) return null;
-    tail = v4;
-    ip = `${ip.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = ip.split('::');
-  if (halves.length > 2) return null;
-  const groups = (s: string): number[] | null => {
-    if (s === '') return [];
-    const g = s.split(':').map((x) => (/^[0-9a-f]{1,4}$/i.test(x) ? parseInt(x, 16) : NaN));
-    return g.every((n) => !Number.isNaN(n)) ? g : null;
-  };
-  const head = groups(halves[0]);
-  const rest = halves.length === 2 ? groups(halves[1]) : [];
-  if (!head || !rest) return null;
-  const missing = 8 - head.length - rest.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 0) return null;
-  const words = [...head, ...new Array(missing).fill(0), ...rest];
-  const bytes = words.flatMap((w) => [w >> 8, w & 0xff]);
-  if (tail.length) bytes.splice(12, 4, ...tail);
-  return bytes;
+/**
+ * An IP literal as resolvers and the URL parser write it (dotted-decimal IPv4, IPv6 with an optional
+ * zone, either in brackets), or null. The lenient IPv4 spellings ipaddr.js would also read (`127.1`,
+ * `0x7f.1`) are not addresses here: a URL host in such a spelling arrives already canonical.
+ */
+function parseAddress(input: string): IPv4 | IPv6 | null {
+  const bare = input.startsWith('[') && input.endsWith(']') ? input.slice(1, -1) : input;
+  const zone = bare.indexOf('%');
+  const ip = zone >= 0 ? bare.slice(0, zone) : bare;
+  const kind = isIP(ip);
+  if (kind === 4 && zone < 0) return ipaddr.IPv4.parse(ip);
+  if (kind === 6) return ipaddr.IPv6.parse(ip);
+  return null;
 }
 
 /** Bytes of an address (4 or 16), or null when `ip` is not an IP literal. */
 export function addressBytes(ip: string): number[] | null {
-  const bare = ip.replace(/^\[|\]$/g, '');
-  const kind = isIP(bare.split('%')[0]);
-  if (kind === 4) return v4Bytes(bare);
-  if (kind === 6) return v6Bytes(bare);
-  return null;
+  return parseAddress(ip)?.toByteArray() ?? null;
 }
 
 function inPrefix(bytes: number[], prefix: number[], bits: number): boolean {
@@ -80,54 +66,93 @@ function inPrefix(bytes: number[], prefix: number[], bits: number): boolean {
   return true;
 }
 
-const V4_RULES: [number[], number, BlockReason][] = [
-  [[169, 254, 169, 254], 32, 'metadata'],
-  [[100, 100, 100, 200], 32, 'metadata'],
-  [[0, 0, 0, 0], 8, 'unspecified'],
-  [[127, 0, 0, 0], 8, 'loopback'],
-  [[10, 0, 0, 0], 8, 'private'],
-  [[172, 16, 0, 0], 12, 'private'],
-  [[192, 168, 0, 0], 16, 'private'],
-  [[100, 64, 0, 0], 10, 'private'],
-  [[169, 254, 0, 0], 16, 'link-local'],
-  [[192, 0, 0, 0], 24, 'reserved'],
-  [[198, 18, 0, 0], 15, 'reserved'],
-  [[224, 0, 0, 0], 4, 'multicast'],
-  [[240, 0, 0, 0], 4, 'reserved'], // includes 255.255.255.255 (broadcast)
-];
+const METADATA_V4 = new Set(['169.254.169.254', '169.254.170.2', '100.100.100.200', '168.63.129.16']);
+const METADATA_V6 = new Set(['fd00:ec2::254']);
 
-const hex = (s: string): number[] => v6Bytes(s)!;
-const V6_RULES: [number[], number, BlockReason][] = [
-  [hex('fd00:ec2::254'), 128, 'metadata'],
-  [hex('::'), 128, 'unspecified'],
-  [hex('::1'), 128, 'loopback'],
-  [hex('fc00::'), 7, 'private'],
-  [hex('fec0::'), 10, 'private'], // site-local (deprecated)
-  [hex('fe80::'), 10, 'link-local'],
-  [hex('ff00::'), 8, 'multicast'],
-  [hex('100::'), 64, 'reserved'], // discard-only
-  [hex('2001:db8::'), 32, 'reserved'], // documentation
-];
+const V4_REASONS: Partial<Record<string, BlockReason>> = {
+  unspecified: 'unspecified', loopback: 'loopback', private: 'private', carrierGradeNat: 'private',
+  linkLocal: 'link-local', multicast: 'multicast',
+};
+const V6_REASONS: Partial<Record<string, BlockReason>> = {
+  unspecified: 'unspecified', loopback: 'loopback', uniqueLocal: 'private', deprecatedSiteLocal: 'private',
+  linkLocal: 'link-local', multicast: 'multicast',
+};
+const NAT64_WELL_KNOWN = ipaddr.IPv6.parse('64:ff9b::').toByteArray();
 
-function judgeV4(b: number[]): BlockReason | null {
-  for (const [prefix, bits, reason] of V4_RULES) if (inPrefix(b, prefix, bits)) return reason;
-  return null;
+function judgeV4(a: IPv4): BlockReason | null {
+  if (METADATA_V4.has(a.toString())) return 'metadata';
+  const range = a.range();
+  return range === 'unicast' ? null : (V4_REASONS[range] ?? 'reserved');
+}
+
+const v4At = (b: number[], at: number): IPv4 => new ipaddr.IPv4(b.slice(at, at + 4));
+
+function judgeV6(a: IPv6): BlockReason | null {
+  if (METADATA_V6.has(a.toString())) return 'metadata';
+  const b = a.toByteArray();
+  const range = a.range() as string;
+  switch (range) {
+    case 'ipv4Mapped': // ::ffff:a.b.c.d
+    case 'rfc6145': // ::ffff:0:a.b.c.d
+      return judgeV4(v4At(b, 12));
+    case 'rfc6052': // NAT64: the well-known /96 translates its last 32 bits; 64:ff9b:1::/48 is local use
+      return inPrefix(b, NAT64_WELL_KNOWN, 96) ? judgeV4(v4At(b, 12)) : 'reserved';
+    case '6to4':
+      return judgeV4(v4At(b, 2));
+    case 'teredo': // a tunnel to whatever its server and client addresses are: never a target
+      return 'reserved';
+    case 'unicast':
+      // ::a.b.c.d (IPv4-compatible, deprecated): named after what it embeds, refused either way.
+      if (b.slice(0, 12).every((x) => x === 0)) return judgeV4(v4At(b, 12)) ?? 'reserved';
+      // Outside 2000::/3 nothing is allocated for global unicast.
+      return (b[0] & 0xe0) === 0x20 ? null : 'reserved';
+    default:
+      return V6_REASONS[range] ?? 'reserved';
+  }
 }
 
 /** Why `ip` must not be connected to, or null when it is a public address. Non-IP input is 'reserved'. */
 export function blockedReason(ip: string): BlockReason | null {
-  const b = addressBytes(ip);
-  if (!b) return 'reserved';
-  if (b.length === 4) return judgeV4(b);
-  // IPv6 forms that embed an IPv4 address are judged by it.
-  const zeros = (n: number): boolean => b.slice(0, n).every((x) => x === 0);
-  if (zeros(10) && b[10] === 0xff && b[11] === 0xff) return judgeV4(b.slice(12)); // ::ffff:a.b.c.d
-  if (zeros(12) && !(b[12] === 0 && b[13] === 0 && b[14] === 0 && b[15] <= 1)) return judgeV4(b.slice(12)) ?? 'reserved'; // ::a.b.c.d
-  if (inPrefix(b, hex('64:ff9b::'), 96)) return judgeV4(b.slice(12)); // NAT64
-  if (inPrefix(b, hex('64:ff9b:1::'), 48)) return 'reserved';
-  if (inPrefix(b, hex('2002::'), 16)) return judgeV4(b.slice(2, 6)); // 6to4
-  for (const [prefix, bits, reason] of V6_RULES) if (inPrefix(b, prefix, bits)) return reason;
-  return null;
+  const a = parseAddress(ip);
+  if (!a) return 'reserved';
+  return a.kind() === 'ipv4' ? judgeV4(a as IPv4) : judgeV6(a as IPv6);
+}
+
+// ---------------------------------------------------------------- URL paths
+
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+
+/**
+ * The path as prefix entries compare it: percent-escapes of unreserved characters decoded (`%7E` is
+ * `~`, `%41` is `A`), the other escapes in upper case. Null when the path must not be matched against a
+ * prefix at all: it holds an encoded slash or backslash (`%2F`, `%5C`), which some servers decode
+ * into a separator and others do not, or a dot segment (`.`, `..`, in any spelling the URL parser left
+ * in place), so that what the prefix allows is what the server serves, whichever way it reads the path.
+ */
+export function prefixPath(path: string): string | null {
+  const decoded = path.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => {
+    const c = String.fromCharCode(parseInt(h, 16));
+    return UNRESERVED.test(c) ? c : `%${h.toUpperCase()}`;
+  });
+  if (/%2F|%5C|\\/.test(decoded)) return null;
+  if (decoded.split('/').some((seg) => seg === '.' || seg === '..')) return null;
+  return decoded;
+}
+
+/** A URL as prefix entries compare it (scheme, credentials, host, port, normalised path, query), or null (see prefixPath). */
+function prefixForm(url: URL): string | null {
+  const path = prefixPath(url.pathname);
+  if (path === null) return null;
+  const auth = url.username || url.password ? `${url.username}${url.password ? `:${url.password}` : ''}@` : '';
+  return `${url.protocol}//${auth}${url.host}${path}${url.search}`;
+}
+
+/** Whether `href` is under `prefix`: at a path boundary unless the prefix ends in `/` or holds a query. */
+function underPrefix(href: string, prefix: string): boolean {
+  if (!href.startsWith(prefix)) return false;
+  if (href.length === prefix.length || prefix.endsWith('/') || prefix.includes('?')) return true;
+  const next = href[prefix.length];
+  return next === '/' || next === '?';
 }
 
 // ---------------------------------------------------------------- allow-list
@@ -145,7 +170,7 @@ export interface AllowList {
   hostPorts: Set<string>;
   /** IP addresses and networks, optionally with a port. */
   addresses: AddressEntry[];
-  /** Normalized URL prefixes. */
+  /** URL prefixes in the form prefixForm gives. */
   prefixes: string[];
   /** The entries as configured (for messages). */
   source: string[];
@@ -166,7 +191,11 @@ export function parseAllowList(text: string | string[] | undefined | null): Allo
       } catch {
         throw new Error(`FLOWGATE_HTTP_ALLOW: ${JSON.stringify(entry)} is not a valid URL prefix`);
       }
-      list.prefixes.push(u.toString());
+      const form = prefixForm(u);
+      if (form === null || u.hash) {
+        throw new Error(`FLOWGATE_HTTP_ALLOW: ${JSON.stringify(entry)}: a URL prefix must not hold an encoded slash or backslash, a dot segment or a fragment`);
+      }
+      list.prefixes.push(form);
       continue;
     }
     // [v6]:port, [v6], v6, v6/bits, v4, v4/bits, v4:port, name, name:port
@@ -218,8 +247,9 @@ export function allowsUrl(list: AllowList, url: URL): boolean {
   if (isIP(host.replace(/^\[|\]$/g, '')) === 0) {
     if (list.hosts.has(host) || list.hostPorts.has(`${host}:${defaultPort(url)}`)) return true;
   }
-  const href = url.toString();
-  return list.prefixes.some((p) => href.startsWith(p));
+  if (list.prefixes.length === 0) return false;
+  const href = prefixForm(url);
+  return href !== null && list.prefixes.some((p) => underPrefix(href, p));
 }
 
 /** The refusal message of a blocked connection (names what to allow-list). */

@@ -5,12 +5,11 @@
  * is never held whole in memory.
  *
  * Quoting follows RFC 4180 with Excel's leniency: a quote inside an unquoted field is kept as a
- * character. A record that cannot be parsed (an unclosed quote swallows the rest of the file) comes
- * out as a bad record with its line.
+ * character. A record that cannot be parsed (an unclosed quote swallows the rest of the file) or is
+ * longer than the row limit comes out as one bad record with the line it starts on, and the records
+ * after it are read as usual.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline, Readable } from 'node:stream';
-import { parse, type Info } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { FlowgateError } from '../core/errors.js';
 import { markConnectionClose } from './body.js';
@@ -27,6 +26,8 @@ export interface CsvReadOptions {
   maxBytes: number;
   /** Records (the header included) beyond this refuse the file with 413. */
   maxRecords: number;
+  /** Characters of one record beyond which it is a bad record (default CSV_MAX_RECORD_CHARS). */
+  maxRecordChars?: number;
   /** Told the delimiter in use (given or detected) before the first record. */
   onDelimiter?: (delimiter: CsvDelimiter) => void;
 }
@@ -98,14 +99,164 @@ async function* decodedText(req: IncomingMessage, res: ServerResponse, opts: Csv
   if (rest) yield rest;
 }
 
-/** Newlines inside a record's fields (a quoted field may span lines). */
-function innerLines(fields: string[]): number {
-  let n = 0;
-  for (const f of fields) {
-    for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) n++;
+const QUOTE = 34;
+const CR = 13;
+const LF = 10;
+/** Where the tokenizer is: before a field, inside an unquoted one, inside quotes, just after a quote inside quotes. */
+const enum At { Start, Plain, Quoted, QuoteInQuoted }
+
+/**
+ * Splits decoded text into records, chunk by chunk; a record may span chunks. Each record is reported
+ * once, with the line it starts on: a record longer than `maxChars` is read to its end (quotes still
+ * decide where that is) without keeping its text, and comes out as one bad record.
+ *
+ * Records end at `\n`, `\r\n` or a lone `\r` outside quotes; empty lines are skipped (and counted).
+ * A field that starts with `"` is quoted: `""` inside it is a quote, and a quote followed by anything
+ * but the delimiter or the end of the record makes the whole field literal text, its quotes included
+ * (Excel's leniency; so is a quote inside an unquoted field, which is a character).
+ */
+export class CsvTokenizer {
+  private at = At.Start;
+  private field = '';
+  private fields: string[] = [];
+  /** Characters of the current record so far (its terminator excluded). */
+  private size = 0;
+  private oversized = false;
+  private line = 1;
+  private lastCR = false;
+  private recordLine = 1;
+  private quoteLine = 1;
+  private out: CsvItem[] = [];
+
+  constructor(private readonly delimiter: number, readonly maxChars: number) {}
+
+  /** The records completed by `text`. */
+  push(text: string): CsvItem[] {
+    const d = this.delimiter;
+    const max = this.maxChars;
+    // The start of a run of characters not yet added to the field (-1: none).
+    let seg = -1;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === LF) {
+        if (!this.lastCR) this.line++;
+        this.lastCR = false;
+      } else if (c === CR) {
+        this.line++;
+        this.lastCR = true;
+      } else this.lastCR = false;
+      const terminator = c === CR || c === LF;
+      if (!(terminator && this.at !== At.Quoted)) {
+        if (this.size === 0) this.recordLine = this.line;
+        if (++this.size > max && !this.oversized) {
+          this.oversized = true;
+          this.field = '';
+          this.fields = [];
+          seg = -1;
+        }
+      }
+      switch (this.at) {
+        case At.Start:
+          if (c === QUOTE) {
+            this.at = At.Quoted;
+            this.quoteLine = this.line;
+          } else if (c === d) this.endField();
+          else if (terminator) {
+            // After a delimiter the record's last field is empty; an empty line has none.
+            if (this.size > 0) this.endField();
+            this.endRecord();
+          } else {
+            seg = i;
+            this.at = At.Plain;
+          }
+          break;
+        case At.Plain:
+          if (c === d || terminator) {
+            if (seg >= 0 && !this.oversized) this.field += text.slice(seg, i);
+            seg = -1;
+            this.endField();
+            if (terminator) this.endRecord();
+          } else if (seg < 0) seg = i;
+          break;
+        case At.Quoted:
+          if (c === QUOTE) {
+            if (seg >= 0 && !this.oversized) this.field += text.slice(seg, i);
+            seg = -1;
+            this.at = At.QuoteInQuoted;
+          } else if (seg < 0) seg = i;
+          break;
+        case At.QuoteInQuoted:
+          if (c === QUOTE) {
+            if (!this.oversized) this.field += '"';
+            this.at = At.Quoted;
+          } else if (c === d || terminator) {
+            this.endField();
+            if (terminator) this.endRecord();
+          } else {
+            // A quote in the middle of a quoted field: the field is literal text from its first quote.
+            if (!this.oversized) this.field = `"${this.field}"`;
+            seg = i;
+            this.at = At.Plain;
+          }
+          break;
+      }
+    }
+    if (seg >= 0 && !this.oversized) this.field += text.slice(seg);
+    return this.take();
   }
-  return n;
+
+  /** The last record, after the end of the text. */
+  end(): CsvItem[] {
+    if (this.at === At.Quoted) {
+      this.out.push({
+        kind: 'bad', line: this.recordLine,
+        message: `a quote opened on line ${this.quoteLine} is never closed (the rest of the file is part of this field)`,
+      });
+      this.reset();
+    } else if (this.size > 0) {
+      this.endField();
+      this.endRecord();
+    }
+    return this.take();
+  }
+
+  private take(): CsvItem[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  private endField(): void {
+    if (!this.oversized) this.fields.push(this.field);
+    this.field = '';
+    this.at = At.Start;
+  }
+
+  private endRecord(): void {
+    if (this.oversized) {
+      this.out.push({
+        kind: 'bad', line: this.recordLine,
+        message: `the row starting on line ${this.recordLine} is ${this.size} characters long; the limit for one row is ${this.maxChars} characters (${formatLimit(this.maxChars)})`,
+      });
+    } else if (this.size > 0) {
+      this.out.push({ kind: 'record', line: this.recordLine, fields: this.fields });
+    }
+    this.reset();
+  }
+
+  private reset(): void {
+    this.fields = [];
+    this.field = '';
+    this.size = 0;
+    this.oversized = false;
+    this.at = At.Start;
+  }
 }
+
+const formatLimit = (n: number): string => (n % 1_048_576 === 0 ? `${n / 1_048_576} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} characters`);
+
+/** The longest row (record) a CSV file may hold, in characters. */
+export const CSV_MAX_RECORD_CHARS = 1_048_576;
 
 /**
  * The records of a CSV body in file order. Throws FlowgateError: 413 past the byte or record
@@ -114,7 +265,7 @@ function innerLines(fields: string[]): number {
  */
 export async function* readCsv(req: IncomingMessage, res: ServerResponse, opts: CsvReadOptions): AsyncGenerator<CsvItem> {
   const text = decodedText(req, res, opts);
-  // Look at the first line before the parser exists: it decides the delimiter.
+  // Look at the first line before the tokenizer exists: it decides the delimiter.
   let head = '';
   let ended = false;
   while (!head.includes('\n') && head.length < 65_536) {
@@ -127,45 +278,22 @@ export async function* readCsv(req: IncomingMessage, res: ServerResponse, opts: 
   }
   if (head.charCodeAt(0) === 0xfeff) head = head.slice(1);
   const delimiter = opts.delimiter ?? detectDelimiter(head.slice(0, head.indexOf('\n') === -1 ? undefined : head.indexOf('\n')));
-
   opts.onDelimiter?.(delimiter);
-  const parser = parse({
-    delimiter, info: true, relax_quotes: true, relax_column_count: true, skip_records_with_error: true,
-    skip_empty_lines: true, bom: true, max_record_size: 1_048_576,
-  });
-  const bad: CsvItem[] = [];
-  let lastEnd = 0;
-  parser.on('skip', (err: Error & { code?: string; lines?: number }) => {
-    const line = err.code === 'CSV_QUOTE_NOT_CLOSED' ? lastEnd + 1 : (err.lines ?? lastEnd + 1);
-    const message = err.code === 'CSV_QUOTE_NOT_CLOSED'
-      ? `a quote opened on line ${line} is never closed (the rest of the file is part of this field)`
-      : err.code === 'CSV_MAX_RECORD_SIZE' ? 'the record is larger than 1 MiB' : `the record cannot be parsed: ${err.message}`;
-    bad.push({ kind: 'bad', line, message });
-  });
-  const source = Readable.from((async function* () {
-    if (head) yield head;
-    if (!ended) yield* text;
-  })(), { objectMode: false });
-  pipeline(source, parser, () => undefined);
+  const tokenizer = new CsvTokenizer(delimiter.charCodeAt(0), opts.maxRecordChars ?? CSV_MAX_RECORD_CHARS);
 
   let records = 0;
-  try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: Info }>) {
-      while (bad.length) yield bad.shift()!;
-      records++;
-      if (records > opts.maxRecords) {
+  function* counted(items: CsvItem[]): Generator<CsvItem> {
+    for (const item of items) {
+      if (++records > opts.maxRecords) {
         markConnectionClose(res);
         throw tooLarge(`the CSV file has more than ${opts.maxRecords - 1} rows`);
       }
-      const end = item.info.lines;
-      lastEnd = end;
-      yield { kind: 'record', line: end - innerLines(item.record), fields: item.record };
+      yield item;
     }
-    while (bad.length) yield bad.shift()!;
-  } finally {
-    if (!parser.destroyed) parser.destroy();
-    if (!source.destroyed) source.destroy();
   }
+  if (head) yield* counted(tokenizer.push(head));
+  if (!ended) for await (const chunk of text) yield* counted(tokenizer.push(chunk));
+  yield* counted(tokenizer.end());
 }
 
 // ---------------------------------------------------------------- writing

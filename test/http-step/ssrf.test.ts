@@ -192,6 +192,38 @@ describe('resolved addresses (the injectable resolver stands in for DNS)', () =>
   });
 });
 
+describe('corner forms through the client: refused before any connection', () => {
+  test('IPv4-translated, TEST-NET, Teredo, NAT64 and 6to4 answers and literals are refused', async () => {
+    const answers = ['::ffff:0:7f00:1', '::ffff:0:a9fe:a9fe', '192.0.2.1', '198.51.100.7', '203.0.113.9', '2001::1',
+      '2001:0:4136:e378:8000:63bf:3fff:fdd2', '64:ff9b::a00:1', '64:ff9b:1::808:808', '2002:c0a8:1::1', '2001:db8::1', 'fe80::1%eth0'];
+    for (const address of answers) {
+      const { http, connects } = track(client({ resolve: async () => [{ address, family: address.includes(':') ? 6 : 4 }] }));
+      await refused(http.request(req('http://corner.test/')), new RegExp(`corner\\.test \\(${address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
+      assert.equal(connects.length, 0, address);
+    }
+    const { http, connects } = track(client());
+    for (const url of [`http://[::ffff:0:7f00:1]:${a.port}/`, `http://[::ffff:0:127.0.0.1]:${a.port}/`, 'http://3405803785/', 'http://0xc0.0.2.1/',
+      'http://[2001::7f00:1]/', 'http://[64:ff9b::127.0.0.1]/', `http://[2002:7f00:1::1]:${a.port}/`]) {
+      await refused(http.request(req(url)));
+    }
+    assert.equal(connects.length, 0);
+  });
+
+  test('a prefix entry does not let an encoded slash or a dot segment through; normal paths under it pass', async () => {
+    const { http, connects } = track(client({ allow: `${a.url}/hooks/` }));
+    const ok = await http.request(req(`${a.url}/hooks/ok`));
+    assert.equal(ok.status, 200);
+    assert.equal(JSON.parse(ok.body.toString()).url, '/hooks/ok');
+    const seen = connects.length;
+    for (const path of ['/hooks/%2E%2E%2Fx', '/hooks/%2e%2e%2fadmin', '/hooks/..%2Fadmin', '/hooks/a%2Fb', '/hooks/%5C..%5Cadmin', '/hooks/../admin', '/hook']) {
+      await refused(http.request(req(`${a.url}${path}`)), /loopback/);
+    }
+    assert.equal(connects.length, seen, 'nothing connected for the refused paths');
+    assert.equal(a.to('/hooks/%2E%2E%2Fx').length, 0);
+    assert.equal((await http.request(req(`${a.url}/%68ooks/%61`))).status, 200, 'escapes of unreserved characters are the characters');
+  });
+});
+
 describe('redirects are followed here, each hop judged again', () => {
   test('a redirect from an allowed target to a non-allowed one is refused; the second target never sees a connection', async () => {
     const { http } = track(client({ allow: `127.0.0.1:${a.port}` }));

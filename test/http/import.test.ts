@@ -241,3 +241,47 @@ test('flowgate import: uploads the file, prints the summary and the bad rows; --
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /cannot read nope.csv/);
 });
+
+test('a record over the 1 MiB row limit is one failed row naming its line and the limit; the rows after it count; the same answer every time', async () => {
+  const big = 'x'.repeat(10 * 1024 * 1024);
+  const rows = ['name,amount', 'a1,1', 'a2,2', 'a3,3', `big,${big}`, 'b1,4', '"multi', 'line",5', 'b3,6'];
+  const file = `${rows.join('\n')}\n`;
+  const check = (body: any, created: number): void => {
+    assert.equal(body.total, 7);
+    assert.equal(body.created, created);
+    assert.equal(body.failed, 1);
+    // A refused file creates nothing: its good rows are neither created nor duplicates.
+    if (created > 0) assert.equal(body.created + body.duplicates + body.failed, body.total, 'created + duplicates + failed = total');
+    assert.equal(body.errors.length, 1, JSON.stringify(body.errors.slice(0, 3)).slice(0, 500));
+    assert.equal(body.errors[0].row, 5);
+    assert.match(body.errors[0].message, /1 MiB|1 048 576|1048576/);
+  };
+  // All or nothing (the default): refused whole, twice the same.
+  const refusals: any[] = [];
+  for (let i = 0; i < 2; i++) {
+    const before = (await runsOf()).length;
+    const r = await upload('', file);
+    assert.equal(r.status, 422, r.text.slice(0, 500));
+    check(r.body, 0);
+    assert.match(r.body.errors[0].message, /line 5/);
+    assert.equal((await runsOf()).length, before, 'nothing was created');
+    refusals.push(r.body);
+  }
+  assert.deepEqual(refusals[1], refusals[0], 'identical uploads, identical answers');
+  // partial=true with refs: the first upload creates the six good rows, the second finds them as duplicates.
+  const withRefs = `ref,${rows[0]}\n${rows.slice(1).map((r, i) => (i === 6 ? r : `big-${i},${r}`)).join('\n')}\n`;
+  const first = await upload('partial=true&ref_column=ref', withRefs);
+  assert.equal(first.status, 200, first.text.slice(0, 500));
+  check(first.body, 6);
+  const created = (await runsOf()).filter((x) => /^big-\d$/.test(x.input.ref ?? ''));
+  assert.deepEqual(created.map((x) => x.input.name).sort(), ['a1', 'a2', 'a3', 'b1', 'b3', 'multi\nline']);
+  const second = await upload('partial=true&ref_column=ref', withRefs);
+  assert.equal(second.status, 200, second.text.slice(0, 500));
+  assert.deepEqual({ ...second.body, errors: second.body.errors.length }, { total: 7, created: 0, duplicates: 6, failed: 1, errors: 1 });
+  // format=csv: the failed row is listed once, with its line.
+  const asCsv = await s.call('POST', '/v1/workflows/payment/runs/import?partial=true&dry_run=true&format=csv', { raw: file, type: 'text/csv' });
+  assert.equal(asCsv.status, 200);
+  assert.equal(asCsv.headers.get('flowgate-import-total'), '7');
+  assert.equal(asCsv.headers.get('flowgate-import-failed'), '1');
+  assert.equal(asCsv.text.trimEnd().split('\r\n').length, 2, 'the header and the one failed row');
+});

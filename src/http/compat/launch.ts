@@ -47,7 +47,11 @@ export class LaunchKeys {
   verify(key: string): LaunchCheck {
     const m = /^([A-Za-z0-9_-]{8,400})\.([A-Za-z0-9_-]{43})$/.exec(key);
     if (!m) return { ok: false, reason: 'malformed' };
+    // 43 base64url characters carry 258 bits for the MAC's 256: Node's decoder drops the last two,
+    // so four spellings decode to the same MAC. Only the canonical one (the re-encoding of what it
+    // decodes to) is a key; the MAC itself is then compared in full, in constant time.
     const given = Buffer.from(m[2], 'base64url');
+    if (given.toString('base64url') !== m[2]) return { ok: false, reason: 'signature' };
     const expected = this.sign(m[1]);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'signature' };
     let p: { v?: unknown; t?: unknown; r?: unknown; e?: unknown };
