@@ -71,6 +71,8 @@ export default async function* reporter(source) {
   let passed = 0, failed = 0, skipped = 0;
   for (const [key, f] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     passed += f.passed; failed += f.failed; skipped += f.skipped;
+    // A helper module that only defines suites run by other files has no tests of its own to show.
+    if (f.passed + f.failed + f.skipped === 0 && f.output.length === 0) continue;
     yield line(key);
     if (f.failed) {
       yield f.failures.join('\n') + '\n';

@@ -82,7 +82,7 @@ export class Authenticator {
     if (safeEqual(hash, this.adminHash)) {
       const tenant = tenantHeader?.trim() || 'default';
       if (!TENANT_RE.test(tenant)) throw new FlowgateError('bad_request', 'Flowgate-Tenant is not a valid tenant id');
-      if (tenant !== 'default' && !(await this.store.getTenant(tenant))) throw new FlowgateError('not_found', `tenant ${tenant} not found`);
+      if (tenant !== 'default' && !(await this.store.getTenant(tenant))) throw new FlowgateError('not_found', `tenant ${tenant} not found: create it with POST /v1/tenants {"id": "${tenant}"} (admin token)`);
       return { kind: 'admin', role: 'admin', tenant };
     }
     const now = Date.now();

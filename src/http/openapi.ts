@@ -193,6 +193,22 @@ function paths(): Obj {
         responses: { '200': ok('The workflow with its new trigger URLs', ref('Workflow')), '404': response('NotFound') },
       }),
     },
+    '/v1/workflows/{id}/identifiers': {
+      put: operation({
+        id: 'setWorkflowIdentifiers', tag: 'Workflows', summary: 'Bring the conv_id, direct-URL hash or CSI GUID existing clients already use',
+        description: 'Sets the identifiers given; the others stay. Each is unique across tenants: a clash is 409 (naming the holder only when it is in the caller\'s tenant). New conv_ids skip brought ones; `hash/rotate` still replaces a brought hash.',
+        params: [workflowId],
+        body: { required: true, content: json(object({ conv_id: int(undefined, { minimum: 1 }), hash: str(undefined, { pattern: '^[0-9a-fA-F]{40}$' }), guid: str(undefined, { format: 'uuid' }) })) },
+        responses: { '200': ok('The workflow with its identifiers', ref('Workflow')), '404': response('NotFound'), '409': response('Conflict'), '422': response('ValidationFailed') },
+      }),
+    },
+    '/v1/tenants': {
+      post: operation({
+        id: 'createTenant', tag: 'Tenants', summary: 'Create a tenant (admin token only); an MPO company_id such as i123456789 can be a tenant id',
+        body: { required: true, content: json(object({ id: str(undefined, { pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }) }, ['id'])) },
+        responses: { '201': ok('The tenant', object({ id: str(), created_at: str(undefined, { format: 'date-time' }) })), '403': response('Forbidden'), '409': response('Conflict'), '422': response('ValidationFailed') },
+      }),
+    },
     '/v1/runs': {
       get: operation({
         id: 'listRuns', tag: 'Runs', summary: 'List runs, newest first',
@@ -308,8 +324,9 @@ function paths(): Obj {
     '/v1/api-logins': {
       post: operation({
         id: 'createApiLogin', tag: 'API logins', summary: 'Create a Corezoid-style API login (numeric login + secret, shown once)',
-        body: { required: false, content: json(object({ name: str() })) },
-        responses: { '201': ok('The login, with its secret', ref('ApiLoginCreated')), '400': response('BadRequest') },
+        description: 'A client moving over brings the login number and secret it already signs with (`login`, `secret`); otherwise both are made here. Login numbers are global: a taken one is 409.',
+        body: { required: false, content: json(object({ name: str(), login: int('The login number to keep', { minimum: 1 }), secret: str('The secret to keep (16-256 printable ASCII characters)') })) },
+        responses: { '201': ok('The login, with its secret', ref('ApiLoginCreated')), '400': response('BadRequest'), '409': response('Conflict') },
       }),
       get: operation({ id: 'listApiLogins', tag: 'API logins', summary: 'List API logins', responses: { '200': ok('Logins', listOf('ApiLogin')) } }),
     },

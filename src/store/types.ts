@@ -80,6 +80,20 @@ export interface ApiLogin {
   created_at: number;
 }
 
+/** Identifiers a client already uses, brought to a workflow (docs/compatibility.md "Moving over"). */
+export interface WorkflowIdentifiers {
+  conv_id?: number;
+  /** 40 lowercase hex. */
+  hash?: string;
+  guid?: string;
+}
+
+/** `taken`: another workflow holds that identifier (identifiers are unique across tenants). */
+export type SetIdentifiersResult =
+  | { kind: 'set'; workflow: Workflow }
+  | { kind: 'not_found' }
+  | { kind: 'taken'; field: keyof WorkflowIdentifiers; holder: { tenant: string; id: string } };
+
 export interface SaveWorkflowResult {
   workflow: Workflow;
   /** false when the definition equals the current version (no new version made). */
@@ -113,7 +127,11 @@ export interface Store {
 
   // -------- API logins (Corezoid-style signed API)
   /** Creates a login with the next global numeric id; creates the tenant too when it does not exist. */
-  createApiLogin(input: Omit<ApiLogin, 'login'>): Promise<ApiLogin>;
+  /**
+   * A new API login: the next free number, or `input.login` when the caller brings its own (null when
+   * that number is taken). Numbers handed out skip the ones brought.
+   */
+  createApiLogin(input: Omit<ApiLogin, 'login'> & { login?: number }): Promise<ApiLogin | null>;
   /** Any tenant's login: the signed API finds the tenant by its login. */
   findApiLogin(login: number): Promise<ApiLogin | null>;
   listApiLogins(tenant: string): Promise<ApiLogin[]>;
@@ -131,6 +149,8 @@ export interface Store {
   listWorkflows(tenant: string): Promise<Workflow[]>;
   archiveWorkflow(tenant: string, id: string, now: number): Promise<boolean>;
   setWorkflowHash(tenant: string, id: string, hash: string, now: number): Promise<boolean>;
+  /** Sets the identifiers given (the others stay); nothing changes when one is taken. New conv_ids skip brought ones. */
+  setWorkflowIdentifiers(tenant: string, id: string, ids: WorkflowIdentifiers, now: number): Promise<SetIdentifiersResult>;
   /** Public lookups (no tenant: the conv_id + hash or the GUID is the credential). */
   findWorkflowByConvId(convId: number): Promise<Workflow | null>;
   findWorkflowByGuid(guid: string): Promise<Workflow | null>;

@@ -13,6 +13,33 @@ function reordered(value: unknown): unknown {
 }
 
 export function workflowsContract({ use }: ContractContext): void {
+  it('identifiers brought to a workflow: set, found by them, unique across tenants (taken names its holder), and skipped by new conv_ids', use(async (store) => {
+    const w = (await store.saveWorkflow('default', definition('moved'), 's', workflowIds(), T0)).workflow;
+    const other = (await store.saveWorkflow('acme', definition('theirs'), 's', workflowIds(), T0)).workflow;
+    const brought = { conv_id: w.conv_id + 5, hash: 'c'.repeat(40), guid: '555e1a89-5d7d-4daf-ae0e-7b9b2b7933dd' };
+    const set = await store.setWorkflowIdentifiers('default', 'moved', brought, T0 + 1);
+    assert.equal(set.kind, 'set');
+    assert.deepEqual(set.kind === 'set' && [set.workflow.conv_id, set.workflow.hash, set.workflow.guid, set.workflow.updated_at], [brought.conv_id, brought.hash, brought.guid, T0 + 1]);
+    assert.equal((await store.findWorkflowByConvId(brought.conv_id))?.id, 'moved');
+    assert.equal(await store.findWorkflowByConvId(w.conv_id), null, 'the old conv_id no longer names it');
+    assert.equal((await store.findWorkflowByGuid(brought.guid.toUpperCase()))?.id, 'moved');
+    assert.equal((await store.getWorkflow('default', 'moved', 1))?.hash, brought.hash, 'every version shares the identifiers');
+    // Setting the same values again is fine; another workflow's are taken, and nothing changes.
+    assert.equal((await store.setWorkflowIdentifiers('default', 'moved', brought, T0 + 2)).kind, 'set');
+    const clash = await store.setWorkflowIdentifiers('acme', 'theirs', { hash: 'd'.repeat(40), conv_id: brought.conv_id }, T0 + 3);
+    assert.deepEqual(clash, { kind: 'taken', field: 'conv_id', holder: { tenant: 'default', id: 'moved' } });
+    assert.equal((await store.getWorkflow('acme', 'theirs'))?.hash, other.hash, 'a refused change changes nothing');
+    assert.deepEqual(await store.setWorkflowIdentifiers('default', 'missing', { hash: 'e'.repeat(40) }, T0), { kind: 'not_found' });
+    assert.deepEqual(await store.setWorkflowIdentifiers('acme', 'moved', { hash: 'e'.repeat(40) }, T0), { kind: 'not_found' }, 'another tenant\'s workflow is not found');
+    // New workflows never get a brought conv_id.
+    const seen = new Set([w.conv_id, other.conv_id, brought.conv_id]);
+    for (let i = 0; i < 8; i++) {
+      const n = (await store.saveWorkflow('default', definition(`n${i}`), 's', workflowIds(), T0)).workflow.conv_id;
+      assert.ok(!seen.has(n), `conv_id ${n} is new`);
+      seen.add(n);
+    }
+  }));
+
   it('first save creates version 1 with a conv_id, hash and guid', use(async (store) => {
     const ids = workflowIds();
     const def = definition('loan-check');

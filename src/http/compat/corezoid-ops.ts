@@ -114,7 +114,7 @@ class OpError extends Error {}
 const REF_MAX = 255;
 
 export class CorezoidOps {
-  /** conv_id → workflow key: a conv_id is never reassigned, so this never goes stale. */
+  /** conv_id → workflow key, checked against the workflow's current conv_id on every use. */
   private readonly convIds = new Map<number, { tenant: string; id: string }>();
 
   constructor(private readonly d: RouteDeps) {}
@@ -318,15 +318,20 @@ export class CorezoidOps {
     if (!Number.isSafeInteger(conv)) throw new OpError('"conv_id" must be a number');
     const notFound = new OpError(`process ${conv} not found`);
     let key = this.convIds.get(conv);
-    if (!key) {
-      const wf = await this.d.store.findWorkflowByConvId(conv);
-      if (!wf) throw notFound;
-      key = { tenant: wf.tenant, id: wf.id };
+    let wf = key ? await this.d.engine.workflows.current(key.tenant, key.id) : null;
+    // A conv_id can move to another workflow (identifiers brought by an operator): the remembered
+    // workflow must still hold it, else the store says who does.
+    if (!wf || wf.conv_id !== conv) {
+      const found = await this.d.store.findWorkflowByConvId(conv);
+      if (!found) {
+        this.convIds.delete(conv);
+        throw notFound;
+      }
+      key = { tenant: found.tenant, id: found.id };
       this.convIds.set(conv, key);
+      wf = await this.d.engine.workflows.current(key.tenant, key.id);
     }
-    if (key.tenant !== scope.tenant) throw notFound;
-    const wf = await this.d.engine.workflows.current(key.tenant, key.id);
-    if (!wf || (forCreate && wf.archived)) throw notFound;
+    if (!wf || wf.tenant !== scope.tenant || (forCreate && wf.archived)) throw notFound;
     return wf;
   }
 

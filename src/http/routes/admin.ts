@@ -73,7 +73,21 @@ export function adminRoutes(d: RouteDeps): RouteDef[] {
     ctx.res.writeHead(204).end();
   };
 
+  /** The admin token creates tenants explicitly (a tenant is also created by its first key or workflow). */
+  const createTenant = async (ctx: Ctx): Promise<void> => {
+    if (ctx.principal.kind !== 'admin') throw new FlowgateError('forbidden', 'only the admin token creates tenants');
+    const body = await jsonObjectBody(ctx);
+    const id = body.id;
+    if (typeof id !== 'string' || !TENANT_RE.test(id)) {
+      throw validationFailed([{ path: 'id', message: 'must match [a-z0-9][a-z0-9_-]{0,63} (an MPO company_id such as i123456789 fits)' }], 'Invalid tenant');
+    }
+    if (await d.store.getTenant(id)) throw new FlowgateError('conflict', `tenant ${id} already exists`);
+    const tenant = await d.store.ensureTenant(id);
+    sendJson(ctx.res, 201, { id: tenant.id, created_at: iso(tenant.created_at) }, { Location: `${ctx.base}/v1/tenants/${tenant.id}` });
+  };
+
   return [
+    { method: 'POST', path: '/v1/tenants', auth: 'admin', name: 'tenants.create', handler: createTenant },
     { method: 'POST', path: '/v1/keys', auth: 'admin', name: 'keys.create', handler: createKey },
     { method: 'GET', path: '/v1/keys', auth: 'admin', name: 'keys.list', handler: listKeys },
     { method: 'DELETE', path: '/v1/keys/:id', auth: 'admin', name: 'keys.delete', handler: deleteKey },

@@ -4,7 +4,7 @@
  * server's master key because checking a signature needs it in clear.
  */
 import { randomInt } from 'node:crypto';
-import { notFound, validationFailed } from '../../core/errors.js';
+import { FlowgateError, notFound, validationFailed, type FieldProblem } from '../../core/errors.js';
 import type { ApiLogin } from '../../store/types.js';
 import { loginDirectory } from '../compat/corezoid-sign.js';
 import type { Ctx, RouteDef } from '../context.js';
@@ -22,6 +22,9 @@ export function newLoginSecret(): string {
   return s;
 }
 
+/** A brought secret: whatever the client signs with, within reason. */
+const BROUGHT_SECRET_RE = /^[\x21-\x7e]{16,256}$/;
+
 const loginView = (l: ApiLogin): Record<string, unknown> => ({
   login: l.login, name: l.name, tenant: l.tenant, created_at: new Date(l.created_at).toISOString(),
 });
@@ -31,15 +34,32 @@ export function apiLoginRoutes(d: RouteDeps): RouteDef[] {
 
   const create = async (ctx: Ctx): Promise<void> => {
     const body = await jsonObjectBody(ctx);
-    const name = body.name;
+    const { name, login: wanted, secret: given } = body;
+    const problems: FieldProblem[] = [];
     if (name !== undefined && name !== null && (typeof name !== 'string' || name.length > 128)) {
-      throw validationFailed([{ path: 'name', message: 'must be a string of at most 128 characters' }], 'Invalid API login request');
+      problems.push({ path: 'name', message: 'must be a string of at most 128 characters' });
     }
-    const secret = newLoginSecret();
+    // A client moving over brings the login number and secret it already signs with.
+    if (wanted !== undefined && (typeof wanted !== 'number' || !Number.isSafeInteger(wanted) || wanted < 1)) {
+      problems.push({ path: 'login', message: 'must be a positive integer (the API login your client already uses)' });
+    }
+    if (given !== undefined && (typeof given !== 'string' || !BROUGHT_SECRET_RE.test(given))) {
+      problems.push({ path: 'secret', message: 'must be 16 to 256 printable ASCII characters without spaces' });
+    }
+    if (problems.length) throw validationFailed(problems, 'Invalid API login request');
+    const secret = typeof given === 'string' ? given : newLoginSecret();
+    const tenant = ctx.principal.tenant;
     const login = await d.store.createApiLogin({
-      tenant: ctx.principal.tenant, name: typeof name === 'string' && name.trim() !== '' ? name.trim() : null,
-      secret_ciphertext: d.secretBox.seal(secret), created_at: d.clock(),
+      tenant, name: typeof name === 'string' && name.trim() !== '' ? name.trim() : null,
+      secret_ciphertext: d.secretBox.seal(secret), created_at: d.clock(), ...(typeof wanted === 'number' ? { login: wanted } : {}),
     });
+    if (!login) {
+      // Login numbers are global; who holds one is said only to an admin of the holder's tenant.
+      const holder = await d.store.findApiLogin(wanted as number);
+      throw new FlowgateError('conflict', holder?.tenant === tenant
+        ? `API login ${wanted} already exists in this tenant${holder.name ? ` (${holder.name})` : ''}`
+        : `API login ${wanted} is taken`);
+    }
     directory.forget(login.login);
     sendJson(ctx.res, 201, { ...loginView(login), secret }, { Location: `${ctx.base}/v1/api-logins/${login.login}` });
   };

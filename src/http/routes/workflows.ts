@@ -1,9 +1,10 @@
 /** Workflow definitions (create, version, read, archive) and the native trigger endpoints. */
 import { randomBytes } from 'node:crypto';
 import { parseDocument, validateDefinition } from '../../core/definition.js';
-import { FlowgateError, notFound } from '../../core/errors.js';
+import { FlowgateError, notFound, validationFailed, type FieldProblem } from '../../core/errors.js';
 import { isTerminal } from '../../core/types.js';
-import { uuidv4 } from '../../core/ids.js';
+import { UUID_RE, uuidv4 } from '../../core/ids.js';
+import type { WorkflowIdentifiers } from '../../store/types.js';
 import { checkRef, Intake } from '../../triggers/intake.js';
 import { checkResultUrl } from '../../triggers/result-url.js';
 import { sendAccepted, sendRunAnswer } from '../answers.js';
@@ -82,6 +83,46 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     sendJson(ctx.res, 200, workflowView(wf!, ctx.base));
   };
 
+  /**
+   * The identifiers a client already uses (docs/compatibility.md "Moving over"): the Corezoid conv_id
+   * and direct-URL hash and the CSI GUID. Each is unique across tenants: a clash is 409, naming the
+   * holder only when it is in the caller's tenant.
+   */
+  const setIdentifiers = async (ctx: Ctx): Promise<void> => {
+    const body = await jsonObjectBody(ctx);
+    const problems: FieldProblem[] = [];
+    const ids: WorkflowIdentifiers = {};
+    for (const key of Object.keys(body)) {
+      if (key !== 'conv_id' && key !== 'hash' && key !== 'guid') problems.push({ path: key, message: 'is not an identifier (conv_id, hash, guid)' });
+    }
+    const { conv_id: conv, hash, guid } = body;
+    if (conv !== undefined) {
+      if (typeof conv === 'number' && Number.isSafeInteger(conv) && conv > 0) ids.conv_id = conv;
+      else problems.push({ path: 'conv_id', message: 'must be a positive integer' });
+    }
+    if (hash !== undefined) {
+      if (typeof hash === 'string' && /^[0-9a-fA-F]{40}$/.test(hash)) ids.hash = hash.toLowerCase();
+      else problems.push({ path: 'hash', message: 'must be 40 hexadecimal characters' });
+    }
+    if (guid !== undefined) {
+      if (typeof guid === 'string' && UUID_RE.test(guid) && !/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(guid)) ids.guid = guid.toLowerCase();
+      else problems.push({ path: 'guid', message: 'must be a GUID (8-4-4-4-12 hexadecimal digits, not all zero)' });
+    }
+    if (!problems.length && Object.keys(ids).length === 0) problems.push({ path: '', message: 'name at least one of conv_id, hash, guid' });
+    if (problems.length) throw validationFailed(problems, 'Invalid identifiers');
+    const tenant = ctx.principal.tenant;
+    const result = await d.store.setWorkflowIdentifiers(tenant, ctx.params.id!, ids, d.clock());
+    if (result.kind === 'not_found') throw notFound(`workflow ${ctx.params.id}`);
+    if (result.kind === 'taken') {
+      const mine = result.holder.tenant === tenant;
+      throw new FlowgateError('conflict', mine
+        ? `${result.field} ${String(ids[result.field])} is already used by workflow ${result.holder.id}`
+        : `${result.field} ${String(ids[result.field])} is already used by another workflow`);
+    }
+    d.engine.workflows.invalidate(tenant, ctx.params.id!);
+    sendJson(ctx.res, 200, workflowView(result.workflow, ctx.base));
+  };
+
   const trigger = async (ctx: Ctx): Promise<void> => {
     const wf = d.intake.cachedWorkflow(ctx.principal.tenant, ctx.params.id!) ?? await d.intake.workflow(ctx.principal.tenant, ctx.params.id!);
     const ref = checkRef(header(ctx, 'idempotency-key') ?? ctx.query.get('ref'), header(ctx, 'idempotency-key') !== undefined ? 'Idempotency-Key' : 'ref');
@@ -112,6 +153,7 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     { method: 'GET', path: '/v1/workflows/:id', auth: 'read', name: 'workflows.get', handler: get },
     { method: 'DELETE', path: '/v1/workflows/:id', auth: 'admin', name: 'workflows.archive', handler: archive },
     { method: 'POST', path: '/v1/workflows/:id/hash/rotate', auth: 'admin', name: 'workflows.rotate', handler: rotateHash },
+    { method: 'PUT', path: '/v1/workflows/:id/identifiers', auth: 'admin', name: 'workflows.identifiers', handler: setIdentifiers },
     { method: 'POST', path: '/v1/workflows/:id/runs', auth: 'trigger', name: 'runs.trigger', handler: trigger, startsRuns: true },
     { method: 'POST', path: '/v1/workflows/:id/runs/batch', auth: 'trigger', name: 'runs.batch', handler: batch, startsRuns: true },
   ];

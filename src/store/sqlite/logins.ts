@@ -28,19 +28,27 @@ export class LoginQueries {
     this.remove = db.prepare('DELETE FROM api_logins WHERE tenant = ? AND login = ?');
     const ensureTenant = db.prepare<[string, number]>('INSERT INTO tenants (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING');
     const next = db.prepare<[], number>("UPDATE sequences SET next = next + 1 WHERE name = 'api_login' RETURNING next - 1").pluck();
+    const taken = db.prepare<[number], number>('SELECT 1 FROM api_logins WHERE login = ?').pluck();
     const insert = db.prepare<[number, string, string | null, string, number]>(
       'INSERT INTO api_logins (login, tenant, name, secret, created_at) VALUES (?, ?, ?, ?, ?)',
     );
-    this.createTx = db.transaction((input: Omit<ApiLogin, 'login'>): ApiLogin => {
+    this.createTx = db.transaction((input: Omit<ApiLogin, 'login'> & { login?: number }): ApiLogin | null => {
+      let login = input.login;
+      if (login !== undefined && taken.get(login) !== undefined) return null;
+      if (login === undefined) {
+        // The next number of the sequence that no brought login holds.
+        do {
+          login = next.get();
+          if (login === undefined) throw new Error('the api_login sequence is missing (was migrate() run?)');
+        } while (taken.get(login) !== undefined);
+      }
       ensureTenant.run(input.tenant, input.created_at);
-      const login = next.get();
-      if (login === undefined) throw new Error('the api_login sequence is missing (was migrate() run?)');
       insert.run(login, input.tenant, input.name, input.secret_ciphertext, input.created_at);
-      return { login, ...input };
+      return { login, tenant: input.tenant, name: input.name, secret_ciphertext: input.secret_ciphertext, created_at: input.created_at };
     });
   }
 
-  create(input: Omit<ApiLogin, 'login'>): ApiLogin {
+  create(input: Omit<ApiLogin, 'login'> & { login?: number }): ApiLogin | null {
     return this.createTx.immediate(input);
   }
 

@@ -7,9 +7,9 @@
 import type Database from 'better-sqlite3';
 import type { ApiKey, Definition, Run, SecretMeta, StepRecord, Tenant, Workflow } from '../../core/types.js';
 import type {
-  ApiLogin, CreateResult, NewRun, RunFilter, SaveWorkflowResult, Store, StoreCapabilities, Transition, TransitionResult,
+  ApiLogin, CreateResult, NewRun, RunFilter, SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult,
 } from '../types.js';
-import type { Delivery, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, WebhookSecretRecord } from '../types.js';
+import type { Delivery, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, WebhookSecretRecord, WorkflowIdentifiers } from '../types.js';
 import { AccountQueries } from './accounts.js';
 import { openDatabase, type SqliteOptions } from './connection.js';
 import { DeliveryQueries } from './deliveries.js';
@@ -128,7 +128,7 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- API logins
 
   /** Creates the tenant too when it does not exist yet. */
-  async createApiLogin(input: Omit<ApiLogin, 'login'>): Promise<ApiLogin> {
+  async createApiLogin(input: Omit<ApiLogin, 'login'> & { login?: number }): Promise<ApiLogin | null> {
     return this.q.logins.create(input);
   }
 
@@ -168,6 +168,10 @@ export class SqliteStore implements Store {
 
   async setWorkflowHash(tenant: string, id: string, hash: string, now: number): Promise<boolean> {
     return this.q.workflows.setWorkflowHash(tenant, id, hash, now);
+  }
+
+  async setWorkflowIdentifiers(tenant: string, id: string, ids: WorkflowIdentifiers, now: number): Promise<SetIdentifiersResult> {
+    return this.q.workflows.setIdentifiers(tenant, id, ids, now);
   }
 
   async findWorkflowByConvId(convId: number): Promise<Workflow | null> {

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Definition, Workflow } from '../../core/types.js';
-import type { SaveWorkflowResult } from '../types.js';
+import type { SaveWorkflowResult, SetIdentifiersResult, WorkflowIdentifiers } from '../types.js';
 import { canonicalJson, rowToWorkflow, type WorkflowRow } from './rows.js';
 
 const WORKFLOW_COLUMNS = `w.tenant, w.id, w.version, w.name, w.source, w.definition,
@@ -36,7 +36,10 @@ export class WorkflowQueries {
   private readonly unarchive;
   private readonly archive;
   private readonly setHash;
+  private readonly holderOf;
+  private readonly setIds;
   private readonly saveTx;
+  private readonly setIdsTx;
 
   constructor(private readonly db: Database.Database) {
     this.current = db.prepare<[string, string], WorkflowRow>(`${CURRENT} WHERE h.tenant = ? AND h.id = ?`);
@@ -81,7 +84,43 @@ export class WorkflowQueries {
     this.setHash = db.prepare<[string, number, string, string]>(
       'UPDATE workflow_heads SET hash = ?, updated_at = ? WHERE tenant = ? AND id = ?',
     );
+    this.holderOf = {
+      conv_id: db.prepare<[unknown], { tenant: string; id: string }>('SELECT tenant, id FROM workflow_heads WHERE conv_id = ?'),
+      hash: db.prepare<[unknown], { tenant: string; id: string }>('SELECT tenant, id FROM workflow_heads WHERE hash = ?'),
+      guid: db.prepare<[unknown], { tenant: string; id: string }>('SELECT tenant, id FROM workflow_heads WHERE guid = ?'),
+    };
+    this.setIds = db.prepare<[number | null, string | null, string | null, number, string, string]>(
+      `UPDATE workflow_heads SET conv_id = COALESCE(?, conv_id), hash = COALESCE(?, hash), guid = COALESCE(?, guid), updated_at = ?
+        WHERE tenant = ? AND id = ?`,
+    );
     this.saveTx = db.transaction(this.saveInTx.bind(this));
+    this.setIdsTx = db.transaction(this.setIdentifiersInTx.bind(this));
+  }
+
+  /** The next conv_id of the sequence that no workflow holds (a brought conv_id may be ahead of it). */
+  private freeConvId(): number {
+    for (;;) {
+      const convId = this.nextConvId.get();
+      if (convId === undefined) throw new Error("the 'conv_id' sequence is missing: run migrate()");
+      if (this.holderOf.conv_id.get(convId) === undefined) return convId;
+    }
+  }
+
+  setIdentifiers(tenant: string, id: string, ids: WorkflowIdentifiers, now: number): SetIdentifiersResult {
+    return this.setIdsTx.immediate(tenant, id, ids, now);
+  }
+
+  private setIdentifiersInTx(tenant: string, id: string, ids: WorkflowIdentifiers, now: number): SetIdentifiersResult {
+    if (this.head.get(tenant, id) === undefined) return { kind: 'not_found' };
+    for (const field of ['conv_id', 'hash', 'guid'] as const) {
+      const value = ids[field];
+      if (value === undefined) continue;
+      const holder = this.holderOf[field].get(value);
+      if (holder && !(holder.tenant === tenant && holder.id === id)) return { kind: 'taken', field, holder };
+    }
+    this.setIds.run(ids.conv_id ?? null, ids.hash ?? null, ids.guid ?? null, now, tenant, id);
+    const row = this.current.get(tenant, id)!;
+    return { kind: 'set', workflow: rowToWorkflow(row) };
   }
 
   save(tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number): SaveWorkflowResult {
@@ -95,8 +134,7 @@ export class WorkflowQueries {
     let created: boolean;
     if (head === undefined) {
       this.ensureTenant.run(tenant, now);
-      const convId = this.nextConvId.get();
-      if (convId === undefined) throw new Error("the 'conv_id' sequence is missing: run migrate()");
+      const convId = this.freeConvId();
       this.insertHead.run(tenant, id, convId, ids.hash, ids.guid, now, now);
       this.insertVersion.run(tenant, id, 1, definition.name, source, text, now);
       created = true;
