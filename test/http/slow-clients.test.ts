@@ -123,6 +123,15 @@ describe('header and request deadlines', () => {
     assert.ok(c.received === '' || c.received.startsWith('HTTP/1.1 408'), c.received);
   });
 
+  test('a request received in time may take longer than the deadline to answer (?wait)', async () => {
+    await s.createWorkflow('pause', 'id: pause\nsteps:\n  - { id: nap, type: delay, for: 3s }\n  - { id: mark, type: set, set: { done: true } }\n');
+    const started = Date.now();
+    const r = await s.trigger('pause', { n: 1 }, 'wait=20');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.done, true);
+    assert.ok(Date.now() - started > REQUEST_TIMEOUT_MS, 'the answer came after the request deadline');
+  });
+
   test('a request that arrives in time is answered, however slow its client was between requests', async () => {
     const c = await Conn.open(portOf(s));
     conns.push(c);

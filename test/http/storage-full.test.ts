@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { startServer, type RunningServer } from '../../src/app/app.js';
 import { loadConfig } from '../../src/app/config.js';
+import { isStorageFullError } from '../../src/store/sqlite/store.js';
 import { reply, sleep, startTarget, until, type Target } from '../helpers/server.js';
 
 const ADMIN = 'test-admin';
@@ -118,6 +119,10 @@ test('a full disk answers 503 storage_full and not ready, keeps every acknowledg
   assert.equal(ready.status, 503);
   assert.equal(ready.body.type, 'https://flowgate.dev/problems/storage-full');
   assert.equal((await call('GET', '/healthz')).status, 200);
+  // An I/O error (as a WAL write may report it) counts as a full disk only while the disk is full.
+  const ioError = Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' });
+  assert.equal(isStorageFullError(ioError, join(dir, 'flowgate.db')), true);
+  assert.equal(isStorageFullError(ioError, join(tmpdir(), 'flowgate.db')), false);
 
   // The runs whose step result could not be written are neither failed nor dropped.
   await sleep(1500);
