@@ -28,7 +28,7 @@ export interface ServerOptions {
 }
 
 export interface ConnectionLimits {
-  /** The header block must arrive within this (ms) of the request's first byte. */
+  /** The header block must arrive within this (ms): of the connection's opening for its first request, of the request's first byte after that. */
   headersTimeoutMs: number;
   /** The whole request, body included, must arrive within this (ms); else 408 and the connection closes. */
   requestTimeoutMs: number;

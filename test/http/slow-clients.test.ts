@@ -2,8 +2,12 @@
 // (408 or closed) once its deadline passes; one client address cannot hold more connections than
 // its cap while another address still gets through; an idle keep-alive connection stays usable.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../src/app/config.js';
 import { ADMIN, sleep, startTestServer, type TestServer } from '../helpers/server.js';
 
 const HEADERS_TIMEOUT_MS = 600;
@@ -185,4 +189,18 @@ describe('connections per client address', () => {
     conns.push(again);
     assert.equal((await again.get('/healthz'))?.status, 200, 'a freed slot takes a new connection');
   });
+});
+
+test('the deadlines and the cap are read from the environment, 0 turning each off, and a header deadline past the request deadline is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flowgate-conf-'));
+  try {
+    const load = (env: Record<string, string>) => loadConfig({ dataDir: dir }, { FLOWGATE_ADMIN_TOKEN: ADMIN, ...env }).connections;
+    assert.deepEqual(load({}), { headersTimeoutMs: 30_000, requestTimeoutMs: 120_000, maxConnectionsPerClient: 256 });
+    assert.deepEqual(load({ FLOWGATE_HEADERS_TIMEOUT_MS: '0', FLOWGATE_REQUEST_TIMEOUT_MS: '0', FLOWGATE_MAX_CONNECTIONS_PER_CLIENT: '0' }),
+      { headersTimeoutMs: 0, requestTimeoutMs: 0, maxConnectionsPerClient: 0 });
+    assert.throws(() => load({ FLOWGATE_HEADERS_TIMEOUT_MS: '5000', FLOWGATE_REQUEST_TIMEOUT_MS: '1000' }), /FLOWGATE_HEADERS_TIMEOUT_MS \(5000\) must not exceed FLOWGATE_REQUEST_TIMEOUT_MS \(1000\)/);
+    assert.throws(() => load({ FLOWGATE_MAX_CONNECTIONS_PER_CLIENT: '-1' }), /FLOWGATE_MAX_CONNECTIONS_PER_CLIENT must be a non-negative integer/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
