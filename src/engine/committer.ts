@@ -17,9 +17,9 @@
 import { isStorageFull } from '../core/errors.js';
 import type { CreateResult, NewRun, Store, Transition, TransitionResult } from '../store/types.js';
 
-/** The first pause before a write refused for lack of space is tried again (ms); it doubles up to the cap. */
+/** The first pause before a write refused for lack of space is tried again (ms); it doubles up to the cap (a failing write costs little; space that returns is used within a second). */
 export const SPACE_RETRY_MS = 200;
-export const SPACE_RETRY_MAX_MS = 5_000;
+export const SPACE_RETRY_MAX_MS = 1_000;
 
 interface Pending<T, R> {
   item: T;
