@@ -76,12 +76,15 @@ function fill(): void {
 }
 
 test('a full disk answers 503 storage_full and not ready, keeps every acknowledged run, and recovers by itself', { skip }, async () => {
+  const urls: Record<string, Record<string, string>> = {};
   for (const [id, yaml] of [
     ['quick', 'id: quick\nsteps:\n  - { id: mark, type: set, set: { done: true } }\n'],
     ['slow', `id: slow\nsteps:\n  - { id: ask, type: http, url: "${target.url}/hold", save_as: answer }\n  - { id: mark, type: set, set: { done: true } }\n`],
   ]) {
     const r = await fetch(`${srv!.url}/v1/workflows/${id}`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/yaml' }, body: yaml });
-    assert.equal(r.status, 201, await r.text());
+    const text = await r.text();
+    assert.equal(r.status, 201, text);
+    urls[id] = JSON.parse(text).triggers.urls;
   }
   const acknowledged: string[] = [];
   for (let i = 0; i < 5; i++) {
@@ -115,6 +118,16 @@ test('a full disk answers 503 storage_full and not ready, keeps every acknowledg
   assert.equal(refusal.body.type, 'https://flowgate.dev/problems/storage-full');
   assert.match(refusal.headers.get('content-type') ?? '', /^application\/problem\+json/);
   assert.match(refusal.headers.get('retry-after') ?? '', /^\d+$/);
+  // The keyless surfaces refuse too, each in its own format: CSI as a 503 problem, a Corezoid
+  // direct URL as a failed op (its format for an op that could not be carried out).
+  const csi = await fetch(urls.quick.csi_execute, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n": 1}' });
+  assert.equal(csi.status, 503);
+  assert.match(csi.headers.get('retry-after') ?? '', /^\d+$/);
+  assert.equal((await csi.json()).type, 'https://flowgate.dev/problems/storage-full');
+  const direct = await fetch(urls.quick.direct_json, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n": 1}' });
+  const op = (await direct.json()).ops[0];
+  assert.equal(op.proc, 'error');
+  assert.match(op.description, /no storage space left/);
   const ready = await call('GET', '/readyz');
   assert.equal(ready.status, 503);
   assert.equal(ready.body.type, 'https://flowgate.dev/problems/storage-full');
