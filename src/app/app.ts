@@ -27,6 +27,7 @@ import { workflowRoutes } from '../http/routes/workflows.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import { createHttpServer } from '../http/server.js';
 import { SUPPORTED_STEP_TYPES } from '../steps/index.js';
+import { isStorageFullError } from '../store/sqlite/store.js';
 import { openThreadedSqliteStore } from '../store/sqlite/thread.js';
 import type { Store } from '../store/types.js';
 import { Intake } from '../triggers/intake.js';
@@ -35,6 +36,7 @@ import { applyExamples } from './examples.js';
 import { OutboundHttp } from './outbound.js';
 import { parseAllowList } from './ssrf.js';
 import { WorkerSandbox } from './sandbox.js';
+import { guardStorage } from './storage-guard.js';
 import { WebhookSecrets } from '../engine/webhook-secrets.js';
 import { webhookSecretRoutes } from '../http/routes/webhook-secret.js';
 
@@ -53,13 +55,19 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const log = pino({ level: config.logLevel, base: { service: 'flowgate' } });
   // The store runs on a thread of its own; if that thread dies nothing more can be made durable,
   // so the process stops and recovery at the next start takes over (docs/operations.md).
-  const store = await openThreadedSqliteStore({
-    path: join(config.dataDir, 'flowgate.db'),
+  const dbPath = join(config.dataDir, 'flowgate.db');
+  const threaded = await openThreadedSqliteStore({
+    path: dbPath,
     onFailure: (err) => {
       log.fatal({ err }, 'the store thread failed; stopping');
       process.exit(1);
     },
   });
+  // A full disk refuses writes with 503 storage_full and makes the server not ready until space returns.
+  const storage = guardStorage(threaded, {
+    isFull: (e) => isStorageFullError(e, dbPath), retryAfterSeconds: config.retryAfterSeconds, log, clock: Date.now,
+  });
+  const store = storage.store;
   await store.migrate();
   await store.ensureTenant('default');
 
@@ -118,7 +126,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const rateLimiter = new RateLimiter(config.rateLimit);
   const deps: RouteDeps = {
     store, engine, intake, auth, secretBox: box, metrics, log, supportedStepTypes: SUPPORTED_STEP_TYPES,
-    isReady: () => ready && accepting, retryAfterSeconds: config.retryAfterSeconds,
+    isReady: () => ready && accepting, storageFull: () => storage.full, retryAfterSeconds: config.retryAfterSeconds,
     onSecretsChanged: (tenant) => secretCache.delete(tenant), clock: Date.now,
     webhookSecrets, rateLimiter,
   };
@@ -133,7 +141,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       ...importRoutes(deps, config.csv),
     ],
     auth, metrics, log, publicUrl: config.publicUrl, isAccepting: () => accepting,
-    rateLimiter,
+    rateLimiter, connections: config.connections,
   });
 
   if (config.examplesDir) await applyExamples(store, config.examplesDir, 'default', SUPPORTED_STEP_TYPES, log);

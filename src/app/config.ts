@@ -51,6 +51,13 @@ export interface Config {
   launchTtlSeconds: number;
   /** Requests/s per API key and trigger requests/s per workflow; 0 (the default) is off (docs/spec.md §8.14). */
   rateLimit: { perKey: number; perWorkflow: number };
+  /**
+   * Incoming connections (docs/operations.md): the whole header block must arrive within
+   * `headersTimeoutMs` and the whole request, body included, within `requestTimeoutMs` (0: no limit),
+   * else 408 and the connection is closed; at most `maxConnectionsPerClient` open connections per
+   * client address (0: no cap), further ones are closed at once.
+   */
+  connections: { headersTimeoutMs: number; requestTimeoutMs: number; maxConnectionsPerClient: number };
 }
 
 const DEFAULT_EXAMPLES = resolve(new URL('../../examples', import.meta.url).pathname);
@@ -61,6 +68,28 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   return n;
+}
+
+/** Like intEnv, but 0 is allowed (it turns the limit off). */
+function limitEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer (0 turns it off), got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function connectionLimits(env: NodeJS.ProcessEnv): Config['connections'] {
+  const headersTimeoutMs = limitEnv(env, 'FLOWGATE_HEADERS_TIMEOUT_MS', 30_000);
+  const requestTimeoutMs = limitEnv(env, 'FLOWGATE_REQUEST_TIMEOUT_MS', 120_000);
+  if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {
+    throw new Error(`FLOWGATE_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed FLOWGATE_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
+  return {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    maxConnectionsPerClient: limitEnv(env, 'FLOWGATE_MAX_CONNECTIONS_PER_CLIENT', 256),
+  };
 }
 
 /** Reads a value kept in the data dir, or creates it with `make` (file mode 0600). */
@@ -191,5 +220,6 @@ function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
       perKey: intEnv(env, 'FLOWGATE_RATE_LIMIT_PER_KEY', 0),
       perWorkflow: intEnv(env, 'FLOWGATE_RATE_LIMIT_PER_WORKFLOW', 0),
     },
+    connections: connectionLimits(env),
   };
 }

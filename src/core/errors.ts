@@ -25,6 +25,7 @@ export const ERRORS = {
   run_cancelled: { status: 409, title: 'Run cancelled' },
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Service unavailable' },
+  storage_full: { status: 503, title: 'Storage full' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -53,6 +54,9 @@ export class FlowgateError extends Error {
 
 /** Problem `type` URI for an error code; the catalogue is documented in docs/api.md. */
 export const problemType = (code: string): string => `https://flowgate.dev/problems/${code.replace(/_/g, '-')}`;
+
+/** True for the error a store raises when it has no space left to write (see src/app/storage-guard.ts). */
+export const isStorageFull = (e: unknown): boolean => e instanceof FlowgateError && e.code === 'storage_full';
 
 export const notFound = (what: string): FlowgateError => new FlowgateError('not_found', `${what} not found`);
 export const validationFailed = (errors: FieldProblem[], detail = 'The input does not match the declared params'): FlowgateError =>

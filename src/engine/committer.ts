@@ -6,8 +6,20 @@
  * committed one, instead of waiting a round trip for it; the store carries them out in order.
  * Nothing in a later batch depends on an earlier one that is still in flight: a run's transition is
  * only queued after its creation was answered.
+ *
+ * A write the store refuses for lack of space (`storage_full`) is not split up, and nothing of it is
+ * dropped: the engine's own writes for the runs it executes (a transition fenced by this node's
+ * ownership, a child run's creation) are kept and tried again, with a growing pause, until they are
+ * written; their slices wait meanwhile. A write for a caller (a trigger's creation, a cancel, a
+ * callback) fails with the error, so the caller is answered 503 and may try again. After `close()`
+ * kept writes get one more try, then fail (recovery at the next start continues from the last commit).
  */
+import { isStorageFull } from '../core/errors.js';
 import type { CreateResult, NewRun, Store, Transition, TransitionResult } from '../store/types.js';
+
+/** The first pause before a write refused for lack of space is tried again (ms); it doubles up to the cap (a failing write costs little; space that returns is used within a second). */
+export const SPACE_RETRY_MS = 200;
+export const SPACE_RETRY_MAX_MS = 1_000;
 
 interface Pending<T, R> {
   item: T;
@@ -22,6 +34,11 @@ export class Committer {
   private readonly writing = new Set<Promise<void>>();
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  /** Writes refused for lack of space, waiting for their next try. */
+  private kept: { creates: Pending<NewRun, CreateResult>[]; transitions: Pending<Transition, TransitionResult>[] } = { creates: [], transitions: [] };
+  private keptTimer: NodeJS.Timeout | null = null;
+  private spacePause = SPACE_RETRY_MS;
+  private closed = false;
 
   constructor(private readonly store: Store, opts: { maxBatch?: number; maxInFlight?: number } = {}) {
     this.maxBatch = opts.maxBatch ?? 2000;
@@ -42,11 +59,21 @@ export class Committer {
     });
   }
 
-  /** Resolves when everything queued so far has been written. */
+  /** Stops keeping writes refused for lack of space: the kept ones get one more try now, then fail. */
+  close(): void {
+    this.closed = true;
+    if (this.keptTimer) {
+      clearTimeout(this.keptTimer);
+      this.keptTimer = null;
+      this.requeueKept();
+    }
+  }
+
+  /** Resolves when everything queued so far has been written (or has failed). */
   async drain(): Promise<void> {
-    while (this.scheduled || this.writing.size || this.creates.length || this.transitions.length) {
+    while (this.scheduled || this.writing.size || this.creates.length || this.transitions.length || this.keptTimer) {
       if (this.writing.size) await Promise.all(this.writing);
-      else await new Promise((r) => setImmediate(r));
+      else await new Promise((r) => (this.keptTimer && !this.scheduled ? setTimeout(r, 50) : setImmediate(r)));
     }
   }
 
@@ -72,9 +99,11 @@ export class Committer {
   private async write(creates: Pending<NewRun, CreateResult>[], transitions: Pending<Transition, TransitionResult>[]): Promise<void> {
     try {
       const results = await this.store.writeBatch(creates.map((p) => p.item), transitions.map((p) => p.item));
+      this.spacePause = SPACE_RETRY_MS;
       creates.forEach((p, i) => p.resolve(results.creates[i]));
       transitions.forEach((p, i) => p.resolve(results.transitions[i]));
     } catch (e) {
+      if (isStorageFull(e)) return this.outOfSpace(e, creates, transitions);
       if (creates.length + transitions.length === 1) {
         for (const p of creates) p.reject(e);
         for (const p of transitions) p.reject(e);
@@ -84,5 +113,34 @@ export class Committer {
       for (const p of creates) await this.write([p], []);
       for (const p of transitions) await this.write([], [p]);
     }
+  }
+
+  /** The store had no space for these writes: keep the engine's own, fail the callers' (see the top). */
+  private outOfSpace(e: unknown, creates: Pending<NewRun, CreateResult>[], transitions: Pending<Transition, TransitionResult>[]): void {
+    for (const p of creates) {
+      if (!this.closed && p.item.run.parent) this.kept.creates.push(p);
+      else p.reject(e);
+    }
+    for (const p of transitions) {
+      if (!this.closed && p.item.owner) this.kept.transitions.push(p);
+      else p.reject(e);
+    }
+    if (this.keptTimer || (!this.kept.creates.length && !this.kept.transitions.length)) return;
+    this.keptTimer = setTimeout(() => {
+      this.keptTimer = null;
+      this.requeueKept();
+    }, this.spacePause);
+    this.keptTimer.unref();
+    this.spacePause = Math.min(this.spacePause * 2, SPACE_RETRY_MAX_MS);
+  }
+
+  /** Kept writes go before anything queued since (they are older). */
+  private requeueKept(): void {
+    const { creates, transitions } = this.kept;
+    this.kept = { creates: [], transitions: [] };
+    if (!creates.length && !transitions.length) return;
+    this.creates.unshift(...creates);
+    this.transitions.unshift(...transitions);
+    this.schedule();
   }
 }

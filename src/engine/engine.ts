@@ -112,6 +112,7 @@ export class Engine {
   async stop(): Promise<void> {
     this.timers.stop();
     this.leases.stop();
+    this.committer.close(); // writes kept for lack of space get one last try: slices waiting on them end
     await this.executor.stop();
     await this.committer.drain();
     await this.deliveries?.stop();

@@ -20,6 +20,8 @@ export interface RouteDeps {
   supportedStepTypes: ReadonlySet<string>;
   /** True once the store is open, migrated and recovery is done. */
   isReady: () => boolean;
+  /** True while the store refuses writes for lack of space (the server is then not ready either). */
+  storageFull: () => boolean;
   /** Retry-After (seconds) handed to callers told to poll. */
   retryAfterSeconds: number;
   /** Called after the secrets of a tenant changed. */

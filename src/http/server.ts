@@ -23,7 +23,21 @@ export interface ServerOptions {
   isAccepting: () => boolean;
   /** Per-key and per-workflow request rates (off unless configured). */
   rateLimiter?: RateLimiter;
+  /** Header and request deadlines and the per-client connection cap (0 turns each off). */
+  connections: ConnectionLimits;
 }
+
+export interface ConnectionLimits {
+  /** The header block must arrive within this (ms): of the connection's opening for its first request, of the request's first byte after that. */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this (ms); else 408 and the connection closes. */
+  requestTimeoutMs: number;
+  /** Open connections one client address may hold; further ones are closed at once. */
+  maxConnectionsPerClient: number;
+}
+
+/** Idle keep-alive connections close after this (longer than the 60 s idle timeout of common load balancers). */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 const ANONYMOUS: Principal = { kind: 'key', role: 'read', tenant: '' };
 
@@ -83,7 +97,45 @@ export function createHttpServer(opts: ServerOptions): http.Server {
     }
   };
 
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => void handle(req, res));
-  server.headersTimeout = 60_000;
+  const limits = opts.connections;
+  const server = http.createServer({
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks both deadlines on this interval (30 s by default): a fraction of the shorter one
+    // keeps a deadline from being overrun by more than that.
+    connectionsCheckingInterval: checkingInterval(limits),
+  }, (req, res) => void handle(req, res));
+  if (limits.maxConnectionsPerClient > 0) capConnectionsPerClient(server, limits.maxConnectionsPerClient);
   return server;
+}
+
+function checkingInterval(limits: ConnectionLimits): number {
+  const deadlines = [limits.headersTimeoutMs, limits.requestTimeoutMs].filter((ms) => ms > 0);
+  if (deadlines.length === 0) return 30_000;
+  return Math.max(50, Math.min(1000, Math.floor(Math.min(...deadlines) / 4)));
+}
+
+/**
+ * At most `max` open connections per client address: one address cannot take every socket and
+ * file descriptor of the server (slow or idle clients). A connection over the cap is closed at once,
+ * before anything of it is read.
+ */
+function capConnectionsPerClient(server: http.Server, max: number): void {
+  const open = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress;
+    if (address === undefined) return; // already closed
+    const n = (open.get(address) ?? 0) + 1;
+    if (n > max) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, n);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
 }

@@ -1,4 +1,4 @@
-/** Liveness, readiness, metrics and the OpenAPI document. */
+/** Liveness, readiness (not while starting, stopping or out of storage space), metrics and the OpenAPI document. */
 import { FlowgateError } from '../../core/errors.js';
 import type { RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
@@ -12,6 +12,9 @@ export function systemRoutes(d: RouteDeps): RouteDef[] {
       method: 'GET', path: '/readyz', auth: 'public', name: 'readyz',
       handler: async (ctx) => {
         if (!d.isReady()) throw new FlowgateError('unavailable', 'the server is starting or stopping', { headers: { 'Retry-After': '1' } });
+        if (d.storageFull()) {
+          throw new FlowgateError('storage_full', 'the server has no storage space left and refuses writes', { headers: { 'Retry-After': String(d.retryAfterSeconds) } });
+        }
         sendJson(ctx.res, 200, { status: 'ready' });
       },
     },

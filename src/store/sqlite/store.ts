@@ -5,6 +5,8 @@
  * Statements are prepared once, on first use after the schema exists.
  */
 import type Database from 'better-sqlite3';
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ApiKey, Definition, Run, SecretMeta, StepRecord, Tenant, Workflow } from '../../core/types.js';
 import type {
   ApiLogin, CreateResult, NewRun, RunFilter, SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult,
@@ -20,6 +22,26 @@ import { RunQueries } from './runs.js';
 import { WorkflowQueries } from './workflows.js';
 
 export { DatabaseLockedError, type SqliteOptions } from './connection.js';
+
+/** Below this many free bytes on the database's file system, an I/O error while writing is taken for a full disk. */
+const LOW_SPACE_BYTES = 1024 * 1024;
+
+/**
+ * Whether an error of a verb on the database at `path` means its file system has no space left:
+ * SQLite's SQLITE_FULL, or an I/O error (SQLITE_IOERR_*, as a WAL write or fsync may report it)
+ * while that file system has (almost) no space free. The code survives the store thread.
+ */
+export function isStorageFullError(e: unknown, path: string): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_FULL') return true;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_IOERR')) return false;
+  try {
+    const fs = statfsSync(dirname(path));
+    return fs.bavail * fs.bsize < LOW_SPACE_BYTES;
+  } catch {
+    return false;
+  }
+}
 
 interface Queries {
   accounts: AccountQueries;
