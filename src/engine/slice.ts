@@ -181,13 +181,18 @@ export class Slice {
     if (this.dirty || this.pending.length > 0) await this.commit();
   }
 
-  /** Ends the run as failed with an engine error (not a step's outcome). */
+  /**
+   * Ends the run as failed with an engine error (not a step's outcome). The failure is a change of
+   * its own: it is committed even when no step ran since the last commit (a run that reaches the
+   * step limit exactly where a slice ended).
+   */
   private failWith(error: RunError): void {
     const failed = copyRun(this.run);
     failed.status = 'failed';
     failed.error = error;
     failed.finished_at = this.d.clock();
     this.run = failed;
+    this.dirty = true;
   }
 
   private async loadRecords(): Promise<StepRecord[]> {
