@@ -51,6 +51,12 @@ const SECRETS_TTL_MS = 5_000;
 
 export async function startServer(config: Config): Promise<RunningServer> {
   const log = pino({ level: config.logLevel, base: { service: 'flowgate' } });
+  // A promise rejected with no handler is a bug, never a reason to stop serving every other run:
+  // it is logged and the server carries on (docs/operations.md). Removed again by close().
+  const onUnhandledRejection = (reason: unknown): void => {
+    log.error({ err: reason }, 'a promise was rejected with no handler; the server keeps serving');
+  };
+  process.on('unhandledRejection', onUnhandledRejection);
   // The store runs on a thread of its own; if that thread dies nothing more can be made durable,
   // so the process stops and recovery at the next start takes over (docs/operations.md).
   const store = await openThreadedSqliteStore({
@@ -164,6 +170,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await outbound.close();
       await sandbox.close();
       await store.close();
+      process.off('unhandledRejection', onUnhandledRejection);
       log.info({}, 'flowgate stopped');
     })();
     return closing;

@@ -79,7 +79,7 @@ export class Engine {
     this.log = deps.log;
     this.ports = { http: deps.http, secrets: deps.secrets };
     this.workflows = new WorkflowCache(store);
-    this.committer = new Committer(store);
+    this.committer = new Committer(store, { log: deps.log });
     this.executor = new Executor({
       store, committer: this.committer, bus: this.bus, workflows: this.workflows,
       http: deps.http, sandbox: deps.sandbox, secrets: deps.secrets, log: deps.log,
@@ -98,10 +98,18 @@ export class Engine {
       : null;
   }
 
-  /** Recovers runs left by a previous process, then starts the timer and lease loops. */
-  async start(): Promise<{ recovered: number }> {
-    const recovered = await this.leases.recover();
-    await this.store.hurryChildWaits(this.config.clock());
+  /**
+   * Recovers runs left by a previous process, then starts the timer and lease loops. A store
+   * failure does not stop the start: a failed recovery is logged and retried in the background
+   * (`recovered` is then null), and parents waiting for children keep their periodic check.
+   */
+  async start(): Promise<{ recovered: number | null }> {
+    const recovered = await this.leases.recoverAtStart();
+    try {
+      await this.store.hurryChildWaits(this.config.clock());
+    } catch (e) {
+      this.log.error({ err: e }, 'hurrying the parents waiting for child runs failed; they look at their children at their next periodic check');
+    }
     this.timers.start();
     this.leases.start();
     this.deliveries?.start();
@@ -192,7 +200,9 @@ export class Engine {
   private afterCommit(run: Run): void {
     if (run.status === 'waiting' && run.wake_at !== null) this.timers.nudge(run.wake_at);
     if (run.parent && (run.reply !== null || isTerminal(run.status))) void this.wakeParent(run.parent.run_id, run);
-    if (run.status === 'waiting' && run.parking?.kind === 'child') void this.checkChildren(run);
+    if (run.status === 'waiting' && run.parking?.kind === 'child') {
+      this.checkChildren(run).catch((e) => this.log.error({ err: e, run_id: run.id }, 'checking the children of a parked run failed; its periodic check will resume it'));
+    }
     if (run.result_url !== null && isTerminal(run.status)) this.deliveries?.runEnded(run);
   }
 
@@ -267,9 +277,9 @@ export class Engine {
       const off = this.bus.onSettled(run.id, finish);
       const timer = setTimeout(() => finish(null), Math.max(0, timeoutMs));
       if (mayBeSettled) {
-        void this.store.loadRun(run.id).then((r) => {
+        this.store.loadRun(run.id).then((r) => {
           if (r && (r.reply !== null || isTerminal(r.status))) finish(r);
-        });
+        }, (e) => this.log.warn({ err: e, run_id: run.id }, 'reading a run for its waiter failed; the waiter is answered when the run settles or its time is up'));
       }
     });
   }
