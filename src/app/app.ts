@@ -104,7 +104,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const delivery = { secrets: webhookSecrets, config: config.delivery };
   const engine = new Engine(store, { http: outbound, secrets, log, sandbox, delivery }, {
     owner, leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: 200,
-    maxStepsPerRun: config.maxStepsPerRun, maxActive: 2000, clock: Date.now,
+    maxStepsPerRun: config.maxStepsPerRun, maxForeachItems: config.maxForeachItems, maxActive: 2000, clock: Date.now,
     callbackUrl: (token) => `${publicBase}/v1/callbacks/${token}`,
   });
   const intake = new Intake(engine, { maxDataBytes: config.maxDataBytes, maxWaitSeconds: config.maxWaitSeconds, maxBatchItems: config.maxBatchItems });

@@ -4,6 +4,9 @@
  * delivery sweep and loop, the group committer, a waiter's first read) is logged and the loop
  * carries on: the next due run still fires, the next renewal still renews, the orphan is still
  * recovered. The store is the real SQLite one, wrapped so that one verb rejects once.
+ *
+ * Also here: a child that ends while its parent is still executing (a foreach starting its next
+ * children) does not read the parent, so a fan-out costs no parent read per child.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -324,5 +327,25 @@ describe('a store failure in a background loop is logged and the loop carries on
     await e.callback(run.callback_token, { ok: true });
     const settled = await waiting;
     assert.deepEqual(settled.reply?.data, { n: 1, ok: true });
+  });
+});
+
+describe('fan-out cost', () => {
+  test('children that end while their parent is still executing do not read the parent', async (t) => {
+    const h = await harness(t);
+    const e = h.engine({ maxActive: 2000 });
+    await e.start();
+    await h.deploy({ id: 'trivial', steps: [{ id: 'done', type: 'end', status: 'succeeded' }] });
+    const wf = await h.deploy({
+      id: 'fan', params: { items: { type: 'array', required: true } },
+      steps: [{ id: 'each', type: 'foreach', items: 'items', workflow: 'trivial', concurrency: 100 }],
+    });
+    const items = Array.from({ length: 400 }, (_, i) => i);
+    const parent = await start(e, wf, { items });
+    const done = await h.until(parent.id, ended, 'ended', 30_000);
+    assert.equal(done.status, 'succeeded');
+    assert.deepEqual(done.data.stats, { total: 400, succeeded: 400, failed: 0 });
+    const parentReads = (h.faulty.calls.get('loadRun') ?? []).filter((args) => args[0] === parent.id).length;
+    assert.ok(parentReads < 40, `the parent was read ${parentReads} times for 400 children`);
   });
 });
