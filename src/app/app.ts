@@ -53,6 +53,12 @@ const SECRETS_TTL_MS = 5_000;
 
 export async function startServer(config: Config): Promise<RunningServer> {
   const log = pino({ level: config.logLevel, base: { service: 'flowgate' } });
+  // A promise rejected with no handler is a bug, never a reason to stop serving every other run:
+  // it is logged and the server carries on (docs/operations.md). Removed again by close().
+  const onUnhandledRejection = (reason: unknown): void => {
+    log.error({ err: reason }, 'a promise was rejected with no handler; the server keeps serving');
+  };
+  process.on('unhandledRejection', onUnhandledRejection);
   // The store runs on a thread of its own; if that thread dies nothing more can be made durable,
   // so the process stops and recovery at the next start takes over (docs/operations.md).
   const dbPath = join(config.dataDir, 'flowgate.db');
@@ -106,7 +112,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const delivery = { secrets: webhookSecrets, config: config.delivery };
   const engine = new Engine(store, { http: outbound, secrets, log, sandbox, delivery }, {
     owner, leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: 200,
-    maxStepsPerRun: config.maxStepsPerRun, maxActive: 2000, clock: Date.now,
+    maxStepsPerRun: config.maxStepsPerRun, maxForeachItems: config.maxForeachItems, maxActive: 2000, clock: Date.now,
     callbackUrl: (token) => `${publicBase}/v1/callbacks/${token}`,
   });
   const intake = new Intake(engine, { maxDataBytes: config.maxDataBytes, maxWaitSeconds: config.maxWaitSeconds, maxBatchItems: config.maxBatchItems });
@@ -172,6 +178,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await outbound.close();
       await sandbox.close();
       await store.close();
+      process.off('unhandledRejection', onUnhandledRejection);
       log.info({}, 'flowgate stopped');
     })();
     return closing;

@@ -41,6 +41,8 @@ export interface Config {
   retryAfterSeconds: number;
   leaseMs: number;
   maxStepsPerRun: number;
+  /** Items one `foreach` step may fan out to (FLOWGATE_MAX_FOREACH_ITEMS); more fail the step with `too_many_items`. */
+  maxForeachItems: number;
   /** Corezoid surface (docs/spec.md §5.1): signature time window (±s), ops per request, Sync API wait cap (s). */
   corezoid: { timeWindowSeconds: number; maxOps: number; syncMaxSeconds: number };
   /** CSV import (docs/spec.md §5.4): rows and bytes per file. */
@@ -205,6 +207,7 @@ function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
     retryAfterSeconds: intEnv(env, 'FLOWGATE_RETRY_AFTER_SECONDS', 1),
     leaseMs: intEnv(env, 'FLOWGATE_LEASE_MS', 30_000),
     maxStepsPerRun: intEnv(env, 'FLOWGATE_MAX_STEPS_PER_RUN', 10_000),
+    maxForeachItems: intEnv(env, 'FLOWGATE_MAX_FOREACH_ITEMS', 10_000),
     corezoid: {
       timeWindowSeconds: intEnv(env, 'FLOWGATE_COREZOID_TIME_WINDOW', 300),
       maxOps: intEnv(env, 'FLOWGATE_COREZOID_MAX_OPS', 100),

@@ -27,6 +27,11 @@ interface Pending<T, R> {
   reject: (e: unknown) => void;
 }
 
+/** Where a failed write is told (the engine's logger). */
+interface CommitLog {
+  error(obj: object, msg?: string): void;
+}
+
 export class Committer {
   private creates: Pending<NewRun, CreateResult>[] = [];
   private transitions: Pending<Transition, TransitionResult>[] = [];
@@ -39,10 +44,12 @@ export class Committer {
   private keptTimer: NodeJS.Timeout | null = null;
   private spacePause = SPACE_RETRY_MS;
   private closed = false;
+  private readonly log: CommitLog | undefined;
 
-  constructor(private readonly store: Store, opts: { maxBatch?: number; maxInFlight?: number } = {}) {
+  constructor(private readonly store: Store, opts: { maxBatch?: number; maxInFlight?: number; log?: CommitLog } = {}) {
     this.maxBatch = opts.maxBatch ?? 2000;
     this.maxInFlight = opts.maxInFlight ?? 2;
+    this.log = opts.log;
   }
 
   create(item: NewRun): Promise<CreateResult> {
@@ -104,7 +111,9 @@ export class Committer {
       transitions.forEach((p, i) => p.resolve(results.transitions[i]));
     } catch (e) {
       if (isStorageFull(e)) return this.outOfSpace(e, creates, transitions);
-      if (creates.length + transitions.length === 1) {
+      const items = creates.length + transitions.length;
+      this.log?.error({ err: e, items }, items === 1 ? 'a commit failed; its caller is told' : 'a group commit failed; its items are written one by one');
+      if (items === 1) {
         for (const p of creates) p.reject(e);
         for (const p of transitions) p.reject(e);
         return;

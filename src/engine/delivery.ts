@@ -150,10 +150,12 @@ export class DeliveryLoop {
       const now = this.cfg.clock();
       const claimed = await this.store.claimDueDeliveries(this.cfg.owner, now, now + this.cfg.timeoutMs + 60_000, room);
       for (const d of claimed) {
-        const p = this.attempt(d).finally(() => {
-          this.inFlight.delete(d.id);
-          this.loop.wake();
-        });
+        const p = this.attempt(d)
+          .catch((e) => this.log.error({ err: e, delivery_id: d.id }, 'a delivery attempt failed unexpectedly; it is made again when its claim runs out'))
+          .finally(() => {
+            this.inFlight.delete(d.id);
+            this.loop.wake();
+          });
         this.inFlight.set(d.id, p);
       }
     }

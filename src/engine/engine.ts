@@ -7,6 +7,7 @@ import { FlowgateError, notFound } from '../core/errors.js';
 import { randomToken, uuidv7 } from '../core/ids.js';
 import { compileParams } from '../core/params.js';
 import { isTerminal, type Json, type JsonObject, type Run, type Workflow } from '../core/types.js';
+import { DEFAULT_MAX_FOREACH_ITEMS } from '../steps/calls.js';
 import type { ChildSpec, ChildStart, HttpPort, SandboxPort } from '../steps/types.js';
 import { DeliveryLoop, type DeliveryConfig } from './delivery.js';
 import type { WebhookSecretsPort } from './webhook-secrets.js';
@@ -27,6 +28,8 @@ export interface EngineConfig {
   stepsPerSlice: number;
   maxStepsPerRun: number;
   maxActive: number;
+  /** Items one foreach may fan out to (default DEFAULT_MAX_FOREACH_ITEMS). */
+  maxForeachItems?: number;
   clock: () => number;
   callbackUrl: (token: string) => string;
 }
@@ -52,6 +55,13 @@ export interface StartRequest {
  * store's token index instead of all over it (intake writes stay sequential).
  */
 export const callbackToken = (now: number): string => `${Math.floor(now).toString(36).padStart(9, '0')}${randomToken(20)}`;
+
+/**
+ * Child runs a step asks for are started this many at a time; the next chunk starts once the one
+ * before is created (committed), so a large fan-out takes its turn with new triggers instead of
+ * holding the event loop and the store for one long burst.
+ */
+export const CHILD_START_CHUNK = 20;
 
 export type CallbackResult = { kind: 'resumed'; run: Run } | { kind: 'replied'; run: Run };
 
@@ -79,13 +89,14 @@ export class Engine {
     this.log = deps.log;
     this.ports = { http: deps.http, secrets: deps.secrets };
     this.workflows = new WorkflowCache(store);
-    this.committer = new Committer(store);
+    this.committer = new Committer(store, { log: deps.log });
     this.executor = new Executor({
       store, committer: this.committer, bus: this.bus, workflows: this.workflows,
       http: deps.http, sandbox: deps.sandbox, secrets: deps.secrets, log: deps.log,
       owner: config.owner, clock: config.clock, callbackUrl: config.callbackUrl,
       leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: config.stepsPerSlice,
       maxStepsPerRun: config.maxStepsPerRun, maxActive: config.maxActive,
+      stepLimits: { foreachItems: config.maxForeachItems ?? DEFAULT_MAX_FOREACH_ITEMS },
       startChildren: (parent, step, seq, specs) => this.startChildren(parent, step, seq, specs),
       selfCallback: (token, body) => this.selfCallback(token, body),
       onCommitted: (run) => this.afterCommit(run),
@@ -98,10 +109,18 @@ export class Engine {
       : null;
   }
 
-  /** Recovers runs left by a previous process, then starts the timer and lease loops. */
-  async start(): Promise<{ recovered: number }> {
-    const recovered = await this.leases.recover();
-    await this.store.hurryChildWaits(this.config.clock());
+  /**
+   * Recovers runs left by a previous process, then starts the timer and lease loops. A store
+   * failure does not stop the start: a failed recovery is logged and retried in the background
+   * (`recovered` is then null), and parents waiting for children keep their periodic check.
+   */
+  async start(): Promise<{ recovered: number | null }> {
+    const recovered = await this.leases.recoverAtStart();
+    try {
+      await this.store.hurryChildWaits(this.config.clock());
+    } catch (e) {
+      this.log.error({ err: e }, 'hurrying the parents waiting for child runs failed; they look at their children at their next periodic check');
+    }
     this.timers.start();
     this.leases.start();
     this.deliveries?.start();
@@ -189,11 +208,20 @@ export class Engine {
     }, tenant, workflow, step, data);
   }
 
-  /** Follow-ups of a committed run state: timers, waking a parent, checking a parked parent's children. */
+  /**
+   * Follow-ups of a committed run state: timers, waking a parent, checking a parked parent's
+   * children. A parent a slice of this node is executing is not woken: when it parks, its own
+   * commit checks its children (checkChildren), which then include this one's committed state; so a
+   * fan-out whose children end while the parent is still starting others reads no parent per child.
+   */
   private afterCommit(run: Run): void {
     if (run.status === 'waiting' && run.wake_at !== null) this.timers.nudge(run.wake_at);
-    if (run.parent && (run.reply !== null || isTerminal(run.status))) void this.wakeParent(run.parent.run_id, run);
-    if (run.status === 'waiting' && run.parking?.kind === 'child') void this.checkChildren(run);
+    if (run.parent && (run.reply !== null || isTerminal(run.status)) && !this.executor.isActive(run.parent.run_id)) {
+      void this.wakeParent(run.parent.run_id, run);
+    }
+    if (run.status === 'waiting' && run.parking?.kind === 'child') {
+      this.checkChildren(run).catch((e) => this.log.error({ err: e, run_id: run.id }, 'checking the children of a parked run failed; its periodic check will resume it'));
+    }
     if (run.result_url !== null && isTerminal(run.status)) this.deliveries?.runEnded(run);
   }
 
@@ -232,21 +260,32 @@ export class Engine {
     }
   }
 
-  /** Starts child runs for a step record; the ref `<parent>.<seq>.<key>` makes a repeated start find the first. */
+  /**
+   * Starts child runs for a step record, CHILD_START_CHUNK at a time (each chunk once the one before
+   * is created); the ref `<parent>.<seq>.<key>` makes a repeated start find the first.
+   */
   private async startChildren(parent: Run, step: string, seq: number, specs: ChildSpec[]): Promise<ChildStart[]> {
-    return Promise.all(specs.map(async (spec): Promise<ChildStart> => {
-      const wf = await this.workflows.current(parent.tenant, spec.workflow);
-      if (!wf || wf.archived) return { key: spec.key, error: { code: 'child_workflow_not_found', message: `workflow ${spec.workflow} not found` } };
-      const checked = compileParams(wf.definition.params, wf.definition.undeclared).apply(spec.data);
-      if (!checked.ok) {
-        return { key: spec.key, error: { code: 'child_invalid_input', message: `input for ${spec.workflow} is invalid: ${checked.errors.map((e) => `${e.path} ${e.message}`).join('; ')}` } };
-      }
-      const result = await this.startRun({
-        workflow: wf, data: checked.data, input: spec.data, ref: `${parent.id}.${seq}.${spec.key}`, refPolicy: 'native',
-        parent: { run_id: parent.id, step, seq },
-      });
-      return { key: spec.key, run: result.run };
-    }));
+    if (specs.length <= CHILD_START_CHUNK) return Promise.all(specs.map((spec) => this.startChild(parent, step, seq, spec)));
+    const out: ChildStart[] = [];
+    for (let i = 0; i < specs.length; i += CHILD_START_CHUNK) {
+      const chunk = specs.slice(i, i + CHILD_START_CHUNK);
+      for (const s of await Promise.all(chunk.map((spec) => this.startChild(parent, step, seq, spec)))) out.push(s);
+    }
+    return out;
+  }
+
+  private async startChild(parent: Run, step: string, seq: number, spec: ChildSpec): Promise<ChildStart> {
+    const wf = await this.workflows.current(parent.tenant, spec.workflow);
+    if (!wf || wf.archived) return { key: spec.key, error: { code: 'child_workflow_not_found', message: `workflow ${spec.workflow} not found` } };
+    const checked = compileParams(wf.definition.params, wf.definition.undeclared).apply(spec.data);
+    if (!checked.ok) {
+      return { key: spec.key, error: { code: 'child_invalid_input', message: `input for ${spec.workflow} is invalid: ${checked.errors.map((e) => `${e.path} ${e.message}`).join('; ')}` } };
+    }
+    const result = await this.startRun({
+      workflow: wf, data: checked.data, input: spec.data, ref: `${parent.id}.${seq}.${spec.key}`, refPolicy: 'native',
+      parent: { run_id: parent.id, step, seq },
+    });
+    return { key: spec.key, run: result.run };
   }
 
   /**
@@ -268,9 +307,9 @@ export class Engine {
       const off = this.bus.onSettled(run.id, finish);
       const timer = setTimeout(() => finish(null), Math.max(0, timeoutMs));
       if (mayBeSettled) {
-        void this.store.loadRun(run.id).then((r) => {
+        this.store.loadRun(run.id).then((r) => {
           if (r && (r.reply !== null || isTerminal(r.status))) finish(r);
-        });
+        }, (e) => this.log.warn({ err: e, run_id: run.id }, 'reading a run for its waiter failed; the waiter is answered when the run settles or its time is up'));
       }
     });
   }

@@ -1,6 +1,6 @@
 /** The executor's dependencies and jobs, shared by the executor and its slices. */
 import type { Json, JsonObject, Run } from '../core/types.js';
-import type { ChildSpec, ChildStart, HttpPort, Resumption, SandboxPort } from '../steps/types.js';
+import type { ChildSpec, ChildStart, HttpPort, Resumption, SandboxPort, StepLimits } from '../steps/types.js';
 import type { CreateResult, RefPolicy, Store } from '../store/types.js';
 import type { RunBus } from './bus.js';
 import type { Committer } from './committer.js';
@@ -37,6 +37,8 @@ export interface ExecutorDeps {
   /** Steps one run may execute in all; a runaway loop fails the run. */
   maxStepsPerRun: number;
   maxActive: number;
+  /** What one step may ask for (items of a foreach). */
+  stepLimits: StepLimits;
   /** Starts child runs of `parent` for the step record `seq` (idempotent per key). */
   startChildren: (parent: Run, step: string, seq: number, specs: ChildSpec[]) => Promise<ChildStart[]>;
   /** A POST by a run's http step to its own callback URL (by token), handled without the network. */

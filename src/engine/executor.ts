@@ -12,6 +12,13 @@ import { Slice, type SliceHost } from './slice.js';
 
 export type { ExecutorDeps, Job, Logger, SecretsPort } from './executor-types.js';
 
+/**
+ * How long the executor spends starting slices from its ready queue in one turn of the event loop
+ * (a slice runs synchronously until its first await: up to a slice's worth of steps). The rest
+ * waits for the next turn, so requests (new triggers, health checks) are answered in between.
+ */
+export const PUMP_TURN_MS = 10;
+
 export class Executor {
   private readonly active = new Map<string, Job>();
   private readonly ready: Job[] = [];
@@ -19,6 +26,9 @@ export class Executor {
   /** What slices see of this executor (made once). */
   private readonly host: SliceHost;
   private idleWaiters: (() => void)[] = [];
+  /** When the current turn's pumping began (-1: not in this turn), and whether a later pump is due. */
+  private turnBegan = -1;
+  private pumpDue = false;
 
   constructor(private readonly d: ExecutorDeps) {
     this.host = { deps: d, isStopping: () => this.stopping, readyLater: (run) => this.readyLater(run) };
@@ -26,6 +36,11 @@ export class Executor {
 
   get activeIds(): string[] {
     return [...this.active.keys()];
+  }
+
+  /** Whether a slice of this node holds the run now. */
+  isActive(runId: string): boolean {
+    return this.active.has(runId);
   }
 
   get load(): number {
@@ -59,12 +74,29 @@ export class Executor {
   }
 
   private pump(): void {
+    if (this.turnBegan < 0) {
+      this.turnBegan = performance.now();
+      setImmediate(() => { this.turnBegan = -1; });
+    }
     while (this.ready.length > 0 && this.active.size < this.d.maxActive) {
+      if (performance.now() - this.turnBegan >= PUMP_TURN_MS) {
+        this.pumpNextTurn();
+        return;
+      }
       const job = this.ready.shift()!;
       if (this.active.has(job.run.id)) continue; // a slice already holds this run
       this.active.set(job.run.id, job);
       void this.holding(job, true);
     }
+  }
+
+  private pumpNextTurn(): void {
+    if (this.pumpDue) return;
+    this.pumpDue = true;
+    setImmediate(() => {
+      this.pumpDue = false;
+      this.pump();
+    });
   }
 
   /**

@@ -10,7 +10,7 @@ import { NOT_SYNC, type CompiledStep, type CompiledWorkflow, type Scope } from '
 import { copyRun } from '../core/run.js';
 import type { Json, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
 import { STEP_KINDS } from '../steps/index.js';
-import type { ChildPort, HttpPort, Outcome, Resumption, SandboxPort, StepContext } from '../steps/types.js';
+import type { ChildPort, HttpPort, Outcome, Resumption, SandboxPort, StepContext, StepLimits } from '../steps/types.js';
 import type { ExecutorDeps, Job } from './executor-types.js';
 import { advance, newRecord } from './machine.js';
 import { buildScope, redact, stepView, type StepView } from './scope.js';
@@ -181,13 +181,18 @@ export class Slice {
     if (this.dirty || this.pending.length > 0) await this.commit();
   }
 
-  /** Ends the run as failed with an engine error (not a step's outcome). */
+  /**
+   * Ends the run as failed with an engine error (not a step's outcome). The failure is a change of
+   * its own: it is committed even when no step ran since the last commit (a run that reaches the
+   * step limit exactly where a slice ended).
+   */
   private failWith(error: RunError): void {
     const failed = copyRun(this.run);
     failed.status = 'failed';
     failed.error = error;
     failed.finished_at = this.d.clock();
     this.run = failed;
+    this.dirty = true;
   }
 
   private async loadRecords(): Promise<StepRecord[]> {
@@ -306,6 +311,7 @@ class SliceStepContext implements StepContext {
   readonly now: () => number;
   readonly http: HttpPort;
   readonly sandbox?: SandboxPort;
+  readonly limits: StepLimits;
 
   constructor(
     private readonly d: ExecutorDeps, readonly run: Run, loaded: LoadedWorkflow, readonly step: CompiledStep,
@@ -315,6 +321,7 @@ class SliceStepContext implements StepContext {
     this.now = d.clock;
     this.http = d.http;
     this.sandbox = d.sandbox;
+    this.limits = d.stepLimits;
   }
 
   get children(): ChildPort {

@@ -8,6 +8,8 @@ import { DueLoop } from './due-loop.js';
 import type { Executor, Logger } from './executor.js';
 
 const CLAIM_BATCH = 200;
+/** A failed recovery at start is tried again after this long. */
+const RECOVERY_RETRY_MS = 1000;
 
 export class TimerLoop {
   private readonly loop: DueLoop;
@@ -48,6 +50,7 @@ export class TimerLoop {
 /** Keeps the leases of the runs this node executes alive, and reclaims orphaned runs. */
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | null = null;
+  private retry: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: Store,
@@ -67,6 +70,34 @@ export class LeaseKeeper {
     }
   }
 
+  /**
+   * The recovery at start: the number of runs recovered, or null when it failed, in which case the
+   * failure is logged and the recovery retried every RECOVERY_RETRY_MS until one succeeds.
+   */
+  async recoverAtStart(): Promise<number | null> {
+    try {
+      return await this.recover();
+    } catch (e) {
+      this.opts.log.error({ err: e }, 'recovering the runs of a previous process failed; retrying');
+      this.retryRecovery();
+      return null;
+    }
+  }
+
+  private retryRecovery(): void {
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.recover().then(
+        (n) => this.opts.log.info({ recovered: n }, 'recovered the runs of a previous process'),
+        (e) => {
+          this.opts.log.error({ err: e }, 'recovering the runs of a previous process failed; retrying');
+          if (this.timer) this.retryRecovery();
+        },
+      );
+    }, RECOVERY_RETRY_MS);
+    this.retry.unref?.();
+  }
+
   start(): void {
     const every = Math.max(1000, Math.floor(this.opts.leaseMs / 3));
     this.timer = setInterval(() => void this.renew(), every);
@@ -75,7 +106,9 @@ export class LeaseKeeper {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.retry) clearTimeout(this.retry);
     this.timer = null;
+    this.retry = null;
   }
 
   private async renew(): Promise<void> {

@@ -10,6 +10,14 @@ import type { ChildStart, Outcome, Resumption, StepContext, StepKind } from './t
 
 /** How often a parked parent looks at its children even without a wake-up (a lost hint costs at most this). */
 export const CHILD_CHECK_MS = 30_000;
+/** Items one foreach may have when the server sets no limit (FLOWGATE_MAX_FOREACH_ITEMS). */
+export const DEFAULT_MAX_FOREACH_ITEMS = 10_000;
+/**
+ * A foreach whose children end as soon as they start never parks between them; after this long in
+ * one execution it parks anyway and is woken at once, so its progress and state are committed (and
+ * visible) while it fans out instead of only at the end.
+ */
+export const FOREACH_ROUND_MS = 500;
 const DEFAULT_CALL_TIMEOUT = '1d';
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -116,10 +124,15 @@ function record(state: ForeachState, index: number, ok: boolean, result: Json): 
   if (state.results) state.results[index] = result;
 }
 
-/** Starts children up to the concurrency limit, then parks or finishes. */
+/**
+ * Starts children up to the concurrency limit, then parks or finishes; parks (to be woken at once)
+ * after FOREACH_ROUND_MS of children that ended as soon as they started.
+ */
 async function advanceForeach(ctx: StepContext, state: ForeachState, items: Json[]): Promise<Outcome> {
   const def = ctx.step.def;
   const limit = (def.concurrency as number | undefined) ?? DEFAULT_CONCURRENCY;
+  const began = ctx.now();
+  let roundOver = false;
   for (;;) {
     const room = limit - Object.keys(state.active).length;
     const specs = [];
@@ -148,6 +161,10 @@ async function advanceForeach(ctx: StepContext, state: ForeachState, items: Json
       } else state.active[s.run.id] = index;
     }
     if (!settledNow && Object.keys(state.active).length >= limit) break;
+    if (state.next < state.total && ctx.now() - began >= FOREACH_ROUND_MS) {
+      roundOver = true;
+      break;
+    }
   }
   const done = state.succeeded + state.failed;
   const progress = state.total === 0 ? 100 : Math.floor((100 * done) / state.total);
@@ -158,7 +175,8 @@ async function advanceForeach(ctx: StepContext, state: ForeachState, items: Json
     const data: JsonObject = { ...ctx.scope.data, stats, ...(saveAs ? { [saveAs]: state.results ?? [] } : {}) };
     return { kind: 'continue', data, output: stats, progress: 100 };
   }
-  return { kind: 'await', children: active, wakeOn: 'end', until: ctx.now() + CHILD_CHECK_MS, state: state as unknown as Json, progress };
+  const until = roundOver ? ctx.now() : ctx.now() + CHILD_CHECK_MS;
+  return { kind: 'await', children: active, wakeOn: 'end', until, state: state as unknown as Json, progress };
 }
 
 export const foreachStep: StepKind = {
@@ -166,6 +184,13 @@ export const foreachStep: StepKind = {
   async execute(ctx: StepContext): Promise<Outcome> {
     const items = await itemsOf(ctx);
     if (!Array.isArray(items)) return items;
+    const max = ctx.limits?.foreachItems ?? DEFAULT_MAX_FOREACH_ITEMS;
+    if (items.length > max) {
+      return {
+        kind: 'fail', input: { items: items.length },
+        error: { code: 'too_many_items', message: `foreach items has ${items.length} items; the limit is ${max} (FLOWGATE_MAX_FOREACH_ITEMS)` },
+      };
+    }
     const state: ForeachState = {
       total: items.length, next: 0, active: {}, succeeded: 0, failed: 0,
       ...(ctx.step.def.save_as ? { results: items.map(() => null) } : {}),

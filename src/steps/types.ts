@@ -83,11 +83,18 @@ export interface StepContext {
   children: ChildPort;
   /** The step record this execution continues (a resumed or retried step), else null. */
   record: StepRecord | null;
+  /** The server's limits on what one step may ask for (absent in unit tests: the defaults apply). */
+  limits?: StepLimits;
   /**
    * Delivers a POST to this run's own callback URL without a network call (docs/spec.md §6): the engine's
    * callback path (resume a wait, else set the reply once). Absent where there is no run (step tests).
    */
   selfCallback?: (body: JsonObject) => Promise<{ status: number; body: Json }>;
+}
+
+export interface StepLimits {
+  /** Items one `foreach` may fan out to (FLOWGATE_MAX_FOREACH_ITEMS). */
+  foreachItems: number;
 }
 
 /** What a step asks the engine to do. `input`/`output` are recorded on the step record. */
