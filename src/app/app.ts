@@ -131,7 +131,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let accepting = true;
   const rateLimiter = new RateLimiter(config.rateLimit);
   const deps: RouteDeps = {
-    store, engine, intake, auth, secretBox: box, metrics, log, supportedStepTypes: SUPPORTED_STEP_TYPES,
+    store, engine, intake, auth, secretBox: box, secrets, metrics, log, supportedStepTypes: SUPPORTED_STEP_TYPES,
     isReady: () => ready && accepting, storageFull: () => storage.full, retryAfterSeconds: config.retryAfterSeconds,
     onSecretsChanged: (tenant) => secretCache.delete(tenant), clock: Date.now,
     webhookSecrets, rateLimiter,

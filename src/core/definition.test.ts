@@ -87,6 +87,8 @@ function problemsOf(doc: unknown): FieldProblem[] {
 
 /** A minimal valid document with `steps` replaced. */
 const withSteps = (...steps: unknown[]) => ({ id: 'w', steps });
+const LITERAL_SECRET = 'must name a tenant secret, written "{{ $secrets.<name> }}" (PUT /v1/secrets/<name>); a secret written into the definition would be stored and shown in clear';
+const withVerify = (verify: unknown) => ({ id: 'w', trigger: { verify }, steps: [{ id: 'a', type: 'end' }] });
 
 describe('parseDocument', () => {
   it('gives the same normalized definition for YAML and JSON', () => {
@@ -190,8 +192,8 @@ describe('validateDefinition', () => {
       { path: 'params.amount.type', message: 'unknown param type "money" (one of: string, number, integer, boolean, object, array)' },
       { path: 'undeclared', message: 'must be keep or reject' },
       { path: 'trigger.public', message: 'must be true or false' },
-      { path: 'trigger.verify.scheme', message: 'must be one of: standard-webhooks, trifacta, corezoid' },
       { path: 'trigger.verify.secret', message: 'is required' },
+      { path: 'trigger.verify.header', message: 'is required for the hmac scheme (the header that carries the signature)' },
       { path: 'trigger.concurrency', message: 'must be a positive integer' },
       { path: 'trigger.retry_after', message: '"soon" is not a duration (e.g. 250ms, 30s, 5m, 2h, 1d)' },
       { path: 'start', message: "unknown step 'nowhere'" },
@@ -218,16 +220,16 @@ describe('validateDefinition', () => {
     assert.deepEqual(problemsOf({ id: 'a'.repeat(65), steps: [{ id: 'a', type: 'end' }] }).map((p) => p.path), ['id']);
     assert.deepEqual(problemsOf({ id: 'w', trigger: { verify: { scheme: 'trifacta', secret: '{{ $secrets.x ' }, extra: 1 }, steps: [{ id: 'a', type: 'end' }] }), [
       { path: 'trigger.extra', message: "unknown field 'extra' for trigger (allowed: public, verify, concurrency, retry_after)" },
-      { path: 'trigger.verify.secret', message: 'unterminated {{ starting at character 1' },
+      { path: 'trigger.verify.secret', message: LITERAL_SECRET },
     ]);
   });
 
   it('keeps a valid trigger and start', () => {
     const { definition } = valid({
-      id: 'w', start: 'b', trigger: { public: false, verify: { scheme: 'corezoid', secret: 'k' }, concurrency: 3, retry_after: '5s' },
+      id: 'w', start: 'b', trigger: { public: false, verify: { scheme: 'corezoid', secret: '{{ $secrets.k }}' }, concurrency: 3, retry_after: '5s' },
       steps: [{ id: 'a', type: 'end' }, { id: 'b', type: 'set', set: { x: 1 }, next: 'a' }],
     });
-    assert.deepEqual(definition.trigger, { public: false, verify: { scheme: 'corezoid', secret: 'k' }, concurrency: 3, retry_after: '5s' });
+    assert.deepEqual(definition.trigger, { public: false, verify: { scheme: 'corezoid', secret: '{{ $secrets.k }}' }, concurrency: 3, retry_after: '5s' });
     assert.equal(definition.start, 'b');
   });
 
@@ -269,6 +271,49 @@ describe('validateDefinition', () => {
     assert.deepEqual(fallthrough.warnings, []);
     const fromStart = valid({ ...withSteps({ id: 'a', type: 'end' }, { id: 'b', type: 'end' }), start: 'b' });
     assert.deepEqual(fromStart.warnings, [{ path: 'steps[0]', message: "step 'a' is unreachable from the start step 'b'" }]);
+  });
+});
+
+describe('trigger.verify', () => {
+  it('keeps every scheme with its fields', () => {
+    const specs = [
+      { scheme: 'standard-webhooks', secret: '{{ $secrets.inbound }}' },
+      { scheme: 'stripe', secret: '{{$secrets.stripe_whsec}}', tolerance: '10m' },
+      { scheme: 'github', secret: '{{ $secrets.gh }}' },
+      { scheme: 'hmac', secret: '{{ $secrets.h }}', header: 'X-Signature', algorithm: 'sha512', encoding: 'base64', prefix: 'sha512=' },
+      { scheme: 'trifacta', secret: '{{ $secrets.t }}', tolerance: 60000 },
+      { scheme: 'corezoid', secret: '{{ $secrets.c }}' },
+    ];
+    for (const spec of specs) {
+      const expected = spec.tolerance === 60000 ? { ...spec, tolerance: '60000ms' } : spec;
+      assert.deepEqual(valid(withVerify(spec)).definition.trigger.verify, expected, spec.scheme);
+    }
+  });
+
+  it('refuses a secret written in clear, naming the path', () => {
+    for (const secret of ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'k', '{{ "literal" }}', '{{ $secrets.a }} and more', '{{ $secrets }}', 42, '']) {
+      assert.deepEqual(problemsOf(withVerify({ scheme: 'standard-webhooks', secret })), [{ path: 'trigger.verify.secret', message: LITERAL_SECRET }], String(secret));
+    }
+  });
+
+  it('checks the scheme, the tolerance and the hmac fields', () => {
+    assert.deepEqual(problemsOf(withVerify({ scheme: 'rsa', secret: '{{ $secrets.a }}', colour: 1 })), [
+      { path: 'trigger.verify.colour', message: "unknown field 'colour' for trigger.verify (allowed: scheme, secret, tolerance, header, algorithm, encoding, prefix)" },
+      { path: 'trigger.verify.scheme', message: 'must be one of: standard-webhooks, github, stripe, hmac, trifacta, corezoid' },
+    ]);
+    assert.deepEqual(problemsOf(withVerify({ scheme: 'github', secret: '{{ $secrets.a }}', tolerance: '5m', header: 'X-Sig' })), [
+      { path: 'trigger.verify.tolerance', message: 'the github scheme signs no timestamp, so it has no tolerance' },
+      { path: 'trigger.verify.header', message: 'is only for the hmac scheme (github fixes its own)' },
+    ]);
+    assert.deepEqual(problemsOf(withVerify({ scheme: 'stripe', secret: '{{ $secrets.a }}', tolerance: '500ms' })), [
+      { path: 'trigger.verify.tolerance', message: '"500ms" is not a duration of at least 1s (e.g. 30s, 5m)' },
+    ]);
+    assert.deepEqual(problemsOf(withVerify({ scheme: 'hmac', secret: '{{ $secrets.a }}', header: 'Bad Header', algorithm: 'md5', encoding: 'base32', prefix: '' })), [
+      { path: 'trigger.verify.header', message: 'must be a header name' },
+      { path: 'trigger.verify.algorithm', message: 'must be one of: sha256, sha512, sha1' },
+      { path: 'trigger.verify.encoding', message: 'must be one of: hex, base64' },
+      { path: 'trigger.verify.prefix', message: 'must be a non-empty string of at most 64 characters' },
+    ]);
   });
 });
 

@@ -5,16 +5,16 @@
 import YAML from 'yaml';
 import type { CompiledStep, CompiledWorkflow, Expression, Template } from './compiled.js';
 import {
-  SIGNATURE_SCHEMES, STEP_ID_RE, STEP_RULES, WORKFLOW_ID_RE, checkStepFields, stepFieldOrder,
+  STEP_ID_RE, STEP_RULES, WORKFLOW_ID_RE, checkStepFields, stepFieldOrder,
   type StepCheckContext,
 } from './definition-steps.js';
-import { isDuration } from './duration.js';
+import { isDuration, parseDuration } from './duration.js';
 import type { FieldProblem } from './errors.js';
 import { locateJsonError } from './json-error.js';
 import { normalizeParamSpecs, validateParamSpecs } from './params.js';
 import { indexPath, isPlainObject, joinPath, setOwn } from './path.js';
 import { compileExpression, compileTemplate } from './template.js';
-import type { Definition, ParamSpec, StepDef, TriggerSpec, Workflow } from './types.js';
+import type { Definition, ParamSpec, StepDef, TriggerSpec, VerifyScheme, VerifySpec, Workflow } from './types.js';
 
 export { HTTP_METHODS, SIGNATURE_SCHEMES, STEP_ID_RE, WORKFLOW_ID_RE } from './definition-steps.js';
 
@@ -22,6 +22,15 @@ export { HTTP_METHODS, SIGNATURE_SCHEMES, STEP_ID_RE, WORKFLOW_ID_RE } from './d
 const MAX_YAML_ALIASES = 100;
 const TOP_FIELDS = ['id', 'name', 'description', 'params', 'undeclared', 'trigger', 'start', 'steps'];
 const TRIGGER_FIELDS = ['public', 'verify', 'concurrency', 'retry_after'];
+export const VERIFY_SCHEMES = ['standard-webhooks', 'github', 'stripe', 'hmac', 'trifacta', 'corezoid'] as const satisfies readonly VerifyScheme[];
+/** Schemes whose signature covers a timestamp, checked against `tolerance` (default 5m). */
+export const TIMESTAMPED_SCHEMES: readonly VerifyScheme[] = ['standard-webhooks', 'stripe', 'trifacta', 'corezoid'];
+export const HMAC_ALGORITHMS = ['sha256', 'sha512', 'sha1'] as const;
+export const HMAC_ENCODINGS = ['hex', 'base64'] as const;
+const HMAC_FIELDS = ['header', 'algorithm', 'encoding', 'prefix'] as const;
+const VERIFY_FIELDS = ['scheme', 'secret', 'tolerance', ...HMAC_FIELDS];
+const SECRET_REF_RE = /^\{\{\s*\$secrets\.([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}$/;
+const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 
 // ---------------------------------------------------------------- parsing
 
@@ -136,6 +145,53 @@ function successors(steps: StepDef[], i: number): string[] {
   return out;
 }
 
+/** The tenant secret named by `{{ $secrets.<name> }}` (the only form a verify secret takes), or null. */
+export function secretRefName(value: string): string | null {
+  return SECRET_REF_RE.exec(value)?.[1] ?? null;
+}
+
+function checkVerify(ver: unknown, ctx: StepCheckContext): VerifySpec | undefined {
+  const at = (k: string): string => joinPath('trigger.verify', k);
+  const fail = (path: string, message: string): void => void ctx.problems.push({ path, message });
+  if (!isPlainObject(ver)) {
+    fail('trigger.verify', 'must be a mapping { scheme, secret }');
+    return undefined;
+  }
+  for (const k of Object.keys(ver)) {
+    if (!VERIFY_FIELDS.includes(k)) fail(at(k), `unknown field '${k}' for trigger.verify (allowed: ${VERIFY_FIELDS.join(', ')})`);
+  }
+  const before = ctx.problems.length;
+  const scheme = ver.scheme;
+  if (scheme === undefined) fail(at('scheme'), 'is required');
+  else if (typeof scheme !== 'string' || !(VERIFY_SCHEMES as readonly string[]).includes(scheme)) {
+    fail(at('scheme'), `must be one of: ${VERIFY_SCHEMES.join(', ')}`);
+  }
+  if (ver.secret === undefined) fail(at('secret'), 'is required');
+  else if (typeof ver.secret !== 'string' || secretRefName(ver.secret) === null) {
+    fail(at('secret'), 'must name a tenant secret, written "{{ $secrets.<name> }}" (PUT /v1/secrets/<name>); a secret written into the definition would be stored and shown in clear');
+  }
+  const known = typeof scheme === 'string' && (VERIFY_SCHEMES as readonly string[]).includes(scheme);
+  if (ver.tolerance !== undefined) {
+    if (known && !TIMESTAMPED_SCHEMES.includes(scheme as VerifyScheme)) fail(at('tolerance'), `the ${scheme} scheme signs no timestamp, so it has no tolerance`);
+    else if (!isDuration(ver.tolerance) || parseDuration(ver.tolerance as string | number) < 1000) fail(at('tolerance'), `${JSON.stringify(ver.tolerance)} is not a duration of at least 1s (e.g. 30s, 5m)`);
+  }
+  for (const k of HMAC_FIELDS) {
+    if (ver[k] !== undefined && known && scheme !== 'hmac') fail(at(k), `is only for the hmac scheme (${scheme} fixes its own)`);
+  }
+  if (scheme === 'hmac') {
+    if (ver.header === undefined) fail(at('header'), 'is required for the hmac scheme (the header that carries the signature)');
+    else if (typeof ver.header !== 'string' || !HEADER_NAME_RE.test(ver.header)) fail(at('header'), 'must be a header name');
+    if (ver.algorithm !== undefined && !(HMAC_ALGORITHMS as readonly unknown[]).includes(ver.algorithm)) fail(at('algorithm'), `must be one of: ${HMAC_ALGORITHMS.join(', ')}`);
+    if (ver.encoding !== undefined && !(HMAC_ENCODINGS as readonly unknown[]).includes(ver.encoding)) fail(at('encoding'), `must be one of: ${HMAC_ENCODINGS.join(', ')}`);
+    if (ver.prefix !== undefined && (typeof ver.prefix !== 'string' || ver.prefix === '' || ver.prefix.length > 64)) fail(at('prefix'), 'must be a non-empty string of at most 64 characters');
+  }
+  if (ctx.problems.length > before) return undefined;
+  const out: VerifySpec = { scheme: scheme as VerifyScheme, secret: ver.secret as string };
+  if (ver.tolerance !== undefined) out.tolerance = typeof ver.tolerance === 'number' ? `${ver.tolerance}ms` : (ver.tolerance as string);
+  for (const k of HMAC_FIELDS) if (ver[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = ver[k];
+  return out;
+}
+
 function checkTrigger(v: unknown, ctx: StepCheckContext): TriggerSpec {
   const trigger: TriggerSpec = { public: true };
   if (v === undefined) return trigger;
@@ -152,21 +208,8 @@ function checkTrigger(v: unknown, ctx: StepCheckContext): TriggerSpec {
     else trigger.public = v.public;
   }
   if (v.verify !== undefined) {
-    const ver = v.verify;
-    if (!isPlainObject(ver)) fail('trigger.verify', 'must be a mapping { scheme, secret }');
-    else {
-      for (const k of Object.keys(ver)) {
-        if (k !== 'scheme' && k !== 'secret') fail(joinPath('trigger.verify', k), `unknown field '${k}' for trigger.verify (allowed: scheme, secret)`);
-      }
-      if (ver.scheme === undefined) fail('trigger.verify.scheme', 'is required');
-      else if (typeof ver.scheme !== 'string' || !(SIGNATURE_SCHEMES as readonly string[]).includes(ver.scheme)) {
-        fail('trigger.verify.scheme', `must be one of: ${SIGNATURE_SCHEMES.join(', ')}`);
-      }
-      if (ver.secret === undefined) fail('trigger.verify.secret', 'is required');
-      else if (typeof ver.secret !== 'string' || ver.secret === '') fail('trigger.verify.secret', 'must be a non-empty string');
-      else compileTemplate(ver.secret, 'trigger.verify.secret', ctx.problems);
-      if (typeof ver.scheme === 'string' && typeof ver.secret === 'string') trigger.verify = { scheme: ver.scheme, secret: ver.secret };
-    }
+    const verify = checkVerify(v.verify, ctx);
+    if (verify) trigger.verify = verify;
   }
   if (v.concurrency !== undefined) {
     const c = v.concurrency;

@@ -12,6 +12,7 @@ export const ERRORS = {
   bad_request: { status: 400, title: 'Bad request' },
   malformed_body: { status: 400, title: 'Malformed request body' },
   unauthorized: { status: 401, title: 'Unauthorized' },
+  signature_invalid: { status: 401, title: 'Invalid signature' },
   forbidden: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },

@@ -40,10 +40,27 @@ export interface ParamSpec {
   description?: string;
 }
 
+export type VerifyScheme = 'standard-webhooks' | 'github' | 'stripe' | 'hmac' | 'trifacta' | 'corezoid';
+
+/** `trigger.verify`: how an incoming request's signature is checked. */
+export interface VerifySpec {
+  scheme: VerifyScheme;
+  /** `{{ $secrets.<name> }}`: the tenant secret that keys the signature. */
+  secret: string;
+  /** Accepted clock difference of a signed timestamp (a duration; schemes with a timestamp). */
+  tolerance?: string;
+  /** `hmac` only: the header carrying the signature, its digest, its encoding and a prefix before it. */
+  header?: string;
+  algorithm?: 'sha256' | 'sha512' | 'sha1';
+  encoding?: 'hex' | 'base64';
+  prefix?: string;
+}
+
 export interface TriggerSpec {
   /** false turns off the hash- or GUID-guarded public URLs. */
   public: boolean;
-  verify?: { scheme: string; secret: string };
+  /** An inbound signature every trigger must carry (docs/workflow-format.md, trigger options). */
+  verify?: VerifySpec;
   concurrency?: number;
   /** Retry-After handed to polling callers, as a duration string. */
   retry_after?: string;

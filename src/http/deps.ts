@@ -3,6 +3,7 @@ import type { SecretBox } from '../core/secretbox.js';
 import type { Engine } from '../engine/engine.js';
 import type { WebhookSecrets } from '../engine/webhook-secrets.js';
 import type { Logger } from '../engine/executor.js';
+import type { SecretsPort } from '../engine/executor-types.js';
 import type { Store } from '../store/types.js';
 import type { Intake } from '../triggers/intake.js';
 import type { Authenticator } from './auth.js';
@@ -24,6 +25,8 @@ export interface RouteDeps {
   storageFull: () => boolean;
   /** Retry-After (seconds) handed to callers told to poll. */
   retryAfterSeconds: number;
+  /** The tenants' secrets, decrypted (briefly cached; the same values `$secrets` reads). */
+  secrets: SecretsPort;
   /** Called after the secrets of a tenant changed. */
   onSecretsChanged: (tenant: string) => void;
   clock: () => number;

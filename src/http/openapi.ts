@@ -445,7 +445,15 @@ function schemas(): Obj {
       undeclared: str(undefined, { enum: ['keep', 'reject'], default: 'keep' }),
       trigger: object({
         public: { type: 'boolean', default: true },
-        verify: object({ scheme: str(), secret: str() }, ['scheme', 'secret']),
+        verify: object({
+          scheme: str('Inbound signature every trigger must carry', { enum: ['standard-webhooks', 'github', 'stripe', 'hmac', 'trifacta', 'corezoid'] }),
+          secret: str('The tenant secret that keys it: `{{ $secrets.<name> }}`', { pattern: '^\\{\\{\\s*\\$secrets\\.[A-Za-z_][A-Za-z0-9_]{0,63}\\s*\\}\\}$' }),
+          tolerance: str('Replay window of a signed timestamp (default `5m`)'),
+          header: str('hmac: the header carrying the signature'),
+          algorithm: str('hmac: the digest', { enum: ['sha256', 'sha512', 'sha1'], default: 'sha256' }),
+          encoding: str('hmac: how the digest is written', { enum: ['hex', 'base64'], default: 'hex' }),
+          prefix: str('hmac: text before the digest, e.g. `sha256=`'),
+        }, ['scheme', 'secret'], { additionalProperties: false }),
         concurrency: int(undefined, { minimum: 1 }), retry_after: str('Duration, e.g. `5s`'),
       }),
       start: str(), steps: arrayOf(ref('Step'), { minItems: 1 }),

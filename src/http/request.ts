@@ -12,7 +12,11 @@ export const rawBody = (ctx: Ctx): Promise<Buffer> => readBody(ctx.req, ctx.res,
 
 /** A JSON object body (400 when it is not one). */
 export async function jsonObjectBody(ctx: Ctx): Promise<Record<string, unknown>> {
-  const bytes = await rawBody(ctx);
+  return jsonObjectOf(ctx, await rawBody(ctx));
+}
+
+/** The JSON object in body bytes already read (e.g. checked against a signature first). */
+export function jsonObjectOf(ctx: Ctx, bytes: Buffer): Record<string, unknown> {
   if (bytes.length === 0) return {};
   const value = parseJsonBody(bytes, mediaType(ctx.req).charset);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FlowgateError('malformed_body', 'the body must be a JSON object');
@@ -21,7 +25,11 @@ export async function jsonObjectBody(ctx: Ctx): Promise<Record<string, unknown>>
 
 /** A trigger's params: JSON object, form or XML body. */
 export async function paramsBody(ctx: Ctx): Promise<Record<string, unknown>> {
-  const bytes = await rawBody(ctx);
+  return paramsOf(ctx, await rawBody(ctx));
+}
+
+/** A trigger's params from body bytes already read. */
+export function paramsOf(ctx: Ctx, bytes: Buffer): Record<string, unknown> {
   return parseParamsBody(bytes, ctx.req.headers['content-type']);
 }
 

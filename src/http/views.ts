@@ -1,5 +1,6 @@
 /** How domain objects look on the wire: ISO times, links, no internal fields (leases, tokens). */
-import type { Run, StepRecord, Workflow } from '../core/types.js';
+import { secretRefName } from '../core/definition.js';
+import type { Definition, Run, StepRecord, Workflow } from '../core/types.js';
 
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
 
@@ -33,10 +34,32 @@ export function triggersView(wf: Workflow, base: string): Record<string, unknown
   };
 }
 
+const REDACTED = '[redacted]';
+
+/**
+ * A `trigger.verify.secret` held in clear: definitions saved before the secret had to name a tenant
+ * secret. Such a value is never shown (nor is it accepted in a new save).
+ */
+function clearVerifySecret(def: Definition): string | null {
+  const secret = def.trigger.verify?.secret;
+  return secret !== undefined && secretRefName(secret) === null ? secret : null;
+}
+
+function shownDefinition(def: Definition): Definition {
+  if (clearVerifySecret(def) === null) return def;
+  return { ...def, trigger: { ...def.trigger, verify: { ...def.trigger.verify!, secret: REDACTED } } };
+}
+
+/** The workflow's source text as shown: a secret held in clear is replaced. */
+export function shownSource(wf: Workflow): string {
+  const secret = clearVerifySecret(wf.definition);
+  return secret === null ? wf.source : wf.source.split(secret).join(REDACTED);
+}
+
 export function workflowView(wf: Workflow, base: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     id: wf.id, name: wf.name, version: wf.version, archived: wf.archived,
-    definition: wf.definition, triggers: triggersView(wf, base),
+    definition: shownDefinition(wf.definition), triggers: triggersView(wf, base),
     created_at: iso(wf.created_at), updated_at: iso(wf.updated_at), ...extra,
   };
 }

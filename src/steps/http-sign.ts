@@ -1,5 +1,5 @@
 /**
- * Signatures of outgoing requests (docs/spec.md §6, §8.12). Pure functions of (secret, id, time, body):
+ * Signatures of outgoing requests (docs/spec.md §6, §8.12), computed by core/signatures.ts:
  *
  * - `standard-webhooks` (default): `webhook-id`, `webhook-timestamp` (unix seconds) and
  *   `webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`. A `whsec_…`
@@ -9,7 +9,9 @@
  * - `corezoid`: query parameters `conv_time` (unix seconds) and `conv_signature` =
  *   `hex(sha1(time + secret + body + secret))`, the formula of the Corezoid ops API.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { corezoidSignature as corezoidFormula, standardWebhooksSignature, trifactaSignature } from '../core/signatures.js';
+
+export { standardWebhooksKey, standardWebhooksSignature, trifactaSignature } from '../core/signatures.js';
 
 export type SignatureScheme = 'standard-webhooks' | 'trifacta' | 'corezoid';
 
@@ -20,32 +22,9 @@ export interface Signed {
   query: Record<string, string>;
 }
 
-/** The HMAC key of a Standard Webhooks secret. */
-export function standardWebhooksKey(secret: string): Buffer {
-  if (secret.startsWith('whsec_')) return Buffer.from(secret.slice('whsec_'.length), 'base64');
-  return Buffer.from(secret, 'utf8');
-}
-
-export function standardWebhooksSignature(secret: string, id: string, timestamp: number, body: string | Buffer): string {
-  const mac = createHmac('sha256', standardWebhooksKey(secret));
-  mac.update(`${id}.${timestamp}.`);
-  mac.update(body);
-  return `v1,${mac.digest('base64')}`;
-}
-
-export function trifactaSignature(secret: string, timestamp: number, body: string | Buffer): string {
-  const mac = createHmac('sha256', Buffer.from(secret, 'utf8'));
-  mac.update(`${timestamp}:`);
-  mac.update(body);
-  return `t=${timestamp},sha256=${mac.digest('hex')}`;
-}
-
+/** `conv_signature` of an outgoing request (the formula lives in core/signatures.ts). */
 export function corezoidSignature(secret: string, timestamp: number, body: string | Buffer): string {
-  const h = createHash('sha1');
-  h.update(`${timestamp}${secret}`);
-  h.update(body);
-  h.update(secret);
-  return h.digest('hex');
+  return corezoidFormula(timestamp, secret, body);
 }
 
 /** Signs one attempt. `nowMs` is the attempt's clock; `id` is the step execution key (the webhook id). */

@@ -8,32 +8,15 @@
  * Logins are looked up through a small per-store cache (5 s, also for unknown logins); deleting a
  * login through the API forgets it at once on this node.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { corezoidSignatureMatches as signatureMatches } from '../../core/signatures.js';
 import type { SecretBox } from '../../core/secretbox.js';
 import type { Logger } from '../../engine/executor.js';
 import type { Store } from '../../store/types.js';
 
-/** Digest algorithm by the length of the hex signature. */
-const ALGORITHM_BY_HEX_LENGTH: Readonly<Record<number, string>> = { 40: 'sha1', 56: 'sha224', 64: 'sha256', 96: 'sha384', 128: 'sha512' };
-const HEX_RE = /^[0-9a-fA-F]+$/;
 const TIME_RE = /^\d{1,12}$/;
 const LOGIN_RE = /^\d{1,15}$/;
 const CACHE_TTL_MS = 5_000;
 const CACHE_MAX = 10_000;
-
-/** The signature the client must send, as lowercase hex (`algorithm` defaults to SHA-1). */
-export function corezoidSignature(time: string, secret: string, body: Buffer | string, algorithm = 'sha1'): string {
-  return createHash(algorithm).update(time).update(secret).update(body).update(secret).digest('hex');
-}
-
-/** True when `signature` is a valid hex digest of the request; constant-time in the digest's bytes. */
-export function signatureMatches(signature: string, time: string, secret: string, body: Buffer): boolean {
-  const algorithm = ALGORITHM_BY_HEX_LENGTH[signature.length];
-  if (!algorithm || !HEX_RE.test(signature)) return false;
-  const expected = createHash(algorithm).update(time).update(secret).update(body).update(secret).digest();
-  const given = Buffer.from(signature, 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 export interface LoginEntry {
   login: number;

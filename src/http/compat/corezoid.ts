@@ -21,6 +21,7 @@ import type { Ctx, Handler, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { sendJson, sendText } from '../problem.js';
 import { rawBody } from '../request.js';
+import { requireSignature } from '../verify.js';
 import { objectToXml } from '../xml.js';
 import { CorezoidOps, envelopeOps, EnvelopeError, isEnvelope, opOutcome, syncTimeout, type OpAnswer } from './corezoid-ops.js';
 import { checkSignedRequest, loginDirectory } from './corezoid-sign.js';
@@ -112,8 +113,11 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
     }
     const list = envelopeOps(parsed, opts.maxOps);
     const scope = { tenant: check.login.tenant };
+    const targets = await ops.workflowsToStart(list, scope);
+    // trigger.verify of every workflow the envelope creates tasks in: the raw body must carry its signature too.
+    for (const wf of new Set(targets)) await requireSignature(d, ctx, wf, body);
     // The API login is the caller's key; every workflow the envelope creates tasks in draws a token.
-    if (d.rateLimiter.enabled) d.rateLimiter.check(`login:${check.login.login}`, await ops.workflowsToStart(list, scope));
+    if (d.rateLimiter.enabled) d.rateLimiter.check(`login:${check.login.login}`, targets);
     if (!sync) {
       const result = await ops.run(list, scope);
       const { status, requestProc } = processed(result.answers);
@@ -145,6 +149,8 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
     const wf = await directWorkflow(ctx.params.conv_id!, ctx.params.hash!);
     if (!wf) return sendEnvelope(ctx, format, 400, hashRefusal());
     const bytes = await rawBody(ctx);
+    // trigger.verify: the hash alone is not enough when the workflow asks for a signature.
+    await requireSignature(d, ctx, wf, bytes);
     const contentType = ctx.req.headers['content-type'];
     const declared = bodyFormat(parseMediaType(contentType).type);
     // The URL names the body's format unless the Content-Type names a known one.
@@ -152,7 +158,10 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
     if (format === 'nvp') {
       // Name-value pairs may also come in the query string; the body wins.
       const fromQuery: Record<string, unknown> = {};
-      for (const [k, v] of ctx.query) if (k !== 'ref') fromQuery[k] = v;
+      const signedInQuery = wf.definition.trigger.verify?.scheme === 'corezoid';
+      for (const [k, v] of ctx.query) {
+        if (k !== 'ref' && !(signedInQuery && (k === 'conv_time' || k === 'conv_signature'))) fromQuery[k] = v;
+      }
       body = { ...fromQuery, ...body };
     }
     let list: unknown[];

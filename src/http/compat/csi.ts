@@ -27,6 +27,7 @@ import type { Ctx, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { sendJson } from '../problem.js';
 import { header, rawBody } from '../request.js';
+import { requireSignature } from '../verify.js';
 
 /** Retry-After handed to CSI pollers when the workflow sets no `trigger.retry_after`. */
 export const CSI_DEFAULT_RETRY_AFTER_SECONDS = 5;
@@ -100,8 +101,7 @@ export function csiDocument(run: Run): { done: boolean; body: JsonObject } {
 // ---------------------------------------------------------------- routes
 
 /** The params of a CSI request body: `QueryParameters`, or the object itself; `{}` when empty. */
-async function queryParameters(ctx: Ctx): Promise<Record<string, unknown>> {
-  const bytes = await rawBody(ctx);
+function queryParameters(ctx: Ctx, bytes: Buffer): Record<string, unknown> {
   if (bytes.length === 0 || /^\s*$/.test(bytes.toString('latin1'))) return {};
   // A Content-Type that names no params format (text/plain from a hand-configured HTTP action)
   // does not refuse the job: the body's own shape decides, as without a Content-Type.
@@ -130,7 +130,10 @@ export function csiRoutes(d: RouteDeps): RouteDef[] {
     const wf = await byGuid(ctx.params.guid, true);
     const key = header(ctx, 'idempotency-key');
     const ref = checkRef(key, 'Idempotency-Key');
-    const params = await queryParameters(ctx);
+    const bytes = await rawBody(ctx);
+    // trigger.verify: the GUID alone is not enough when the workflow asks for a signature.
+    await requireSignature(d, ctx, wf, bytes);
+    const params = queryParameters(ctx, bytes);
     // The GUID is the credential: the workflow's own bucket, shared with its other surfaces.
     d.rateLimiter.check(undefined, [wf]);
     const { run } = await d.intake.startNative(wf, params, { ref });

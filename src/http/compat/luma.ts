@@ -21,7 +21,8 @@ import { issueKey, requireRole, type Principal } from '../auth.js';
 import type { Ctx, Handler, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { sendJson, sendText } from '../problem.js';
-import { header, jsonObjectBody } from '../request.js';
+import { header, jsonObjectBody, jsonObjectOf, rawBody } from '../request.js';
+import { requireSignature } from '../verify.js';
 import { LaunchKeys } from './launch.js';
 import { renderRefusal, renderRunPage } from './launch-page.js';
 import { historyRecord, parseStepQuery, queryItems, stepDetail, stepItem } from './luma-history.js';
@@ -144,7 +145,8 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
 
   const trigger = async (ctx: Ctx): Promise<void> => {
     const p = await principal(ctx, 'trigger', false);
-    const body = await jsonObjectBody(ctx);
+    const bytes = await rawBody(ctx);
+    const body = jsonObjectOf(ctx, bytes);
     const errors: string[] = [];
     const ident = typeof body.workflowIdentifier === 'string' ? body.workflowIdentifier.trim() : '';
     if (!ident) {
@@ -153,6 +155,8 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
     const wf: Workflow | null = await d.engine.workflows.current(p.tenant, ident);
     if (!wf || wf.archived) throw failure(404, `No workflow with identifier ${JSON.stringify(ident)} was found.`, { executionConfig: { identifier: ident } });
     const config = { identifier: wf.id, name: wf.name };
+    // trigger.verify: the raw bytes carry the workflow's signature (an admin credential needs none).
+    await requireSignature(d, ctx, wf, bytes);
 
     let variables: Record<string, unknown> = {};
     if (body.variables !== undefined && body.variables !== null) {

@@ -17,6 +17,7 @@ import type { Ctx, RouteDef } from '../context.js';
 import { CSV_DELIMITERS, csvEncoding, csvLine, encodeCsv, readCsv, type CsvDelimiter, type CsvEncoding } from '../csv.js';
 import type { RouteDeps } from '../deps.js';
 import { sendJson, sendText } from '../problem.js';
+import { refuseUnsignedStream } from '../verify.js';
 
 export interface CsvLimits {
   maxRows: number;
@@ -90,6 +91,7 @@ function failedRowsCsv(outcome: ImportOutcome, delimiter: CsvDelimiter, encoding
 export function importRoutes(d: RouteDeps, limits: CsvLimits): RouteDef[] {
   const importRuns = async (ctx: Ctx): Promise<void> => {
     const wf = await d.intake.workflow(ctx.principal.tenant, ctx.params.id!);
+    refuseUnsignedStream(ctx, wf);
     const q = readQuery(ctx);
     const media = parseMediaType(ctx.req.headers['content-type']);
     if (!CSV_TYPES.has(media.type)) throw new FlowgateError('unsupported_media_type', `send the file as text/csv, not ${media.type}`);

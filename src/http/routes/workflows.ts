@@ -12,8 +12,9 @@ import { decodeText, mediaType } from '../body.js';
 import type { Ctx, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { problemBody, sendJson } from '../problem.js';
-import { header, jsonObjectBody, paramsBody, rawBody } from '../request.js';
-import { workflowView } from '../views.js';
+import { header, jsonObjectBody, jsonObjectOf, paramsOf, rawBody } from '../request.js';
+import { requireSignature } from '../verify.js';
+import { shownSource, workflowView } from '../views.js';
 
 const DEFINITION_TYPES = new Set(['', 'application/json', 'application/yaml', 'text/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain']);
 
@@ -66,7 +67,7 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     }
     const wf = await d.store.getWorkflow(ctx.principal.tenant, ctx.params.id!, version);
     if (!wf) throw notFound(`workflow ${ctx.params.id}`);
-    sendJson(ctx.res, 200, workflowView(wf, ctx.base, { source: wf.source }));
+    sendJson(ctx.res, 200, workflowView(wf, ctx.base, { source: shownSource(wf) }));
   };
 
   const archive = async (ctx: Ctx): Promise<void> => {
@@ -128,7 +129,11 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     const ref = checkRef(header(ctx, 'idempotency-key') ?? ctx.query.get('ref'), header(ctx, 'idempotency-key') !== undefined ? 'Idempotency-Key' : 'ref');
     const wait = Intake.waitSeconds(ctx.query.get('wait'), header(ctx, 'prefer'));
     const resultUrl = checkResultUrl(ctx.query.get('callback_url'));
-    const params = await paramsBody(ctx);
+    const bytes = await rawBody(ctx);
+    // trigger.verify: the raw bytes are checked before anything is parsed or created.
+    const signed = requireSignature(d, ctx, wf, bytes);
+    if (signed) await signed;
+    const params = paramsOf(ctx, bytes);
     const { run, created } = await d.intake.startNative(wf, params, { ref, resultUrl });
     if (wait === null) return sendAccepted(ctx, run, d.retryAfterSeconds);
     const settled = run.reply !== null || isTerminal(run.status) ? run : await d.intake.wait(run, wait, created);
@@ -137,7 +142,9 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
 
   const batch = async (ctx: Ctx): Promise<void> => {
     const wf = await d.intake.workflow(ctx.principal.tenant, ctx.params.id!);
-    const body = await jsonObjectBody(ctx);
+    const bytes = await rawBody(ctx);
+    await requireSignature(d, ctx, wf, bytes);
+    const body = jsonObjectOf(ctx, bytes);
     if (!Array.isArray(body.items)) {
       throw new FlowgateError('validation_failed', 'the body must be { "items": [ { "ref"?, "data" }, … ] }', { errors: [{ path: 'items', message: 'must be an array' }] });
     }
