@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { setMaxDepth } from '../core/depth.js';
 import { randomToken } from '../core/ids.js';
 import { SecretBox } from '../core/secretbox.js';
 import { Engine } from '../engine/engine.js';
@@ -51,6 +52,8 @@ const SECRETS_TTL_MS = 5_000;
 
 export async function startServer(config: Config): Promise<RunningServer> {
   const log = pino({ level: config.logLevel, base: { service: 'flowgate' } });
+  // The nesting limit holds for everything read from here on: examples, bodies, step answers.
+  setMaxDepth(config.maxDepth);
   // The store runs on a thread of its own; if that thread dies nothing more can be made durable,
   // so the process stops and recovery at the next start takes over (docs/operations.md).
   const store = await openThreadedSqliteStore({
