@@ -120,6 +120,38 @@ describe('store thread: deep values and lost answers', () => {
     }
   });
 
+  it('a claimed row that cannot be decoded is failed by itself; the claim answers the others', { timeout: 30_000 }, async () => {
+    const { dir, path } = tempPath();
+    const direct = await openSqliteStore({ path });
+    await direct.migrate();
+    await direct.ensureTenant('default');
+    await direct.saveWorkflow('default', definition, 'id: wf\n', { hash: 'b'.repeat(40), guid: '00000000-0000-4000-8000-000000000002' }, T0);
+    const corrupt = run({ wake_at: T0 });
+    const fine = run({ wake_at: T0 + 1 });
+    await direct.createRuns([corrupt, fine].map((r) => ({ run: r, refPolicy: 'native' as const })));
+    await direct.close();
+    const db = new Database(path);
+    db.prepare('UPDATE runs SET data = ? WHERE id = ?').run('{"not json', corrupt.id);
+    db.close();
+    const store = await openThreadedSqliteStore({ path });
+    try {
+      await store.migrate();
+      const claimed = await within(store.claimDueRuns('me', T0 + 10, T0 + 30_000, 10));
+      assert.deepEqual(claimed.map((r) => r.id), [fine.id]);
+      await store.close();
+      const check = new Database(path);
+      const row = check.prepare('SELECT status, error, wake_at, owner FROM runs WHERE id = ?').get(corrupt.id) as { status: string; error: string; wake_at: number | null; owner: string | null };
+      assert.equal(row.status, 'failed');
+      assert.equal(JSON.parse(row.error).code, 'undecodable');
+      assert.equal(row.wake_at, null);
+      assert.equal(row.owner, null);
+      check.close();
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the thread host answers an error when an answer cannot be cloned, and goes on', { timeout: 30_000 }, async () => {
     const { dir, path } = tempPath();
     const { port1, port2 } = new MessageChannel();
