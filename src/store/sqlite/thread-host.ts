@@ -164,7 +164,13 @@ export async function serveStore(port: MessagePort, opts: SqliteOptions): Promis
   port.postMessage({ id: 0, ok: true, value: null } satisfies HostAnswer);
   const verbs = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const unreadable = new Unreadable(store);
-  const fail = (id: number, e: unknown): void => port.postMessage({ id, ok: false, error: describe(e, opts.path) } satisfies HostAnswer);
+  const fail = (id: number, e: unknown): void => {
+    try {
+      port.postMessage({ id, ok: false, error: describe(e, opts.path) } satisfies HostAnswer);
+    } catch {
+      port.postMessage({ id, ok: false, error: { name: 'Error', message: 'the store call failed, and its error could not be sent' } } satisfies HostAnswer);
+    }
+  };
   const answer = (id: number, value: unknown): void => {
     try {
       port.postMessage({ id, ok: true, value } satisfies HostAnswer);
@@ -199,11 +205,13 @@ export async function serveStore(port: MessagePort, opts: SqliteOptions): Promis
       process.exit(0);
     }
     lastId = msg.id;
-    previous = previous.then(() => handle(msg));
+    const next = (): Promise<void> => handle(msg);
+    previous = previous.then(next, next);
   });
   // A call that arrived but cannot be read (it failed to deserialize here): answer the id it had.
   port.on('messageerror', (e: Error) => {
     const id = ++lastId;
-    previous = previous.then(() => fail(id, new RangeError(`the store thread could not read a call: ${e.message}`)));
+    const next = (): void => fail(id, new RangeError(`the store thread could not read a call: ${e.message}`));
+    previous = previous.then(next, next);
   });
 }
