@@ -14,6 +14,8 @@ import { newLogin, corezoid, type Login } from '../compat/corezoid-client.js';
 import { ADMIN, reply, startTarget, startTestServer, type Target, type TestServer } from '../helpers/server.js';
 
 const BAND = [3_000, 3_250, 3_300, 3_400, 10_000];
+/** Far past the band, still under the 1 MiB body limit as JSON. */
+const FAR = 100_000;
 const LIMIT = /deeper than 64 levels/;
 
 const deepJson = (n: number): string => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
@@ -142,6 +144,8 @@ describe('nesting past the limit is refused on every surface, nothing is created
       refused(await post(url, JSON.stringify({ doc: JSON.parse(`{"b":${deepJson(Math.min(n, 3_000))}}`) }), 'application/json', auth), `coerced ${n}`, { problem: true });
       refused(await post(url, `doc=${encodeURIComponent(`{"b":${deepJson(n)}}`)}`, 'application/x-www-form-urlencoded', auth), `form-coerced ${n}`, { problem: true });
     }
+    refused(await post(url, deepJson(FAR), 'application/json', auth), `JSON ${FAR}`, { problem: true });
+    refused(await post(`${triggers.urls.direct_json}`, deepJson(FAR), 'application/json'), `direct JSON ${FAR}`);
     // At the limit is fine: 64 levels of body.
     const ok = await post(url, `{"doc":${deepJson(63)}}`, 'application/json', auth);
     assert.equal(ok.status, 202, ok.text);
@@ -150,13 +154,13 @@ describe('nesting past the limit is refused on every surface, nothing is created
 
   it('batch', async () => {
     const url = `${s.url}/v1/workflows/sink/runs/batch`;
-    for (const n of [62, ...BAND]) {
+    for (const n of [62, ...BAND, FAR]) {
       refused(await post(url, `{"items":[{"data":{"ok":1}},{"data":${deepJson(n)}}]}`, 'application/json', { authorization: `Bearer ${ADMIN}` }), `batch ${n}`, { problem: true });
     }
   });
 
   it('Corezoid signed ops and Sync API: a 400 envelope', async () => {
-    for (const n of BAND) {
+    for (const n of [...BAND, FAR]) {
       const text = `{"ops":[{"type":"create","obj":"task","conv_id":${triggers.conv_id},"data":${deepJson(n)}}]}`;
       for (const sync of [false, true]) {
         const r = await corezoid(s, login, text, { sync });
@@ -191,7 +195,7 @@ describe('nesting past the limit is refused on every surface, nothing is created
   });
 
   it('CSI execute and executepolling', async () => {
-    for (const n of BAND) {
+    for (const n of [...BAND, FAR]) {
       for (const url of [triggers.urls.csi_execute, triggers.urls.csi_executepolling]) {
         refused(await post(url, `{"QueryParameters":${deepJson(n)}}`, 'application/json'), `CSI ${n}`, { problem: true });
         refused(await post(url, deepJson(n), 'text/plain'), `CSI sniffed ${n}`, { problem: true });
@@ -200,7 +204,7 @@ describe('nesting past the limit is refused on every surface, nothing is created
   });
 
   it('Luma trigger: a DataValidationError envelope', async () => {
-    for (const n of BAND) {
+    for (const n of [...BAND, FAR]) {
       const r = await post(`${s.url}/gateway/api/v1/workflow/trigger`, `{"workflowIdentifier":"sink","variables":${deepJson(n)}}`, 'application/json', { authorization: `Bearer ${ADMIN}` });
       assert.equal(r.status, 400, r.text.slice(0, 200));
       assert.equal(r.body.status, 'DataValidationError');
