@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { setMaxDepth } from '../core/depth.js';
 import { randomToken } from '../core/ids.js';
 import { SecretBox } from '../core/secretbox.js';
 import { Engine } from '../engine/engine.js';
@@ -59,6 +60,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     log.error({ err: reason }, 'a promise was rejected with no handler; the server keeps serving');
   };
   process.on('unhandledRejection', onUnhandledRejection);
+  // The nesting limit holds for everything read from here on: examples, bodies, step answers.
+  setMaxDepth(config.maxDepth);
   // The store runs on a thread of its own; if that thread dies nothing more can be made durable,
   // so the process stops and recovery at the next start takes over (docs/operations.md).
   const dbPath = join(config.dataDir, 'flowgate.db');

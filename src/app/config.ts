@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DEFAULT_MAX_DEPTH, MAX_DEPTH_SETTING } from '../core/depth.js';
 import { randomToken } from '../core/ids.js';
 import { SecretBox } from '../core/secretbox.js';
 import { parseAllowList } from './ssrf.js';
@@ -38,6 +39,8 @@ export interface Config {
   maxDataBytes: number;
   maxWaitSeconds: number;
   maxBatchItems: number;
+  /** FLOWGATE_MAX_DEPTH: how deeply objects and arrays may nest in any value that enters (core/depth.ts), 1..256. */
+  maxDepth: number;
   retryAfterSeconds: number;
   leaseMs: number;
   maxStepsPerRun: number;
@@ -92,6 +95,12 @@ function connectionLimits(env: NodeJS.ProcessEnv): Config['connections'] {
     requestTimeoutMs,
     maxConnectionsPerClient: limitEnv(env, 'FLOWGATE_MAX_CONNECTIONS_PER_CLIENT', 256),
   };
+}
+
+function depthEnv(env: NodeJS.ProcessEnv): number {
+  const n = intEnv(env, 'FLOWGATE_MAX_DEPTH', DEFAULT_MAX_DEPTH);
+  if (n > MAX_DEPTH_SETTING) throw new Error(`FLOWGATE_MAX_DEPTH must be at most ${MAX_DEPTH_SETTING}, got ${n}`);
+  return n;
 }
 
 /** Reads a value kept in the data dir, or creates it with `make` (file mode 0600). */
@@ -204,6 +213,7 @@ function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
     maxDataBytes: intEnv(env, 'FLOWGATE_MAX_DATA_BYTES', 256 * 1024),
     maxWaitSeconds: intEnv(env, 'FLOWGATE_MAX_WAIT_SECONDS', 300),
     maxBatchItems: intEnv(env, 'FLOWGATE_MAX_BATCH_ITEMS', 1000),
+    maxDepth: depthEnv(env),
     retryAfterSeconds: intEnv(env, 'FLOWGATE_RETRY_AFTER_SECONDS', 1),
     leaseMs: intEnv(env, 'FLOWGATE_LEASE_MS', 30_000),
     maxStepsPerRun: intEnv(env, 'FLOWGATE_MAX_STEPS_PER_RUN', 10_000),

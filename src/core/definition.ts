@@ -8,9 +8,10 @@ import {
   STEP_ID_RE, STEP_RULES, WORKFLOW_ID_RE, checkStepFields, stepFieldOrder,
   type StepCheckContext,
 } from './definition-steps.js';
+import { exceedsDepth, tooDeepMessage } from './depth.js';
 import { isDuration, parseDuration } from './duration.js';
 import type { FieldProblem } from './errors.js';
-import { locateJsonError } from './json-error.js';
+import { locateJsonError, locateTooDeep } from './json-error.js';
 import { normalizeParamSpecs, validateParamSpecs } from './params.js';
 import { indexPath, isPlainObject, joinPath, setOwn } from './path.js';
 import { compileExpression, compileTemplate } from './template.js';
@@ -36,9 +37,16 @@ const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 
 export type ParseResult = { ok: true; doc: unknown } | { ok: false; problems: FieldProblem[] };
 
+/** The problem of a document nested deeper than the nesting limit (or cyclic, through YAML aliases). */
+const tooDeepProblem = (where = ''): ParseResult => ({ ok: false, problems: [{ path: '', message: `${tooDeepMessage('the document')}${where}` }] });
+
+/** A stack overflow while parsing or converting means nesting far past the limit. */
+const isStackOverflow = (e: unknown): boolean => e instanceof RangeError || /call stack/i.test(String((e as Error)?.message));
+
 function parseJson(text: string): ParseResult {
+  let doc: unknown;
   try {
-    return { ok: true, doc: JSON.parse(text) };
+    doc = JSON.parse(text);
   } catch (e) {
     const loc = locateJsonError(text);
     const message = loc
@@ -46,6 +54,11 @@ function parseJson(text: string): ParseResult {
       : `JSON syntax error: ${(e as Error).message.split('\n')[0]}`;
     return { ok: false, problems: [{ path: '', message }] };
   }
+  if (exceedsDepth(doc)) {
+    const loc = locateTooDeep(text);
+    return tooDeepProblem(loc ? ` (at line ${loc.line}, column ${loc.column})` : '');
+  }
+  return { ok: true, doc };
 }
 
 /** Problems for values YAML can express but JSON cannot (non-finite numbers). */
@@ -63,6 +76,7 @@ function parseYaml(text: string): ParseResult {
   try {
     docs = YAML.parseAllDocuments(text, { version: '1.2', schema: 'core', uniqueKeys: true, prettyErrors: true, strict: true });
   } catch (e) {
+    if (isStackOverflow(e)) return tooDeepProblem();
     return { ok: false, problems: [{ path: '', message: `YAML syntax error: ${(e as Error).message}` }] };
   }
   if (!Array.isArray(docs) || docs.length === 0) return { ok: false, problems: [{ path: '', message: 'the document is empty' }] };
@@ -71,6 +85,8 @@ function parseYaml(text: string): ParseResult {
   }
   const doc = docs[0];
   if (doc.errors.length > 0) {
+    // The YAML parser records running out of stack (thousands of levels) as a syntax error.
+    if (doc.errors.some((e) => /call stack/i.test(e.message))) return tooDeepProblem();
     return {
       ok: false,
       problems: doc.errors.map((e) => ({ path: '', message: `YAML syntax error: ${e.message.split('\n')[0].replace(/:$/, '')}` })),
@@ -80,6 +96,7 @@ function parseYaml(text: string): ParseResult {
   try {
     value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (e) {
+    if (isStackOverflow(e)) return tooDeepProblem();
     const msg = (e as Error).message;
     const problem = /alias/i.test(msg)
       ? `YAML uses too many aliases (more than ${MAX_YAML_ALIASES} expansions); refused as a resource exhaustion risk`
@@ -87,6 +104,8 @@ function parseYaml(text: string): ParseResult {
     return { ok: false, problems: [{ path: '', message: problem }] };
   }
   if (value === null || value === undefined) return { ok: false, problems: [{ path: '', message: 'the document is empty' }] };
+  // Before any walk of the value: an alias inside its own anchor (`a: &a [*a]`) makes it cyclic.
+  if (exceedsDepth(value)) return tooDeepProblem();
   const problems: FieldProblem[] = [];
   checkJsonCompatible(value, '', problems);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, doc: value };

@@ -11,6 +11,7 @@ export interface FieldProblem {
 export const ERRORS = {
   bad_request: { status: 400, title: 'Bad request' },
   malformed_body: { status: 400, title: 'Malformed request body' },
+  too_deep: { status: 400, title: 'Nesting too deep' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   signature_invalid: { status: 401, title: 'Invalid signature' },
   forbidden: { status: 403, title: 'Forbidden' },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { lineColumn, locateJsonError } from './json-error.js';
+import { lineColumn, locateJsonError, locateTooDeep } from './json-error.js';
 
 describe('locateJsonError', () => {
   it('finds nothing wrong in valid JSON', () => {
@@ -38,7 +38,18 @@ describe('locateJsonError', () => {
     const deep = '['.repeat(100_000);
     const loc = locateJsonError(deep);
     assert.ok(loc);
-    assert.equal(loc.reason, 'nesting too deep');
+    assert.equal(loc.pos, 64, 'the bracket that opens level 65');
+    assert.match(loc.reason, /deeper than 64 levels/);
+    assert.equal(locateJsonError('['.repeat(3) + ']'.repeat(3), 3), null);
+    assert.equal(locateJsonError('[{"a":[1]}]', 2)?.pos, 6);
+  });
+
+  it('locateTooDeep finds the bracket past the limit in valid JSON of any depth, skipping strings', () => {
+    assert.equal(locateTooDeep('{"a":{"b":1}}', 2), null);
+    assert.deepEqual(locateTooDeep('{"a":\n {"b":[1]}}', 2), { pos: 12, line: 2, column: 7 });
+    assert.equal(locateTooDeep('{"a":"[[[[\\"[[[["}', 1), null, 'brackets in strings (and escaped quotes) do not count');
+    const n = 200_000;
+    assert.equal(locateTooDeep('['.repeat(n) + ']'.repeat(n), 64)?.pos, 64);
   });
 
   it('computes 1-based line and column', () => {

@@ -11,6 +11,8 @@ export interface JsonErrorLocation {
   column: number;
 }
 
+import { maxDepth, tooDeepMessage } from './depth.js';
+
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 /** Line and column (1-based) of an offset. */
@@ -32,8 +34,33 @@ class JsonSyntax extends Error {
   }
 }
 
-/** The first syntax error of `text`, or null when it is valid JSON. */
-export function locateJsonError(text: string): JsonErrorLocation | null {
+/**
+ * Where valid JSON text first nests deeper than `max` levels (the `{` or `[` that opens level
+ * max + 1), or null. A scan without recursion: it reads any depth.
+ */
+export function locateTooDeep(text: string, max: number = maxDepth()): { pos: number; line: number; column: number } | null {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip the string (escapes included).
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return { pos: i, ...lineColumn(text, i) };
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return null;
+}
+
+/**
+ * The first syntax error of `text`, or null when it is valid JSON. Nesting deeper than `max` levels
+ * is reported as an error at the bracket that goes too deep (the scanner recurses per level).
+ */
+export function locateJsonError(text: string, max: number = maxDepth()): JsonErrorLocation | null {
   let i = 0;
   const n = text.length;
   const fail = (reason: string, at = i): never => {
@@ -74,9 +101,10 @@ export function locateJsonError(text: string): JsonErrorLocation | null {
     i += (m as RegExpExecArray)[0].length;
   };
   const value = (depth: number): void => {
-    if (depth > 5000) fail('nesting too deep');
     ws();
     const c = text[i];
+    // A container at `depth` is level depth + 1.
+    if (depth >= max && (c === '{' || c === '[')) fail(tooDeepMessage('the document', max));
     if (c === '{') {
       i++;
       ws();

@@ -7,6 +7,7 @@
  * variables, so starting one allocates one object.
  */
 import { NOT_SYNC, type CompiledStep, type CompiledWorkflow, type Scope } from '../core/compiled.js';
+import { exceedsDepth, tooDeepMessage } from '../core/depth.js';
 import { copyRun } from '../core/run.js';
 import type { Json, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
 import { STEP_KINDS } from '../steps/index.js';
@@ -273,11 +274,13 @@ export class Slice {
   }
 
   /**
-   * Applies the data size limit to an outcome and evaluates the step's `progress` (synchronously
+   * Applies the nesting and data size limits to an outcome and evaluates the step's `progress` (synchronously
    * unless the expression needs JSONata itself).
    */
   private checkOutcome(outcome: Outcome, step: CompiledStep, ctx: StepContext): Checked | Promise<Checked> {
     if (outcome.kind === 'continue' && outcome.data) {
+      // Before the size check: its JSON.stringify (and the store thread's clone) need bounded nesting.
+      if (exceedsDepth(outcome.data)) return { outcome: { kind: 'fail', error: { code: 'too_deep', message: tooDeepMessage('the run data') } } };
       const size = Buffer.byteLength(JSON.stringify(outcome.data));
       if (size > this.d.maxDataBytes) {
         return { outcome: { kind: 'fail', error: { code: 'data_too_large', message: `run data would be ${size} bytes; the limit is ${this.d.maxDataBytes}` } } };

@@ -10,7 +10,9 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkDepth, exceedsDepth, tooDeep } from '../core/depth.js';
 import { FlowgateError } from '../core/errors.js';
+import { locateTooDeep } from '../core/json-error.js';
 import { xmlToObject } from './xml.js';
 
 /** How far past the limit an oversized body is still drained to keep the connection (docs/spec.md §8.14). */
@@ -277,7 +279,7 @@ export function decodeText(bytes: Buffer, charset?: string): string {
 
 // ---------------------------------------------------------------- parsing
 
-/** Parses a JSON body (UTF-8, BOM allowed). Throws FlowgateError('malformed_body') on bad JSON. */
+/** Parses a JSON body (UTF-8, BOM allowed). Throws FlowgateError('malformed_body') on bad JSON, `too_deep` past the nesting limit. */
 export function parseJsonBody(bytes: Buffer, charset?: string): unknown {
   const text = decodeText(bytes, charset);
   if (text.trim() === '') throw new FlowgateError('malformed_body', 'request body is empty; expected JSON');
@@ -285,14 +287,21 @@ export function parseJsonBody(bytes: Buffer, charset?: string): unknown {
 }
 
 function parseJsonText(text: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    // V8's JSON.parse does not recurse, so it reads any depth; the limit is applied to its result.
+    value = JSON.parse(text);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const at = /at position (\d+)/.exec(message);
     const where = at ? ` (line ${lineColumn(text, Number(at[1]))})` : '';
     throw new FlowgateError('malformed_body', `invalid JSON: ${message}${where}`);
   }
+  if (exceedsDepth(value)) {
+    const at = locateTooDeep(text);
+    throw tooDeep(at ? `the JSON body (at line ${at.line}, column ${at.column})` : 'the JSON body');
+  }
+  return value;
 }
 
 function lineColumn(text: string, index: number): string {
@@ -312,11 +321,15 @@ const FORM_LIKE = /^[^=&\s]+=[^&\r\n]*(?:&(?:[^=&\s]+=[^&\r\n]*)?)*&?$/;
  * of strings, `a[b]` keys kept literal) or an XML document (see xml.ts). An empty body is `{}`.
  * Without a Content-Type the format is sniffed (`{`/`[` JSON, `<` XML, `k=v&…` form).
  *
- * Throws only FlowgateError: `malformed_body` (400), `unsupported_media_type` (415).
+ * Throws only FlowgateError: `malformed_body` (400), `too_deep` (400: nested deeper than the nesting
+ * limit, core/depth.ts), `unsupported_media_type` (415).
  */
 export function parseParamsBody(bytes: Buffer, contentType: string | undefined): Record<string, unknown> {
   try {
-    return parseParams(bytes, contentType);
+    const params = parseParams(bytes, contentType);
+    // Every format is held to the nesting limit (JSON and XML already refuse it while parsing).
+    checkDepth(params, 'the body');
+    return params;
   } catch (err) {
     if (err instanceof FlowgateError) throw err;
     throw new FlowgateError('malformed_body', `request body could not be parsed: ${err instanceof Error ? err.message : String(err)}`);

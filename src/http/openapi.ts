@@ -396,7 +396,7 @@ function components(): Obj {
       IdempotencyKey: { name: 'Idempotency-Key', in: 'header', required: false, description: 'The run\'s ref (same as `?ref=`)', schema: str(undefined, { minLength: 1, maxLength: 255 }) },
     },
     responses: {
-      BadRequest: problemResponse('Malformed request or body (`bad-request`, `malformed-body`)'),
+      BadRequest: problemResponse('Malformed request or body, or a body nested past the nesting limit (`bad-request`, `malformed-body`, `too-deep`)'),
       Unauthorized: problemResponse('Missing or unknown token', { 'WWW-Authenticate': header('`Bearer`') }),
       Forbidden: problemResponse('The key\'s role is too low'),
       NotFound: problemResponse('Unknown id, or one of another tenant'),

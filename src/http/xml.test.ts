@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowgateError } from '../core/errors.js';
-import { MAX_XML_DEPTH, objectToXml, xmlName, xmlToObject } from './xml.js';
+import { maxXmlDepth, objectToXml, xmlName, xmlToObject } from './xml.js';
 
 function malformed(fn: () => unknown, pattern?: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -101,11 +101,21 @@ test('undefined entities and bare ampersands are malformed', () => {
   malformed(() => xmlToObject('<t a="&bogus;"/>'), /undefined entity/);
 });
 
-test('nesting depth is capped', () => {
+test('nesting is held to the nesting limit of the object the document stands for', () => {
+  const tooDeep = (fn: () => unknown, pattern: RegExp): void => {
+    assert.throws(fn, (err: unknown) => err instanceof FlowgateError && err.code === 'too_deep' && pattern.test(err.message));
+  };
   const deep = (n: number): string => '<a>'.repeat(n) + '</a>'.repeat(n);
-  assert.doesNotThrow(() => xmlToObject(deep(MAX_XML_DEPTH)));
-  malformed(() => xmlToObject(deep(MAX_XML_DEPTH + 1)), /deeper than 64/);
-  malformed(() => xmlToObject(deep(50_000)), /deeper than 64/);
+  // 65 elements, the innermost one a string: 64 levels of objects.
+  assert.doesNotThrow(() => xmlToObject(deep(maxXmlDepth())));
+  tooDeep(() => xmlToObject(deep(maxXmlDepth() + 1)), /deeper than 64 levels/);
+  tooDeep(() => xmlToObject(deep(50_000)), /deeper than 64 levels/);
+  // An attribute on the innermost element makes it an object: level 65.
+  tooDeep(() => xmlToObject('<a>'.repeat(64) + '<a x="1"/>' + '</a>'.repeat(64)), /deeper than 64 levels/);
+  // Repetition makes arrays, each a level of its own.
+  const repeated = (n: number): string => (n === 0 ? 'x' : `<a>${repeated(n - 1)}</a><a>y</a>`);
+  assert.doesNotThrow(() => xmlToObject(`<r>${repeated(32)}</r>`));
+  tooDeep(() => xmlToObject(`<r>${repeated(33)}</r>`), /deeper than 64 levels/);
 });
 
 test('invalid XML is malformed_body with a position', () => {

@@ -15,14 +15,19 @@
  * `{ "@id": "7", "amount": "10", "tag": ["a", "b"] }`.
  *
  * Hostile input: a DOCTYPE (and with it every entity declaration, so billion-laughs and external
- * entities) is refused, nesting is capped at {@link MAX_XML_DEPTH}, undefined entity references are
+ * entities) is refused, the object is held to the nesting limit (core/depth.ts: the parser stops
+ * one element past it, since the root element is the object itself), undefined entity references are
  * refused, and the object is built so that `__proto__`, `constructor`, … stay plain data keys.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { checkDepth, maxDepth, tooDeep } from '../core/depth.js';
 import { FlowgateError } from '../core/errors.js';
 
-/** Deepest element nesting accepted (the root element is depth 1). */
-export const MAX_XML_DEPTH = 64;
+/**
+ * Deepest element nesting read (the root element is depth 1): the nesting limit + 1, since the root
+ * stands for the object (level 1) and an innermost element with only text is a string.
+ */
+export const maxXmlDepth = (): number => maxDepth() + 1;
 
 const TEXT = '#text';
 const CDATA = '#cdata';
@@ -34,7 +39,7 @@ const ATTRS = ':@';
  */
 const TAG_MARK = '\u0000';
 
-const parser = new XMLParser({
+const parserOptions = {
   preserveOrder: true,
   ignoreAttributes: false,
   attributeNamePrefix: '@',
@@ -47,10 +52,21 @@ const parser = new XMLParser({
   processEntities: false, // decoded below, strictly: only the five predefined and &#…; references
   htmlEntities: false,
   removeNSPrefix: false,
-  maxNestedTags: MAX_XML_DEPTH + 1,
   // Idempotent: the library applies the transform twice to self-closing tags.
   transformTagName: (name: string) => (name.startsWith(TAG_MARK) ? name : TAG_MARK + name),
-});
+};
+
+let parser: XMLParser | null = null;
+let parserDepth = 0;
+
+/** The parser for the nesting limit in force (it stops one element past maxXmlDepth). */
+function parserFor(depth: number): XMLParser {
+  if (parser === null || parserDepth !== depth) {
+    parser = new XMLParser({ ...parserOptions, maxNestedTags: depth + 1 });
+    parserDepth = depth;
+  }
+  return parser;
+}
 
 type OrderedNode = Record<string, unknown>;
 
@@ -58,7 +74,7 @@ const malformed = (detail: string): FlowgateError => new FlowgateError('malforme
 
 // ---------------------------------------------------------------- reading
 
-/** Converts an XML document to the params object it stands for. Throws only FlowgateError('malformed_body'). */
+/** Converts an XML document to the params object it stands for. Throws only FlowgateError (`malformed_body`, `too_deep`). */
 export function xmlToObject(text: string): Record<string, unknown> {
   const doc = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (doc.trim() === '') throw malformed('XML body is empty');
@@ -72,11 +88,12 @@ export function xmlToObject(text: string): Record<string, unknown> {
   rejectTrailingText(doc);
 
   let tree: unknown;
+  const depth = maxXmlDepth();
   try {
-    tree = parser.parse(doc);
+    tree = parserFor(depth).parse(doc);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (/nested tags/i.test(message)) throw malformed(`XML nests deeper than ${MAX_XML_DEPTH} elements`);
+    if (/nested tags/i.test(message)) throw tooDeepXml(depth);
     throw malformed(`invalid XML: ${message.replaceAll(TAG_MARK, '')}`);
   }
 
@@ -90,15 +107,20 @@ export function xmlToObject(text: string): Record<string, unknown> {
   if (roots.length !== 1) {
     throw malformed(roots.length === 0 ? 'XML document has no root element' : 'XML document has more than one root element');
   }
-  const value = elementValue(roots[0], 1);
+  const value = elementValue(roots[0], 1, depth);
   if (typeof value === 'string') {
     // A root with nothing but text (or nothing at all) still stands for an object.
     const root: Record<string, unknown> = {};
     if (value !== '') root[TEXT] = value;
     return root;
   }
+  // Repeated elements (arrays) and attributes on the innermost elements add levels of their own.
+  checkDepth(value, 'the XML body');
   return value;
 }
+
+const tooDeepXml = (elements: number): FlowgateError =>
+  tooDeep(`the XML body (elements nested more than ${elements} deep)`);
 
 /**
  * Refuses `<!DOCTYPE …>` and any other markup declaration. Comments, CDATA sections and processing
@@ -183,8 +205,8 @@ interface TextPart {
   cdata: boolean;
 }
 
-function elementValue(node: OrderedNode, depth: number): string | Record<string, unknown> {
-  if (depth > MAX_XML_DEPTH) throw malformed(`XML nests deeper than ${MAX_XML_DEPTH} elements`);
+function elementValue(node: OrderedNode, depth: number, max: number): string | Record<string, unknown> {
+  if (depth > max) throw tooDeepXml(max);
   const name = elementName(node) as string;
   const children = (node[TAG_MARK + name] ?? []) as OrderedNode[];
   const attrs = node[ATTRS] as Record<string, unknown> | undefined;
@@ -203,7 +225,7 @@ function elementValue(node: OrderedNode, depth: number): string | Record<string,
   for (const child of children) {
     const childName = elementName(child);
     if (childName !== undefined) {
-      addChild(obj, childName, elementValue(child, depth + 1));
+      addChild(obj, childName, elementValue(child, depth + 1, max));
       hasKeys = true;
     } else if (Object.hasOwn(child, CDATA)) {
       const inner = child[CDATA] as OrderedNode[];

@@ -1,8 +1,9 @@
 /**
  * The `code` step: a JavaScript function body run in the sandbox (SandboxPort) on a deep copy of
  * `data`. A returned object is merged into `data`; `undefined` (no return) changes nothing; any
- * other value fails the step. The sandbox has no I/O and no clock, and bounds time, memory and stack.
+ * other value, or one nested deeper than the nesting limit (core/depth.ts), fails the step. The sandbox has no I/O and no clock, and bounds time, memory and stack.
  */
+import { exceedsDepth, tooDeepMessage } from '../core/depth.js';
 import { parseDuration } from '../core/duration.js';
 import type { Json, JsonObject } from '../core/types.js';
 import type { Outcome, StepContext, StepKind } from './types.js';
@@ -35,6 +36,10 @@ export const codeStep: StepKind = {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       const message = `the code must return an object (its keys are merged into data) or nothing; it returned ${kindOf(value)}`;
       return { kind: 'fail', error: { code: 'code_error', message }, attempt: { duration_ms, error: { class: 'code_error', message } } };
+    }
+    if (exceedsDepth(value)) {
+      const message = tooDeepMessage('the value the code returned');
+      return { kind: 'fail', error: { code: 'too_deep', message }, attempt: { duration_ms, error: { class: 'too_deep', message } } };
     }
     // Spreads define own properties, so a `__proto__` key returned by the code stays plain data.
     const data: JsonObject = { ...ctx.scope.data, ...(value as JsonObject) };

@@ -9,6 +9,7 @@
  *   record's output) and `resume` polls the Location until a non-202 answer or the deadline.
  * - A POST to the run's own callback URL goes to the engine (`ctx.selfCallback`), not the network.
  */
+import { exceedsDepth, tooDeepMessage } from '../core/depth.js';
 import { parseDuration } from '../core/duration.js';
 import type { Attempt, Json, JsonObject } from '../core/types.js';
 import { sign } from './http-sign.js';
@@ -121,6 +122,13 @@ async function send(ctx: StepContext, s: Settings, prep: PreparedRequest, target
       maxResponseBytes: s.maxResponseBytes, followRedirects: s.followRedirects,
     });
     const decoded = decodeBody(res);
+    if (exceedsDepth(decoded)) {
+      // Held to the nesting limit like any value that enters a run; recorded as text, never retried.
+      const message = tooDeepMessage(`the answer of ${target.method} ${url.origin}${url.pathname}`);
+      const failure: Failure = { code: 'too_deep', message, retryable: false };
+      const response = recordResponse(res, res.body.toString('utf8'));
+      return { ok: false, failure, request, attempt: { request, response, duration_ms: ctx.now() - started, error: { class: 'too_deep', message } } };
+    }
     return { ok: true, res, decoded, request, attempt: { request, response: recordResponse(res, decoded), duration_ms: ctx.now() - started } };
   } catch (e) {
     const failure = asFailure(e);

@@ -2,6 +2,7 @@
  * Turning a request of any surface into "start a run": find the workflow, apply its params, create
  * the run durably (idempotently by ref), and follow it for callers who wait.
  */
+import { checkDepth } from '../core/depth.js';
 import { FlowgateError, notFound, validationFailed, type FieldProblem } from '../core/errors.js';
 import { compileParams } from '../core/params.js';
 import type { JsonObject, Run, Workflow } from '../core/types.js';
@@ -53,10 +54,18 @@ export class Intake {
     return wf;
   }
 
-  /** Applies the workflow's params to an input; throws 422 with every problem. */
+  /**
+   * Applies the workflow's params to an input; throws 422 with every problem, `too_deep` (400) when
+   * the input, or the data its params make (a JSON string coerced to an object), nests deeper than
+   * the nesting limit, 413 past the data size limit.
+   */
   prepare(wf: Workflow, input: Record<string, unknown>): JsonObject {
+    // Every surface comes through here (bodies are also checked as they are parsed): nothing
+    // deeper than the limit reaches the params, the size check's JSON.stringify or the store.
+    checkDepth(input, 'the input');
     const checked = compileParams(wf.definition.params, wf.definition.undeclared).apply(input);
     if (!checked.ok) throw validationFailed(checked.errors);
+    checkDepth(checked.data, 'the run data');
     const size = Buffer.byteLength(JSON.stringify(checked.data));
     if (size > this.limits.maxDataBytes) {
       throw new FlowgateError('payload_too_large', `run data would be ${size} bytes; the limit is ${this.limits.maxDataBytes}`);

@@ -91,7 +91,7 @@ const problemStrings = (e: FlowgateError): string[] =>
 function toFailure(e: unknown, statusLine = 'The request could not be processed.'): LumaFailure {
   if (e instanceof LumaFailure) return e;
   if (e instanceof FlowgateError) {
-    if (e.code === 'validation_failed' || e.code === 'malformed_body' || e.code === 'bad_request') {
+    if (e.code === 'validation_failed' || e.code === 'malformed_body' || e.code === 'too_deep' || e.code === 'bad_request') {
       return dataValidation(statusLine, problemStrings(e));
     }
     return failure(e.status, e.message, null, e.headers ?? {});
@@ -173,7 +173,7 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
     try {
       d.intake.prepare(wf, variables);
     } catch (e) {
-      if (e instanceof FlowgateError && e.code === 'validation_failed') errors.push(...problemStrings(e));
+      if (e instanceof FlowgateError && (e.code === 'validation_failed' || e.code === 'too_deep')) errors.push(...problemStrings(e));
       else throw e;
     }
     if (errors.length) throw dataValidation(TRIGGER_INVALID, errors, { executionConfig: config });

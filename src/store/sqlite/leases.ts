@@ -28,6 +28,10 @@ const CLAIM_ORPHANS = `UPDATE runs SET owner = ?, lease_until = ?, rev = rev + 1
   )
   RETURNING *`;
 
+/** A claimed row that cannot be decoded is failed in place (its stored text is kept) instead of failing the claim. */
+const FAIL_UNDECODABLE = `UPDATE runs SET status = 'failed', error = ?, owner = NULL, lease_until = NULL, wake_at = NULL,
+  parking = NULL, finished_at = ?, updated_at = ?, rev = rev + 1 WHERE id = ?`;
+
 const byWakeThenId = (a: Run, b: Run): number =>
   (a.wake_at ?? 0) - (b.wake_at ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const byId = (a: Run, b: Run): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -39,10 +43,12 @@ export class LeaseQueries {
   private readonly earliestWake: Stmt<[], number>;
   private readonly hurryChildWaitsStmt: Stmt<[number, number]>;
   private readonly renewTx;
+  private readonly failUndecodable: Stmt<[string, number, number, string]>;
 
   constructor(db: Database.Database) {
     this.claimDue = db.prepare(CLAIM_DUE);
     this.claimOrphans = db.prepare(CLAIM_ORPHANS);
+    this.failUndecodable = db.prepare(FAIL_UNDECODABLE);
     // Renewal keeps rev: the holder's fenced transitions stay valid.
     this.renew = db.prepare('UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ?');
     this.earliestWake = db
@@ -63,12 +69,29 @@ export class LeaseQueries {
   claimDueRuns(owner: string, now: number, leaseUntil: number, limit: number): Run[] {
     if (limit <= 0) return [];
     // RETURNING does not keep the subquery's order: sort the claimed runs back into it.
-    return this.claimDue.all(owner, leaseUntil, now, now, Math.floor(limit)).map(rowToRun).sort(byWakeThenId);
+    return this.decodeClaimed(this.claimDue.all(owner, leaseUntil, now, now, Math.floor(limit)), now).sort(byWakeThenId);
   }
 
   claimOrphanedRuns(owner: string, now: number, leaseUntil: number, limit: number): Run[] {
     if (limit <= 0) return [];
-    return this.claimOrphans.all(owner, leaseUntil, now, owner, now, Math.floor(limit)).map(rowToRun).sort(byId);
+    return this.decodeClaimed(this.claimOrphans.all(owner, leaseUntil, now, owner, now, Math.floor(limit)), now).sort(byId);
+  }
+
+  /**
+   * The claimed runs; a row that cannot be decoded fails by itself (`undecodable`) and is left out,
+   * so it cannot stop the timer loop or recovery for every other run.
+   */
+  private decodeClaimed(rows: RunRow[], now: number): Run[] {
+    const runs: Run[] = [];
+    for (const row of rows) {
+      try {
+        runs.push(rowToRun(row));
+      } catch (e) {
+        const message = `the run's stored values cannot be decoded (${e instanceof Error ? e.message : String(e)}); it was failed`;
+        this.failUndecodable.run(JSON.stringify({ code: 'undecodable', message }), now, now, row.id);
+      }
+    }
+    return runs;
   }
 
   renewLeases(owner: string, ids: string[], leaseUntil: number): string[] {

@@ -47,6 +47,14 @@ function rebuildError(e: HostError): Error {
   return err;
 }
 
+/** A store call that could not be sent to the store thread (its arguments cannot be cloned). */
+export class StoreCallError extends Error {
+  constructor(verb: string, cause: unknown) {
+    super(`the store call ${verb} could not be sent to the store thread: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreCallError';
+  }
+}
+
 class StoreThread {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 1;
@@ -57,6 +65,9 @@ class StoreThread {
   constructor(private readonly worker: Worker, private readonly path: string, private readonly onFailure?: (e: Error) => void) {
     worker.unref();
     worker.on('message', (msg: HostAnswer) => this.answer(msg));
+    // An answer that arrived but cannot be read here (its clone ran out of stack): the host answers
+    // in call order, so it was the answer to the oldest call still waiting.
+    worker.on('messageerror', (e: Error) => this.unreadable(e));
     worker.on('error', (e) => this.fail(e instanceof Error ? e : new Error(String(e))));
     this.exited = new Promise((resolve) => worker.once('exit', (code) => {
       if (!this.closing) this.fail(new Error(`the store thread stopped unexpectedly (exit code ${code})`));
@@ -67,11 +78,19 @@ class StoreThread {
   call<T>(verb: string, args: unknown[]): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new Error(`the SQLite store ${this.path} is closed`));
-    const id = this.nextId++;
+    const id = this.nextId;
     return new Promise<T>((resolve, reject) => {
+      try {
+        this.worker.postMessage({ id, verb, args } satisfies HostCall);
+      } catch (e) {
+        // Nothing was sent (DataCloneError, or a clone that ran out of stack). The id is used by the
+        // next call, so the ids the host sees stay consecutive.
+        reject(new StoreCallError(verb, e));
+        return;
+      }
+      this.nextId = id + 1;
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, verb, args } satisfies HostCall);
     });
   }
 
@@ -95,6 +114,12 @@ class StoreThread {
     if (this.pending.size === 0) this.worker.unref();
     if (msg.ok) p.resolve(msg.value);
     else p.reject(rebuildError(msg.error));
+  }
+
+  private unreadable(e: Error): void {
+    const oldest = this.pending.keys().next();
+    if (oldest.done) return;
+    this.answer({ id: oldest.value, ok: false, error: { name: 'RangeError', message: `the store thread's answer could not be read: ${e.message}` } });
   }
 
   private fail(e: Error): void {
