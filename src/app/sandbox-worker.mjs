@@ -14,9 +14,8 @@
  * allocation bigger than the limit; many smaller ones would pass it. The bound that holds is the
  * module's WebAssembly memory: it is created here with a maximum (`moduleBytes`, set by the pool),
  * so an allocation past it fails inside QuickJS as "out of memory". WebAssembly memory never
- * shrinks: a module whose memory grew past its initial size, or whose evaluation ran out of memory,
- * is discarded after answering, and with it this thread (the pool replaces it), so an idle worker
- * holds only its base.
+ * shrinks: a module whose memory grew past its initial size is discarded after answering, and with
+ * it this thread (the pool replaces it), so an idle worker holds only its base.
  * The QuickJS realm has no I/O, no module loader, no `require`, `process`, `fetch` or timers.
  * It has no clock either: this thread's `Date.now` is frozen at 0 before QuickJS loads, and QuickJS
  * reads time only through it, so `Date.now()` is 0 and `new Date()` is 1970-01-01T00:00:00Z.
@@ -34,8 +33,9 @@ const { RELEASE_SYNC, newQuickJSWASMModuleFromVariant, newVariant } = await impo
 /** Fixed for the life of this thread (src/app/sandbox.ts computes them). */
 const LIMITS = /** @type {{ heapBytes: number; moduleBytes: number; stackBytes: number }} */ (workerData);
 const PAGE = 65536;
-/** The QuickJS module declares a memory of at least this many pages (16 MB). */
+/** The QuickJS module declares a memory of at least 256 pages (16 MB) and at most 32768 (2 GB). */
 const MODULE_MIN_PAGES = 256;
+const MODULE_MAX_PAGES = 32768;
 
 /**
  * The one place a QuickJS module is made. Its WebAssembly memory may grow up to `moduleBytes` and
@@ -44,7 +44,7 @@ const MODULE_MIN_PAGES = 256;
  */
 async function createModule() {
   const initial = MODULE_MIN_PAGES;
-  const maximum = Math.max(initial, Math.ceil(LIMITS.moduleBytes / PAGE));
+  const maximum = Math.min(MODULE_MAX_PAGES, Math.max(initial, Math.ceil(LIMITS.moduleBytes / PAGE)));
   const memory = new WebAssembly.Memory({ initial, maximum });
   const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmMemory: memory }));
   const initialBytes = memory.buffer.byteLength;
@@ -110,7 +110,8 @@ function failure(d, timedOut) {
  */
 function evaluate(req) {
   const rt = QuickJS.newRuntime();
-  rt.setMemoryLimit(LIMITS.heapBytes);
+  // Never above what the module can hold (a limit of 4 GB or more would wrap in its 32-bit size_t).
+  rt.setMemoryLimit(Math.min(LIMITS.heapBytes, LIMITS.moduleBytes));
   rt.setMaxStackSize(LIMITS.stackBytes);
   const deadline = performance.now() + req.timeoutMs;
   let timedOut = false;
@@ -154,7 +155,11 @@ function evaluate(req) {
     if (stringify.error) throw new Error('JSON.stringify is unavailable');
     const text = vm.callFunction(keep(stringify.value), vm.undefined, value);
     if (text.error) return { ok: false, error: failure(describe(vm.dump(keep(text.error))), timedOut) };
-    return { ok: true, json: vm.getString(keep(text.value)) };
+    // Copying the text out needs its UTF-8 form inside the module too; when that allocation fails,
+    // the copy comes back empty (JSON text never is).
+    const json = vm.getString(keep(text.value));
+    if (json === '') return { ok: false, error: { code: 'code_memory', message: 'the code ran out of memory (its result does not fit in the memory limit)' } };
+    return { ok: true, json };
   } finally {
     // Freeing can abort the WebAssembly module (QuickJS asserts on leaked objects after some
     // failures); the caller then replaces this worker, the answer above still stands.
@@ -194,9 +199,9 @@ port.on('message', (msg) => {
     };
     retire = 'broken';
   }
-  // The memory the evaluation grew stays with the module, and an evaluation that ran out of memory
-  // has touched all of it: discard the module (and this thread) either way.
-  if (!retire && (wasm.grown() || (!answer.ok && answer.error.code === 'code_memory'))) retire = 'memory';
+  // The memory the evaluation grew stays with the module: discard it (and this thread). A huge
+  // allocation QuickJS refused outright grew nothing; that module stays in use.
+  if (!retire && wasm.grown()) retire = 'memory';
   port.postMessage({ ...answer, retire });
 });
 port.postMessage({ ready: true });

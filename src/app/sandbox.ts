@@ -21,7 +21,7 @@ import type { SandboxPort, SandboxRequest, SandboxResult } from '../steps/types.
 export interface SandboxOptions {
   /** Worker threads in the pool (started on first use). */
   workers: number;
-  /** QuickJS heap limit per evaluation. */
+  /** QuickJS heap limit per evaluation; it also sizes each worker's module memory and V8 heap. */
   memoryBytes: number;
   /** QuickJS stack limit per evaluation (kept well below the worker thread's own stack). */
   stackBytes?: number;
@@ -45,8 +45,11 @@ const MB = 1024 * 1024;
  */
 export const MODULE_RESERVE_BYTES = 8 * MB;
 
-/** The most WebAssembly memory one worker's QuickJS module can ever hold for a heap limit. */
-export const moduleMemoryBytes = (heapBytes: number): number => Math.max(16 * MB, heapBytes + MODULE_RESERVE_BYTES);
+/**
+ * The most WebAssembly memory one worker's QuickJS module can ever hold for a heap limit (the
+ * module itself requires between 16 MB and 2 GB).
+ */
+export const moduleMemoryBytes = (heapBytes: number): number => Math.min(2048 * MB, Math.max(16 * MB, heapBytes + MODULE_RESERVE_BYTES));
 
 /**
  * The worker thread's V8 heap holds only the glue around QuickJS: the request's data as JSON text
