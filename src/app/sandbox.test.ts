@@ -225,4 +225,25 @@ describe('sandbox: memory bounds the worker, not only QuickJS\'s count', () => {
       await pool.close();
     }
   });
+
+  it('a result too large to copy out of the module is code_memory, not a broken answer', async () => {
+    const one = new WorkerSandbox({ workers: 1, memoryBytes: 32 * MB });
+    try {
+      // 10 M characters: 10 MB in QuickJS, its JSON text as much again, 20 MB more as UTF-8.
+      const r = await one.run(req('return { s: "\u00e9".repeat(1e7) }', 60_000));
+      assert.ok(!r.ok && r.error.code === 'code_memory', JSON.stringify(r).slice(0, 300));
+      assert.deepEqual(await one.run(req('return { v: 3 }')), { ok: true, value: { v: 3 } });
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('a limit of 4 GB or more is capped at what the module can hold instead of wrapping', async () => {
+    const huge = new WorkerSandbox({ workers: 1, memoryBytes: 4096 * MB });
+    try {
+      assert.deepEqual(await huge.run(req('return { v: [1, 2].length }')), { ok: true, value: { v: 2 } });
+    } finally {
+      await huge.close();
+    }
+  });
 });
