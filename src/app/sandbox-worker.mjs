@@ -8,6 +8,10 @@
  *
  * Isolation: every evaluation gets a fresh QuickJS runtime and context (no state survives between
  * runs), with a memory limit, a stack limit and an interrupt handler that stops it at its deadline.
+ * The QuickJS realm has no I/O, no module loader, no `require`, `process`, `fetch` or timers.
+ * It has no clock either: this thread's `Date.now` is frozen at 0 before QuickJS loads, and QuickJS
+ * reads time only through it, so `Date.now()` is 0 and `new Date()` is 1970-01-01T00:00:00Z.
+ * `Math.random` is replaced by a PRNG seeded per request (deterministic for one run and step).
  *
  * Memory: QuickJS's own heap limit is applied, but this build cannot measure its allocations
  * (malloc_usable_size is unavailable, so it counts a few bytes per block) and only refuses one
@@ -16,10 +20,6 @@
  * so an allocation past it fails inside QuickJS as "out of memory". WebAssembly memory never
  * shrinks: a module whose memory grew past its initial size is discarded after answering, and with
  * it this thread (the pool replaces it), so an idle worker holds only its base.
- * The QuickJS realm has no I/O, no module loader, no `require`, `process`, `fetch` or timers.
- * It has no clock either: this thread's `Date.now` is frozen at 0 before QuickJS loads, and QuickJS
- * reads time only through it, so `Date.now()` is 0 and `new Date()` is 1970-01-01T00:00:00Z.
- * `Math.random` is replaced by a PRNG seeded per request (deterministic for one run and step).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
