@@ -12,16 +12,51 @@
  * It has no clock either: this thread's `Date.now` is frozen at 0 before QuickJS loads, and QuickJS
  * reads time only through it, so `Date.now()` is 0 and `new Date()` is 1970-01-01T00:00:00Z.
  * `Math.random` is replaced by a PRNG seeded per request (deterministic for one run and step).
+ *
+ * Memory: QuickJS's own heap limit is applied, but this build cannot measure its allocations
+ * (malloc_usable_size is unavailable, so it counts a few bytes per block) and only refuses one
+ * allocation bigger than the limit; many smaller ones would pass it. The bound that holds is the
+ * module's WebAssembly memory: it is created here with a maximum (`moduleBytes`, set by the pool),
+ * so an allocation past it fails inside QuickJS as "out of memory". WebAssembly memory never
+ * shrinks: a module whose memory grew past its initial size is discarded after answering, and with
+ * it this thread (the pool replaces it), so an idle worker holds only its base.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 
 // Before QuickJS is loaded: emscripten's clock imports call Date.now(); nothing else in this
 // thread needs wall time (deadlines use the monotonic performance.now()).
 Date.now = () => 0;
 
-const { getQuickJS } = await import('quickjs-emscripten');
-const QuickJS = await getQuickJS();
+const { RELEASE_SYNC, newQuickJSWASMModuleFromVariant, newVariant } = await import('quickjs-emscripten');
+
+/** Fixed for the life of this thread (src/app/sandbox.ts computes them). */
+const LIMITS = /** @type {{ heapBytes: number; moduleBytes: number; stackBytes: number }} */ (workerData);
+const PAGE = 65536;
+/** The QuickJS module declares a memory of at least 256 pages (16 MB) and at most 32768 (2 GB). */
+const MODULE_MIN_PAGES = 256;
+const MODULE_MAX_PAGES = 32768;
+
+/**
+ * The one place a QuickJS module is made. Its WebAssembly memory may grow up to `moduleBytes` and
+ * no further; `grown()` tells whether it holds more than it started with (it can never give that
+ * back, so such a module must be discarded).
+ */
+async function createModule() {
+  const initial = MODULE_MIN_PAGES;
+  const maximum = Math.min(MODULE_MAX_PAGES, Math.max(initial, Math.ceil(LIMITS.moduleBytes / PAGE)));
+  const memory = new WebAssembly.Memory({ initial, maximum });
+  const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmMemory: memory }));
+  const initialBytes = memory.buffer.byteLength;
+  return {
+    quickjs,
+    grown: () => memory.buffer.byteLength > initialBytes,
+    full: () => memory.buffer.byteLength + PAGE > maximum * PAGE,
+  };
+}
+
+const wasm = await createModule();
+const QuickJS = wasm.quickjs;
 
 /**
  * Runs before user code in the same realm: a seeded Math.random (sfc32 over an xmur3 hash of the
@@ -70,13 +105,14 @@ function failure(d, timedOut) {
 }
 
 /**
- * @param {{ code: string; data: string; timeoutMs: number; memoryBytes: number; stackBytes: number; seed: string }} req
+ * @param {{ code: string; data: string; timeoutMs: number; seed: string }} req
  * @returns {{ ok: true; json: string | null } | { ok: false; error: { code: string; message: string; line?: number } }}
  */
 function evaluate(req) {
   const rt = QuickJS.newRuntime();
-  rt.setMemoryLimit(req.memoryBytes);
-  rt.setMaxStackSize(req.stackBytes);
+  // Never above what the module can hold (a limit of 4 GB or more would wrap in its 32-bit size_t).
+  rt.setMemoryLimit(Math.min(LIMITS.heapBytes, LIMITS.moduleBytes));
+  rt.setMaxStackSize(LIMITS.stackBytes);
   const deadline = performance.now() + req.timeoutMs;
   let timedOut = false;
   rt.setInterruptHandler(() => (timedOut = timedOut || performance.now() > deadline));
@@ -119,7 +155,11 @@ function evaluate(req) {
     if (stringify.error) throw new Error('JSON.stringify is unavailable');
     const text = vm.callFunction(keep(stringify.value), vm.undefined, value);
     if (text.error) return { ok: false, error: failure(describe(vm.dump(keep(text.error))), timedOut) };
-    return { ok: true, json: vm.getString(keep(text.value)) };
+    // Copying the text out needs its UTF-8 form inside the module too; when that allocation fails,
+    // the copy comes back empty (JSON text never is).
+    const json = vm.getString(keep(text.value));
+    if (json === '') return { ok: false, error: { code: 'code_memory', message: 'the code ran out of memory (its result does not fit in the memory limit)' } };
+    return { ok: true, json };
   } finally {
     // Freeing can abort the WebAssembly module (QuickJS asserts on leaked objects after some
     // failures); the caller then replaces this worker, the answer above still stands.
@@ -140,21 +180,28 @@ const port = parentPort;
 if (!port) throw new Error('sandbox-worker.mjs must run in a worker thread');
 port.on('message', (msg) => {
   let answer;
-  let retire = false;
+  /** Why this thread must be replaced after answering, if it must. */
+  let retire = /** @type {'broken' | 'memory' | undefined} */ (undefined);
   try {
     answer = { id: msg.id, ...evaluate(msg) };
-    retire = broken !== null;
+    if (broken !== null) retire = 'broken';
   } catch (e) {
     // A host stack overflow or a WebAssembly abort (e.g. QuickJS asserting while freeing a runtime
-    // after a deep recursion) leaves the module unusable: answer, then ask to be replaced.
+    // after a deep recursion, or failing an allocation outside user code once the memory is full)
+    // leaves the module unusable: answer, then ask to be replaced.
     const message = e instanceof Error ? e.message : String(e);
     const stack = /call stack|stack overflow/i.test(message);
     answer = {
       id: msg.id, ok: false,
-      error: stack ? { code: 'code_error', message: 'InternalError: stack overflow (the code recursed too deeply)' } : { code: 'code_error', message: `the sandbox failed: ${message}` },
+      error: stack ? { code: 'code_error', message: 'InternalError: stack overflow (the code recursed too deeply)' }
+        : wasm.full() ? { code: 'code_memory', message: `the code ran out of memory (${message})` }
+        : { code: 'code_error', message: `the sandbox failed: ${message}` },
     };
-    retire = true;
+    retire = 'broken';
   }
+  // The memory the evaluation grew stays with the module: discard it (and this thread). A huge
+  // allocation QuickJS refused outright grew nothing; that module stays in use.
+  if (!retire && wasm.grown()) retire = 'memory';
   port.postMessage({ ...answer, retire });
 });
 port.postMessage({ ready: true });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { SandboxRequest, SandboxResult } from '../steps/types.js';
-import { WorkerSandbox } from './sandbox.js';
+import { moduleMemoryBytes, WorkerSandbox } from './sandbox.js';
 
 const sandbox = new WorkerSandbox({ workers: 2, memoryBytes: 32 * 1024 * 1024 });
 after(() => sandbox.close());
@@ -111,7 +111,8 @@ describe('sandbox: limits', () => {
     assert.ok(!r.ok);
     assert.equal(r.error.code, 'code_timeout');
     assert.ok(Date.now() - started < 1500, `stopped after ${Date.now() - started} ms`);
-    assert.ok(ticks >= 10, `the event loop ran meanwhile (${ticks} ticks)`);
+    // A blocked loop would tick at most once; a loaded machine may fire fewer than the 30 due.
+    assert.ok(ticks >= 3, `the event loop ran meanwhile (${ticks} ticks)`);
   });
 
   it('a huge allocation fails with code_memory', async () => {
@@ -158,6 +159,91 @@ describe('sandbox: limits', () => {
       assert.deepEqual(await strict.run({ code: 'return { ok: 1 }', data: {}, timeoutMs: 1000, seed: 's' }), { ok: true, value: { ok: 1 } });
     } finally {
       await strict.close();
+    }
+  });
+});
+
+describe('sandbox: memory bounds the worker, not only QuickJS\'s count', () => {
+  const MB = 1024 * 1024;
+  /** The loop that passed QuickJS's own limit: many arrays, each far below it. */
+  const RUNAWAY = 'const a = [];\nfor (;;) a.push(new Array(1e6).fill(1));';
+  const req = (code: string, timeoutMs = 30_000): SandboxRequest => ({ code, data: {}, timeoutMs, seed: 's' });
+
+  it('many allocations below the limit stop at it: code_memory, the process grows by about one module, the worker is recycled', async () => {
+    const one = new WorkerSandbox({ workers: 1, memoryBytes: 32 * MB });
+    try {
+      assert.deepEqual(await one.run(req('return { ok: 1 }')), { ok: true, value: { ok: 1 } }); // the worker is up
+      const before = process.memoryUsage.rss();
+      let peak = before;
+      const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+      const r = await one.run(req(RUNAWAY)).finally(() => clearInterval(timer));
+      assert.ok(!r.ok && r.error.code === 'code_memory', JSON.stringify(r));
+      // The module's memory can hold no more than its bound; 48 MB covers the rest of a busy worker.
+      const grew = (peak - before) / MB;
+      assert.ok(grew <= moduleMemoryBytes(32 * MB) / MB + 48, `RSS grew by ${grew.toFixed(0)} MB`);
+      assert.equal(one.recycled, 1, 'the worker that ran out was replaced');
+      // A fresh worker takes over and computes normally.
+      assert.deepEqual(await one.run(req('return { sum: [1, 2, 3].reduce((s, v) => s + v, 0) }')), { ok: true, value: { sum: 6 } });
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('the heap up to the limit stays usable; a worker whose memory grew is recycled, others are kept', async () => {
+    const one = new WorkerSandbox({ workers: 1, memoryBytes: 32 * MB });
+    try {
+      assert.deepEqual(await one.run(req('return { n: Array.from({ length: 1000 }, (_, i) => i).length }')), { ok: true, value: { n: 1000 } });
+      assert.equal(one.replaced, 0, 'a small evaluation keeps its worker');
+      // An allocation QuickJS refuses outright grows nothing: code_memory, and the worker is kept.
+      const refused = await one.run(req('return { n: "x".repeat(200 * 1024 * 1024).length }'));
+      assert.ok(!refused.ok && refused.error.code === 'code_memory', JSON.stringify(refused));
+      assert.equal(one.replaced, 0, 'a refused allocation keeps its worker');
+      // 24 MB of strings: beyond the module's initial 16 MB, within the 32 MB heap.
+      const big = await one.run(req(`const parts = [];\nfor (let i = 0; i < 24; i++) parts.push("x".repeat(${MB - 64}) + i);\nreturn { n: parts.length, len: parts[23].length }`));
+      assert.deepEqual(big, { ok: true, value: { n: 24, len: MB - 64 + 2 } });
+      assert.equal(one.recycled, 1, 'its grown module was discarded');
+      assert.deepEqual(await one.run(req('return { v: 2 }')), { ok: true, value: { v: 2 } });
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('a runaway fails only its own evaluation: the others, before, beside and after it, succeed', async () => {
+    const pool = new WorkerSandbox({ workers: 2, memoryBytes: 32 * MB });
+    try {
+      const results = await Promise.all([
+        ...Array.from({ length: 10 }, (_, i) => pool.run({ ...req('return { i: data.i * 2 }'), data: { i } })),
+        pool.run(req(RUNAWAY)),
+        pool.run(req(RUNAWAY)),
+        ...Array.from({ length: 10 }, (_, i) => pool.run({ ...req('return { i: data.i * 2 }'), data: { i: i + 10 } })),
+      ]);
+      results.slice(0, 10).forEach((r, i) => assert.deepEqual(r, { ok: true, value: { i: i * 2 } }));
+      for (const r of results.slice(10, 12)) assert.ok(!r.ok && r.error.code === 'code_memory', JSON.stringify(r));
+      results.slice(12).forEach((r, i) => assert.deepEqual(r, { ok: true, value: { i: (i + 10) * 2 } }));
+      assert.equal(pool.recycled, 2);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a result too large to copy out of the module is code_memory, not a broken answer', async () => {
+    const one = new WorkerSandbox({ workers: 1, memoryBytes: 32 * MB });
+    try {
+      // 10 M characters: 10 MB in QuickJS, its JSON text as much again, 20 MB more as UTF-8.
+      const r = await one.run(req('return { s: "\u00e9".repeat(1e7) }', 60_000));
+      assert.ok(!r.ok && r.error.code === 'code_memory', JSON.stringify(r).slice(0, 300));
+      assert.deepEqual(await one.run(req('return { v: 3 }')), { ok: true, value: { v: 3 } });
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('a limit of 4 GB or more is capped at what the module can hold instead of wrapping', async () => {
+    const huge = new WorkerSandbox({ workers: 1, memoryBytes: 4096 * MB });
+    try {
+      assert.deepEqual(await huge.run(req('return { v: [1, 2].length }')), { ok: true, value: { v: 2 } });
+    } finally {
+      await huge.close();
     }
   });
 });

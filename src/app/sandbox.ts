@@ -6,6 +6,12 @@
  * The pool adds a watchdog: a worker that has not answered by the deadline plus a grace period is
  * terminated and replaced, as is a worker that crashes, exits or reports its module broken. The
  * caller gets `code_timeout` / `code_memory` / `code_error`; the server stays healthy.
+ *
+ * Memory is bounded per worker, whatever the code does: the module's WebAssembly memory has a
+ * maximum (the heap limit plus MODULE_RESERVE_BYTES), the thread's own V8 heap has resourceLimits
+ * scaled to the same limit, and a worker whose module memory grew during an evaluation is replaced
+ * after answering (WebAssembly memory never shrinks). Each worker evaluates one job at a time, so a
+ * runaway evaluation fails only its own step; the others run in other workers or wait in the queue.
  */
 import { Worker } from 'node:worker_threads';
 import type { JsonObject } from '../core/types.js';
@@ -15,7 +21,7 @@ import type { SandboxPort, SandboxRequest, SandboxResult } from '../steps/types.
 export interface SandboxOptions {
   /** Worker threads in the pool (started on first use). */
   workers: number;
-  /** QuickJS heap limit per evaluation. */
+  /** QuickJS heap limit per evaluation; it also sizes each worker's module memory and V8 heap. */
   memoryBytes: number;
   /** QuickJS stack limit per evaluation (kept well below the worker thread's own stack). */
   stackBytes?: number;
@@ -29,6 +35,27 @@ export interface SandboxOptions {
 const WORKER_URL = new URL('./sandbox-worker.mjs', import.meta.url);
 const DEFAULT_STACK_BYTES = 256 * 1024;
 const DEFAULT_GRACE_MS = 1000;
+const MB = 1024 * 1024;
+
+/**
+ * What the QuickJS module needs of its WebAssembly memory besides the heap: its static data, its
+ * 5 MB C stack and the runtime's own structures (measured: a 16 MB module memory leaves about
+ * 11 MB of heap). The module's memory is created with a maximum of heap limit + this reserve
+ * (and never below the 16 MB the module requires).
+ */
+export const MODULE_RESERVE_BYTES = 8 * MB;
+
+/**
+ * The most WebAssembly memory one worker's QuickJS module can ever hold for a heap limit (the
+ * module itself requires between 16 MB and 2 GB).
+ */
+export const moduleMemoryBytes = (heapBytes: number): number => Math.min(2048 * MB, Math.max(16 * MB, heapBytes + MODULE_RESERVE_BYTES));
+
+/**
+ * The worker thread's V8 heap holds only the glue around QuickJS: the request's data as JSON text
+ * and the result copied out of the module (at most the module's size, twice over as UTF-16).
+ */
+const workerHeapMb = (heapBytes: number): number => 16 + 2 * Math.ceil(moduleMemoryBytes(heapBytes) / MB);
 
 interface Job {
   id: number;
@@ -48,8 +75,11 @@ interface Slot {
 
 type WorkerAnswer =
   | { ready: true }
-  | { id: number; ok: true; json: string | null; retire?: boolean }
-  | { id: number; ok: false; error: { code: 'code_timeout' | 'code_memory' | 'code_error'; message: string; line?: number }; retire?: boolean };
+  | { id: number; ok: true; json: string | null; retire?: Retire }
+  | { id: number; ok: false; error: { code: 'code_timeout' | 'code_memory' | 'code_error'; message: string; line?: number }; retire?: Retire };
+
+/** Why a worker asks to be replaced: its module is broken, or its memory grew (and cannot shrink). */
+type Retire = 'broken' | 'memory';
 
 export class WorkerSandbox implements SandboxPort {
   private readonly slots: Slot[] = [];
@@ -59,6 +89,8 @@ export class WorkerSandbox implements SandboxPort {
   private closed = false;
   /** Workers replaced since start (a misbehaving evaluation costs one). */
   replaced = 0;
+  /** Of those, workers replaced because their module's memory had grown. */
+  recycled = 0;
 
   constructor(private readonly opts: SandboxOptions) {}
 
@@ -92,9 +124,11 @@ export class WorkerSandbox implements SandboxPort {
   }
 
   private spawn(): Slot {
+    const heapBytes = this.opts.memoryBytes;
     const worker = new Worker(WORKER_URL, {
+      workerData: { heapBytes, moduleBytes: moduleMemoryBytes(heapBytes), stackBytes: this.opts.stackBytes ?? DEFAULT_STACK_BYTES },
       // The thread's own V8 stack must stay larger than QuickJS's limit (WebAssembly frames use it).
-      resourceLimits: { stackSizeMb: 8, maxOldGenerationSizeMb: 128 },
+      resourceLimits: { stackSizeMb: 8, maxOldGenerationSizeMb: workerHeapMb(heapBytes), maxYoungGenerationSizeMb: 8 },
       execArgv: [],
       stdout: false,
       stderr: false,
@@ -120,7 +154,6 @@ export class WorkerSandbox implements SandboxPort {
     slot.watchdog.unref();
     slot.worker.postMessage({
       id: job.id, code, data: job.data, timeoutMs: timeoutMs + (this.opts.workerDeadlineExtraMs ?? 0), seed,
-      memoryBytes: this.opts.memoryBytes, stackBytes: this.opts.stackBytes ?? DEFAULT_STACK_BYTES,
     });
   }
 
@@ -145,8 +178,10 @@ export class WorkerSandbox implements SandboxPort {
     } else {
       this.finish(slot, { ok: false, error: msg.error });
     }
-    if (msg.retire) this.replace(slot);
-    else this.pump();
+    if (msg.retire) {
+      if (msg.retire === 'memory') this.recycled++;
+      this.replace(slot);
+    } else this.pump();
   }
 
   private finish(slot: Slot, result: SandboxResult): void {
