@@ -14,8 +14,10 @@
  *   a compiled pattern: a `UserRegex` is its source and flags, and looks its compiled form up at
  *   each match, so evicting an entry (and freeing its memory) is always safe.
  * - Each match copies the input into the engine, so a match costs time in proportion to the input
- *   from the start position on (≈ 25 ns per character): inputs longer than `MAX_INPUT` characters
- *   are refused.
+ *   from the start position on (≈ 25 ns per character), and a pattern whose automaton has many
+ *   states (`[ab]*a[ab]{18}`) costs up to ≈ 0.5 s for building them the first time (bounded by the
+ *   engine's memory budget per pattern) and then a few µs per character: inputs longer than
+ *   `MAX_INPUT` characters are refused.
  * - The engine has a fixed heap of 16 MB and no garbage collector: compiled patterns are freed
  *   explicitly when evicted, and if the heap runs out anyway (an aborted engine answers nothing
  *   more), a fresh engine is loaded, the cache emptied and the operation tried once again.
@@ -42,7 +44,7 @@ export interface RegexMatch {
 /** Compiled patterns kept at once. */
 export const CACHE_SIZE = 64;
 /** The longest input (UTF-16 code units) a match accepts. */
-export const MAX_INPUT = 1_000_000;
+export const MAX_INPUT = 100_000;
 
 // ---------------------------------------------------------------- the engine
 
@@ -180,6 +182,9 @@ function compiledFor(key: string, source: string, flags: string): Re2Instance {
   return re;
 }
 
+/** ES2024's String methods (Node 20 has them; the ES2022 lib does not declare them). */
+type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
+
 const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
 const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
 
@@ -228,14 +233,20 @@ export class UserRegex {
     let back = 0;
     if (from > 0) back = from >= 2 && isLow(input.charCodeAt(from - 1)) && isHigh(input.charCodeAt(from - 2)) ? 2 : 1;
     const offset = from - back;
-    const text = offset === 0 ? input : input.slice(offset);
+    let text = offset === 0 ? input : input.slice(offset);
+    // The engine miscounts lone surrogates (invalid UTF-16): it sees each as U+FFFD, one unit for one,
+    // so indices hold, and the matched text is taken from the input itself.
+    const wellFormed = (text as unknown as WellFormed).isWellFormed();
+    if (!wellFormed) text = (text as unknown as WellFormed).toWellFormed();
     const m = withEngine(() => {
       const re = compiledFor(this.key, this.source, this.re2Flags);
       re.lastIndex = back === 0 ? 0 : 1;
       return re.exec(text);
     });
     if (m === null) return null;
-    return { match: m[0] as string, index: offset + unitsOf(text, m.index), groups: m.slice(1) };
+    const index = offset + unitsOf(text, m.index);
+    const match = wellFormed ? (m[0] as string) : input.slice(index, index + (m[0] as string).length);
+    return { match, index, groups: m.slice(1) };
   }
 
   test(input: string): boolean {
