@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { randomToken } from '../core/ids.js';
+import { warmUpRegexEngine } from '../core/regex.js';
 import { SecretBox } from '../core/secretbox.js';
 import { Engine } from '../engine/engine.js';
 import { Authenticator } from '../http/auth.js';
@@ -51,6 +52,7 @@ const SECRETS_TTL_MS = 5_000;
 
 export async function startServer(config: Config): Promise<RunningServer> {
   const log = pino({ level: config.logLevel, base: { service: 'flowgate' } });
+  warmUpRegexEngine();
   // The store runs on a thread of its own; if that thread dies nothing more can be made durable,
   // so the process stops and recovery at the next start takes over (docs/operations.md).
   const store = await openThreadedSqliteStore({

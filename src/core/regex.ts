@@ -314,3 +314,16 @@ export class RegexEngine {
     return this.exec(input) !== null;
   }
 }
+
+/**
+ * Runs the engine once through compiling and matching (with groups, `i`, a many-state automaton):
+ * its WebAssembly code is compiled on first use, which holds the event loop for ≈ 50–300 ms once.
+ * The server calls this before it listens, so no request pays for it.
+ */
+export function warmUpRegexEngine(): void {
+  const input = `${'ab'.repeat(200)}Ab1 ${'a'.repeat(30)}!`;
+  for (const [source, flags] of [['^(a+)+$', ''], ['([a-z]+)(\\d)', 'i'], ['[ab]*a[ab]{6}c', ''], ['\\s+', 'm']]) {
+    const re = compileUserRegex(source, flags);
+    for (let from = 0; from < input.length; from += 97) re.exec(input, from);
+  }
+}
