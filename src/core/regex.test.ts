@@ -92,7 +92,8 @@ describe('UserRegex', () => {
     assert.equal(re.test(`${'a'.repeat(5000)}!`), false);
     assert.equal(re.test('a'.repeat(5000)), true);
     assert.equal(compileUserRegex('(x+x+)+y').test('x'.repeat(5000)), false);
-    assert.ok(performance.now() - t < 500, `${performance.now() - t} ms`);
+    // JavaScript's engine would not finish these in a lifetime; the bar allows for a loaded machine
+    assert.ok(performance.now() - t < 2000, `${performance.now() - t} ms`);
   });
 
   it('keeps lone surrogates in place', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Scope } from './compiled.js';
 import type { FieldProblem } from './errors.js';
+import { warmUpRegexEngine } from './regex.js';
 import {
   ExpressionError, compileExpression, compileTemplate, evaluateExpression, evaluateTemplateValue, getExpressionLimits,
   hasTemplate, isTruthy, setExpressionLimits, splitTemplate, toPlainJson,
@@ -194,13 +195,16 @@ describe('guards', () => {
   });
 
   it('runs regexes in linear time: a catastrophic pattern answers at once', async () => {
+    warmUpRegexEngine();
+    await evaluateExpression('$match("a", /a/)', scope);
     const t = performance.now();
     const s: Scope = { data: { v: `${'a'.repeat(40)}!` }, vars: {} };
     assert.equal(await evaluateExpression('$contains(v, /^(a+)+$/)', s), false);
     assert.equal(await evaluateExpression('$match(v, /^(a|a)+$/)', s), null);
     assert.equal(await evaluateExpression('$replace(v, /(a+)+b/, "x")', s), s.data.v);
     assert.deepEqual(await evaluateExpression('$split(v, /(a+)+!/)', s), ['', '']);
-    assert.ok(performance.now() - t < 500, `${performance.now() - t} ms`);
+    // JavaScript's engine needs days for 40 a's; RE2 microseconds (the bar allows for a loaded machine)
+    assert.ok(performance.now() - t < 2000, `${performance.now() - t} ms`);
   });
 
   it('counts regex matching against the budget inside a regex function', async () => {
