@@ -64,7 +64,8 @@ function loadEngine(fresh: boolean): Re2Class {
   return (nodeRequire('re2-wasm') as { RE2: Re2Class }).RE2;
 }
 
-let RE2: Re2Class = loadEngine(false);
+/** Loaded on first use: a process that never meets a user regex never compiles the engine. */
+let RE2: Re2Class | null = null;
 /** How many times the engine was loaded again after it aborted (for tests and logs). */
 let reloads = 0;
 export const engineReloads = (): number => reloads;
@@ -167,6 +168,7 @@ function compiledFor(key: string, source: string, flags: string): Re2Instance {
   }
   let re: Re2Instance;
   try {
+    RE2 ??= loadEngine(false);
     re = new RE2(translate(source), flags);
   } catch (e) {
     if (isEngineFailure(e)) throw e;

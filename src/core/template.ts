@@ -89,20 +89,15 @@ function budgetedRegexEngine(clock: EvaluationClock): (pattern: RegExp) => Regex
 /**
  * jsonata's `__evaluate_entry` hook: called (and awaited) before every node. `environment.base` is
  * the one evaluation's root frame, so concurrent evaluations of one expression keep separate clocks.
- * A regex function (`$match`, `$replace`, `$split`, `$contains`) matches in a loop of its own that
- * reaches no node, so the evaluation's regex engine checks the budget before each match itself.
  */
-function onNode(expr: { type?: string }, _input: unknown, environment: { base: EvaluationBase }): Promise<void> | undefined {
+function onNode(_expr: unknown, _input: unknown, environment: { base: EvaluationBase }): Promise<void> | undefined {
   const base = environment.base;
   const now = performance.now();
-  let clock = base[CLOCK];
+  const clock = base[CLOCK];
   if (clock === undefined) {
-    clock = { used: 0, sliceStart: now };
-    base[CLOCK] = clock;
-    if (expr.type === 'regex') base.RegexEngine = budgetedRegexEngine(clock);
+    base[CLOCK] = { used: 0, sliceStart: now };
     return undefined;
   }
-  if (expr.type === 'regex' && base.RegexEngine === RegexEngine) base.RegexEngine = budgetedRegexEngine(clock);
   const slice = now - clock.sliceStart;
   if (clock.used + slice > timeoutMs) throw { code: 'D1012', value: timeoutMs };
   if (slice < SLICE_MS) return undefined;
@@ -111,6 +106,18 @@ function onNode(expr: { type?: string }, _input: unknown, environment: { base: E
     clock.sliceStart = performance.now();
     resolve();
   }));
+}
+
+/**
+ * The hook of an expression with a regex literal. A regex function (`$match`, `$replace`, `$split`,
+ * `$contains`) matches in a loop of its own that reaches no node, so the evaluation's regex engine
+ * checks the budget before each match itself.
+ */
+function onNodeWithRegex(expr: { type?: string }, input: unknown, environment: { base: EvaluationBase }): Promise<void> | undefined {
+  const out = onNode(expr, input, environment);
+  const base = environment.base;
+  if (expr.type === 'regex' && base.RegexEngine === RegexEngine) base.RegexEngine = budgetedRegexEngine(base[CLOCK] as EvaluationClock);
+  return out;
 }
 
 export function setExpressionLimits(limits: Partial<ExpressionLimits>): void {
@@ -221,8 +228,9 @@ function compileSource(source: string): Compiled {
   } else {
     try {
       const expr = jsonata(source, jsonataOptions);
-      expr.assign(Symbol.for('jsonata.__evaluate_entry') as unknown as string, onNode);
-      const refused = unsupportedRegex(expr.ast());
+      const regexes = regexesOf(expr.ast());
+      expr.assign(Symbol.for('jsonata.__evaluate_entry') as unknown as string, regexes.length > 0 ? onNodeWithRegex : onNode);
+      const refused = firstRefused(regexes);
       if (refused !== null) {
         entry = { ok: false, message: `invalid expression ${quote(source)}: regex /${refused.source}/ ${refused.message}` };
       } else {
@@ -240,20 +248,26 @@ function compileSource(source: string): Compiled {
   return entry;
 }
 
-/** The first regex literal in a parsed expression that RE2 cannot run, with why; null when none. */
-function unsupportedRegex(ast: unknown): { source: string; message: string } | null {
+/** The regex literals of a parsed expression. */
+function regexesOf(ast: unknown): RegExp[] {
+  const out: RegExp[] = [];
   const seen = new Set<object>();
   const stack: unknown[] = [ast];
   while (stack.length > 0) {
     const node = stack.pop();
     if (typeof node !== 'object' || node === null || seen.has(node)) continue;
     seen.add(node);
-    if (node instanceof RegExp) {
-      const message = regexProblem(node.source, node.flags);
-      if (message !== null) return { source: node.source, message };
-      continue;
-    }
-    for (const v of Object.values(node)) if (typeof v === 'object' && v !== null) stack.push(v);
+    if (node instanceof RegExp) out.push(node);
+    else for (const v of Object.values(node)) if (typeof v === 'object' && v !== null) stack.push(v);
+  }
+  return out;
+}
+
+/** The first regex that RE2 cannot run, with why; null when none. */
+function firstRefused(regexes: RegExp[]): { source: string; message: string } | null {
+  for (const re of regexes) {
+    const message = regexProblem(re.source, re.flags);
+    if (message !== null) return { source: re.source, message };
   }
   return null;
 }
