@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { setMaxDepth } from '../core/depth.js';
 import { randomToken } from '../core/ids.js';
+import { warmUpRegexEngine } from '../core/regex.js';
 import { SecretBox } from '../core/secretbox.js';
 import { Engine } from '../engine/engine.js';
 import { Authenticator } from '../http/auth.js';
@@ -62,6 +63,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   process.on('unhandledRejection', onUnhandledRejection);
   // The nesting limit holds for everything read from here on: examples, bodies, step answers.
   setMaxDepth(config.maxDepth);
+  // The regex engine compiles its WebAssembly once, before the first request needs it.
+  warmUpRegexEngine();
   // The store runs on a thread of its own; if that thread dies nothing more can be made durable,
   // so the process stops and recovery at the next start takes over (docs/operations.md).
   const dbPath = join(config.dataDir, 'flowgate.db');

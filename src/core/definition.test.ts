@@ -209,6 +209,29 @@ describe('validateDefinition', () => {
     ]);
   });
 
+  it('refuses regexes RE2 cannot run where they are written (params and expressions)', () => {
+    const problems = problemsOf({
+      id: 'w',
+      params: {
+        ok: { type: 'string', pattern: '^(a+)+$' },
+        back: { type: 'string', pattern: '^(a)\\1$' },
+        behind: { type: 'string', pattern: '(?<!x)y' },
+      },
+      steps: [
+        { id: 's', type: 'set', set: { m: '{{ $match(v, /(\\w+)(?=@)/) }}', n: '{{ $replace(v, /(a+)+$/, "") }}' }, next: 'c' },
+        { id: 'c', type: 'condition', cases: [{ when: '$contains(v, /(x)\\1/i)', next: 'e' }], default: 'e' },
+        { id: 'e', type: 'end' },
+      ],
+    });
+    const re2 = "which Flowgate's linear-time regex engine (RE2) does not support";
+    assert.deepEqual(problems, [
+      { path: 'params.back.pattern', message: `uses a backreference (\\1, \\k<name>), ${re2}` },
+      { path: 'params.behind.pattern', message: `uses lookahead or lookbehind ((?=…), (?!…), (?<=…), (?<!…)), ${re2}` },
+      { path: 'steps[0].set.m', message: `invalid expression "$match(v, /(\\\\w+)(?=@)/)": regex /(\\w+)(?=@)/ uses lookahead or lookbehind ((?=…), (?!…), (?<=…), (?<!…)), ${re2}` },
+      { path: 'steps[1].cases[0].when', message: `invalid expression "$contains(v, /(x)\\\\1/i)": regex /(x)\\1/ uses a backreference (\\1, \\k<name>), ${re2}` },
+    ]);
+  });
+
   it('checks the top level', () => {
     assert.deepEqual(problemsOf(null), [{ path: '', message: 'the definition must be a mapping (an object with id and steps)' }]);
     assert.deepEqual(problemsOf({}), [{ path: 'id', message: 'is required' }, { path: 'steps', message: 'is required (a non-empty list of steps)' }]);

@@ -202,7 +202,8 @@ describe('compileParams', () => {
     const t = performance.now();
     for (let i = 0; i < 100_000; i++) p.apply(input);
     const perCall = (performance.now() - t) / 100_000;
-    assert.ok(perCall < 0.02, `${perCall} ms per call`);
+    // The pattern runs on RE2 (src/core/regex.ts): ≈ 5–15 µs of the call, against ≈ 0.2 µs natively.
+    assert.ok(perCall < 0.1, `${perCall} ms per call`);
   });
 });
 
@@ -247,7 +248,7 @@ describe('validateParamSpecs', () => {
     assert.deepEqual(problems, [
       { path: 'params.a.type', message: 'unknown param type "money" (one of: string, number, integer, boolean, object, array)' },
       { path: 'params.b.type', message: 'is required (one of: string, number, integer, boolean, object, array)' },
-      { path: 'params.c.pattern', message: 'is not a valid regular expression: /(/: Unterminated group' },
+      { path: 'params.c.pattern', message: 'is not a valid regular expression (RE2 syntax): missing ): (' },
       { path: 'params.d.pattern', message: 'applies only to string params' },
       { path: 'params.e.default', message: 'must match ^[A-Z]{3}$' },
       { path: 'params.f.default', message: 'must be an integer' },

@@ -18,6 +18,7 @@
  */
 import type { FieldProblem } from './errors.js';
 import { UUID_RE } from './ids.js';
+import { compileUserRegex, RegexError, regexProblem, type UserRegex } from './regex.js';
 import { cloneJson, isPlainObject, joinPath, setOwn } from './path.js';
 import type { Json, JsonObject, ParamFormat, ParamSpec, ParamType } from './types.js';
 
@@ -200,13 +201,27 @@ const lengthOf = (v: Json): number | null =>
 const lengthUnit = (type: ParamType, n: number): string =>
   type === 'array' ? (n === 1 ? 'item' : 'items') : n === 1 ? 'character' : 'characters';
 
-/** Compiles a spec pattern: with the `u` flag when it accepts it, else without. */
-function compilePattern(pattern: string): RegExp {
+/** A spec pattern's check, on RE2 (src/core/regex.ts): linear-time, whatever the value. */
+function patternConstraint(pattern: string): Constraint {
+  const message = `must match ${pattern}`;
+  let re: UserRegex;
   try {
-    return new RegExp(pattern, 'u');
-  } catch {
-    return new RegExp(pattern);
+    re = compileUserRegex(pattern);
+  } catch (e) {
+    // A version stored before such patterns were refused at save time: each value is refused, saying why.
+    if (!(e instanceof RegexError)) throw e;
+    const refused = `cannot be checked: the workflow's pattern ${pattern} ${e.message}`;
+    return (v) => (typeof v === 'string' ? refused : null);
   }
+  return (v) => {
+    if (typeof v !== 'string') return null;
+    try {
+      return re.test(v) ? null : message;
+    } catch (e) {
+      if (e instanceof RegexError) return `${message}, and ${e.message}`;
+      throw e;
+    }
+  };
 }
 
 function buildCheck(name: string, spec: ParamSpec): ParamCheck {
@@ -242,11 +257,7 @@ function buildCheck(name: string, spec: ParamSpec): ParamCheck {
       return n !== null && n > max ? `must be at most ${max} ${lengthUnit(type, max)} long` : null;
     });
   }
-  if (typeof spec.pattern === 'string') {
-    const re = compilePattern(spec.pattern);
-    const message = `must match ${spec.pattern}`;
-    constraints.push((v) => (typeof v === 'string' && !re.test(v) ? message : null));
-  }
+  if (typeof spec.pattern === 'string') constraints.push(patternConstraint(spec.pattern));
   if (spec.format !== undefined && FORMAT_CHECKS[spec.format]) {
     const f = FORMAT_CHECKS[spec.format];
     constraints.push((v) => (typeof v === 'string' && !f.test(v) ? f.message : null));
@@ -370,12 +381,8 @@ function validateSpec(spec: unknown, path: string, out: FieldProblem[]): spec is
     if (typeof spec.pattern !== 'string') out.push({ path: at('pattern'), message: 'must be a string (a regular expression)' });
     else if (t !== null && t !== 'string') out.push({ path: at('pattern'), message: 'applies only to string params' });
     else {
-      try {
-        compilePattern(spec.pattern);
-      } catch (e) {
-        const why = (e as Error).message.replace(/^Invalid regular expression: /, '');
-        out.push({ path: at('pattern'), message: `is not a valid regular expression: ${why}` });
-      }
+      const why = regexProblem(spec.pattern);
+      if (why !== null) out.push({ path: at('pattern'), message: why });
     }
   }
   if (spec.format !== undefined) {

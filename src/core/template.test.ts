@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Scope } from './compiled.js';
 import type { FieldProblem } from './errors.js';
+import { warmUpRegexEngine } from './regex.js';
 import {
   ExpressionError, compileExpression, compileTemplate, evaluateExpression, evaluateTemplateValue, getExpressionLimits,
   hasTemplate, isTruthy, setExpressionLimits, splitTemplate, toPlainJson,
@@ -260,5 +261,34 @@ describe('helpers', () => {
     for (const v of [true, 1, 'a', [0, 1], { a: 0 }]) assert.equal(isTruthy(v), true, JSON.stringify(v));
     assert.deepEqual(await evaluateTemplateValue({ x: '{{ amount }}' }, scope), { x: 1500 });
     await assert.rejects(evaluateTemplateValue('{{ ( }}', scope), ExpressionError);
+  });
+});
+
+// After the guards: the regex engine's first use compiles its code in the background for a while,
+// which would disturb the guards' timing measurements.
+describe('regexes (RE2)', () => {
+  it('runs regexes in linear time: a catastrophic pattern answers at once', async () => {
+    warmUpRegexEngine();
+    await evaluateExpression('$match("a", /a/)', scope);
+    const t = performance.now();
+    const s: Scope = { data: { v: `${'a'.repeat(40)}!` }, vars: {} };
+    assert.equal(await evaluateExpression('$contains(v, /^(a+)+$/)', s), false);
+    assert.equal(await evaluateExpression('$match(v, /^(a|a)+$/)', s), null);
+    assert.equal(await evaluateExpression('$replace(v, /(a+)+b/, "x")', s), s.data.v);
+    assert.deepEqual(await evaluateExpression('$split(v, /(a+)+!/)', s), ['', '']);
+    // JavaScript's engine needs days for 40 a's; RE2 microseconds (the bar allows for a loaded machine)
+    assert.ok(performance.now() - t < 2000, `${performance.now() - t} ms`);
+  });
+
+  it('counts regex matching against the budget inside a regex function', async () => {
+    // 60,000 matches in one $match: a loop of JSONata's own that evaluates no node between them
+    setExpressionLimits({ timeoutMs: 50 });
+    const t = Date.now();
+    try {
+      await assert.rejects(evaluateExpression('$count($match($pad("", 60000, "a"), /a/))', scope), /expression timed out after 50 ms/);
+      assert.ok(Date.now() - t < 1000, `${Date.now() - t} ms`);
+    } finally {
+      setExpressionLimits({ timeoutMs: 1000 });
+    }
   });
 });

@@ -27,6 +27,7 @@ import { NOT_SYNC, type Expression, type Scope, type Template } from './compiled
 import type { FieldProblem } from './errors.js';
 import { compileFast, FALLBACK, type FastEval } from './fast-expr.js';
 import { cloneJson, indexPath, isPlainObject, joinPath, setOwn } from './path.js';
+import { RegexEngine, regexProblem } from './regex.js';
 import type { Json, JsonObject } from './types.js';
 
 // ---------------------------------------------------------------- errors and limits
@@ -53,8 +54,11 @@ export interface ExpressionLimits {
   maxDepth: number;
 }
 
-/** Shared with every compiled jsonata expression (read by jsonata at each evaluation). */
-const jsonataOptions = { stack: 500 };
+/**
+ * Shared with every compiled jsonata expression (read by jsonata at each evaluation). Regex literals
+ * run on RE2 (src/core/regex.ts), never on JavaScript's backtracking engine.
+ */
+const jsonataOptions = { stack: 500, RegexEngine: RegexEngine as unknown as RegExpConstructor };
 /** Budget of one evaluation: milliseconds it may run (time spent yielded to other work not counted). */
 let timeoutMs = 1000;
 /** The longest an evaluation runs before it lets the event loop serve other work (ms). */
@@ -67,7 +71,20 @@ interface EvaluationClock {
   /** When the current slice began (performance.now()). */
   sliceStart: number;
 }
-type EvaluationBase = { [CLOCK]?: EvaluationClock };
+type EvaluationBase = { [CLOCK]?: EvaluationClock; RegexEngine?: unknown };
+
+/**
+ * The regex engine of one evaluation: RegexEngine, checking the evaluation's budget before every
+ * match. A function jsonata calls with `new`; it answers the object it builds.
+ */
+function budgetedRegexEngine(clock: EvaluationClock): (pattern: RegExp) => RegexEngine {
+  const check = (): void => {
+    if (clock.used + (performance.now() - clock.sliceStart) > timeoutMs) throw { code: 'D1012', value: timeoutMs };
+  };
+  return function (pattern: RegExp): RegexEngine {
+    return new RegexEngine(pattern, undefined, check);
+  };
+}
 
 /**
  * jsonata's `__evaluate_entry` hook: called (and awaited) before every node. `environment.base` is
@@ -89,6 +106,18 @@ function onNode(_expr: unknown, _input: unknown, environment: { base: Evaluation
     clock.sliceStart = performance.now();
     resolve();
   }));
+}
+
+/**
+ * The hook of an expression with a regex literal. A regex function (`$match`, `$replace`, `$split`,
+ * `$contains`) matches in a loop of its own that reaches no node, so the evaluation's regex engine
+ * checks the budget before each match itself.
+ */
+function onNodeWithRegex(expr: { type?: string }, input: unknown, environment: { base: EvaluationBase }): Promise<void> | undefined {
+  const out = onNode(expr, input, environment);
+  const base = environment.base;
+  if (expr.type === 'regex' && base.RegexEngine === RegexEngine) base.RegexEngine = budgetedRegexEngine(base[CLOCK] as EvaluationClock);
+  return out;
 }
 
 export function setExpressionLimits(limits: Partial<ExpressionLimits>): void {
@@ -199,9 +228,15 @@ function compileSource(source: string): Compiled {
   } else {
     try {
       const expr = jsonata(source, jsonataOptions);
-      expr.assign(Symbol.for('jsonata.__evaluate_entry') as unknown as string, onNode);
-      const callsNow = /\$now\s*\(/.test(source);
-      entry = { ok: true, expr, callsNow, fast: callsNow ? null : compileFast(expr.ast()) };
+      const regexes = regexesOf(expr.ast());
+      expr.assign(Symbol.for('jsonata.__evaluate_entry') as unknown as string, regexes.length > 0 ? onNodeWithRegex : onNode);
+      const refused = firstRefused(regexes);
+      if (refused !== null) {
+        entry = { ok: false, message: `invalid expression ${quote(source)}: regex /${refused.source}/ ${refused.message}` };
+      } else {
+        const callsNow = /\$now\s*\(/.test(source);
+        entry = { ok: true, expr, callsNow, fast: callsNow ? null : compileFast(expr.ast()) };
+      }
     } catch (e) {
       const err = e as { message?: string; position?: number };
       const at = typeof err.position === 'number' ? ` (at position ${err.position})` : '';
@@ -211,6 +246,30 @@ function compileSource(source: string): Compiled {
   cache.set(source, entry);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
   return entry;
+}
+
+/** The regex literals of a parsed expression. */
+function regexesOf(ast: unknown): RegExp[] {
+  const out: RegExp[] = [];
+  const seen = new Set<object>();
+  const stack: unknown[] = [ast];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== 'object' || node === null || seen.has(node)) continue;
+    seen.add(node);
+    if (node instanceof RegExp) out.push(node);
+    else for (const v of Object.values(node)) if (typeof v === 'object' && v !== null) stack.push(v);
+  }
+  return out;
+}
+
+/** The first regex that RE2 cannot run, with why; null when none. */
+function firstRefused(regexes: RegExp[]): { source: string; message: string } | null {
+  for (const re of regexes) {
+    const message = regexProblem(re.source, re.flags);
+    if (message !== null) return { source: re.source, message };
+  }
+  return null;
 }
 
 /** Evaluates a compiled JSONata expression against a scope; the raw (non-JSON) result. */
