@@ -93,7 +93,8 @@ test('a catastrophic param pattern, through a keyless direct URL: refused at onc
     return answers;
   });
   for (const a of result) {
-    assert.equal(a.status, 200);
+    assert.equal(a.status, 400, 'the op is refused: request_proc error');
+    assert.equal(a.body.request_proc, 'error');
     assert.equal(a.body.ops[0].proc, 'error', JSON.stringify(a.body));
     assert.match(JSON.stringify(a.body.ops[0]), /must match \^\(a\+\)\+\$/);
   }
