@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { closeClient, jsonOf, send, type Outcome } from './client.js';
 import {
-  accountRuns, adminGet, authBypass, crossTenantLeak, describeAnswer, describeRequest, KINDS, serverFault, type Finding, type Kind,
+  accountRuns, adminGet, authBypass, contractBreach, crossTenantLeak, describeAnswer, describeRequest, KINDS, serverFault, type Finding, type Kind,
 } from './oracles.js';
 import { buildRequest, CATEGORIES, emptyPools, type Category, type FuzzRequest, type Pools } from './requests.js';
 import { COMPAT_ROUTES, routesFromOpenApi, type Route } from './routes.js';
@@ -64,7 +64,6 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const stuckMs = opts.stuckMs ?? 15_000;
   const log = opts.log ?? (() => {});
   const started = Date.now();
-  const deadline = started + opts.seconds * 1000;
   const tried = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as FuzzReport['tried'];
   const counts = Object.fromEntries(CATEGORIES.map((c) => [c, Object.fromEntries(KINDS.map((k) => [k, 0]))])) as FuzzReport['counts'];
   const first: Finding[] = [];
@@ -74,6 +73,8 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
 
   let world: World = await startWorld();
   let routes: Route[] = await loadRoutes(world);
+  // The time budget is for requests: it starts once the first server is up.
+  const deadline = Date.now() + opts.seconds * 1000;
   let pools: Pools = emptyPools();
   let pending: Pending[] = [];
   let current: FuzzRequest | null = null;
@@ -124,17 +125,22 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     const due = pending.filter((p) => all || now - p.at >= stuckMs);
     pending = pending.filter((p) => !due.includes(p));
     for (const p of due) {
-      const wait = p.at + stuckMs - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       current = p.req;
-      const o = await adminGet(world, p.tenant, `/v1/runs/${encodeURIComponent(p.id)}`, hangMs);
+      let o = await adminGet(world, p.tenant, `/v1/runs/${encodeURIComponent(p.id)}`, hangMs);
+      const wait = p.at + stuckMs - Date.now();
+      if (wait > 0 && o.ok && o.reply.status === 200 && !['succeeded', 'failed', 'cancelled'].includes(jsonOf(o.reply)?.status)) {
+        // Not over yet and not yet late: look again once it is.
+        await new Promise((r) => setTimeout(r, wait));
+        o = await adminGet(world, p.tenant, `/v1/runs/${encodeURIComponent(p.id)}`, hangMs);
+      }
       if (!o.ok) {
         record(p.req, o.error === 'timeout' ? 'hang' : 'lost-run', `GET /v1/runs/${p.id} of the run it started, ${Math.round((Date.now() - p.at) / 1000)} s later: ${describeAnswer(o)}`, '');
         if (poisoned) break;
         continue;
       }
       const run = jsonOf(o.reply);
-      if (o.reply.status !== 200) record(p.req, 'lost-run', `the run it started (${p.id}) answers ${o.reply.status} later`, describeAnswer(o));
+      if (o.reply.status !== 200 && o.reply.status < 500) record(p.req, 'lost-run', `the run it started (${p.id}) answers ${o.reply.status} later`, describeAnswer(o));
+      else if (o.reply.status >= 500) record(p.req, '5xx', `reading the run it started (${p.id}) later answers ${o.reply.status}`, describeAnswer(o));
       else if (!['succeeded', 'failed', 'cancelled'].includes(run?.status)) record(p.req, 'stuck-run', `run ${p.id} of ${run?.workflow} is still ${run?.status} after ${Math.round((Date.now() - p.at) / 1000)} s (step ${run?.step})`, '');
     }
     current = null;
@@ -166,6 +172,8 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
         if (leak) record(req, 'cross-tenant', leak, describeAnswer(o));
         const bypass = authBypass(req, r);
         if (bypass) record(req, req.foreign ? 'cross-tenant' : 'auth', bypass, describeAnswer(o));
+        const breach = contractBreach(req, r, jsonOf(r));
+        if (breach) record(req, 'contract', breach, describeAnswer(o));
         learn(req, r.status, jsonOf(r), pools, r.text);
         if (req.starts && !poisoned && world.alive()) {
           const acc = await accountRuns(world, req, r, since, hangMs);

@@ -6,7 +6,7 @@ import { jsonOf, send, type Outcome, type Reply } from './client.js';
 import type { Category, FuzzRequest } from './requests.js';
 import { A_MARKER, ADMIN_TOKEN, type Tenant, type World } from './world.js';
 
-export const KINDS = ['5xx', 'hang', 'stall', 'crash', 'half-created', 'lost-run', 'stuck-run', 'cross-tenant', 'auth'] as const;
+export const KINDS = ['5xx', 'hang', 'stall', 'crash', 'half-created', 'lost-run', 'stuck-run', 'cross-tenant', 'auth', 'contract'] as const;
 export type Kind = (typeof KINDS)[number];
 
 export interface Finding {
@@ -58,6 +58,15 @@ export function crossTenantLeak(req: FuzzRequest, r: Reply, aIds: Set<string>): 
     if (aIds.has(token) && !sent.includes(token)) return `the answer carries tenant A's id ${token}`;
   }
   if (req.credential === 'key' && /"tenant"\s*:\s*"alpha"/.test(r.text)) return `a tenant B key got an answer about tenant A`;
+  return null;
+}
+
+/** Documented invariants of an answer: a CSV import's counts add up (docs/api.md). */
+export function contractBreach(req: FuzzRequest, r: Reply, body: any): string | null {
+  if (req.route.name === 'importRuns' && r.status === 200 && body && typeof body.total === 'number' && body.dry_run !== true) {
+    const { total, created, duplicates, failed } = body;
+    if (created + duplicates + failed !== total) return `import counts do not add up: created ${created} + duplicates ${duplicates} + failed ${failed} ≠ total ${total}`;
+  }
   return null;
 }
 
@@ -140,7 +149,8 @@ export async function accountRuns(world: World, req: FuzzRequest, r: Reply, sinc
       problems.push({ kind: got.error === 'timeout' ? 'hang' : 'lost-run', detail: `GET /v1/runs/${id} (acknowledged): ${describeAnswer(got)}` });
       break;
     }
-    if (got.reply.status !== 200) problems.push({ kind: 'lost-run', detail: `acknowledged run ${id}: GET answered ${got.reply.status}` });
+    if (got.reply.status >= 500) problems.push({ kind: '5xx', detail: `reading the acknowledged run ${id} answers ${got.reply.status}` });
+    else if (got.reply.status !== 200) problems.push({ kind: 'lost-run', detail: `acknowledged run ${id}: GET answered ${got.reply.status}` });
     else found.push({ id, token: String(jsonOf(got.reply)?.callback_url ?? '').split('/').pop() || null });
   }
   return { problems, found };

@@ -485,9 +485,10 @@ export function buildRequest(g: G, index: number, ctx: BuildContext): FuzzReques
   } else if (route.surface === 'launch') {
     const keys = pools.launchKeys[tenant];
     let key: string;
-    if (keys.length && chance(g, 0.7)) {
+    const tamper = category === 'credentials' || category === 'bogus-ids';
+    if (keys.length && (!tamper || chance(g, 0.7))) {
       key = pick(g, keys);
-      if (chance(g, 0.6)) {
+      if (tamper) {
         // One changed character (the signature's last one half of the time): must never open the page.
         const at = chance(g, 0.5) ? key.length - 1 : int(g, 0, key.length - 1);
         const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
