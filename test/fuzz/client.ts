@@ -33,6 +33,7 @@ export function send(base: string, req: Outgoing, timeoutMs: number): Promise<Ou
   const ms = (): number => Math.round(performance.now() - started);
   return new Promise((resolve) => {
     let done = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (o: Outcome): void => {
       if (done) return;
       done = true;
@@ -49,7 +50,7 @@ export function send(base: string, req: Outgoing, timeoutMs: number): Promise<Ou
       finish({ ok: false, error: 'refused-by-client', message: (e as Error).message, ms: 0 });
       return;
     }
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       r.destroy(new Error('deadline'));
       finish({ ok: false, error: 'timeout', message: `no complete answer within ${timeoutMs} ms`, ms: ms() });
     }, timeoutMs);
