@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { startServerProcess, sigkill, type ServerProcess } from '../helpers/process.js';
+import { spawn } from 'node:child_process';
+import { sigkill, type ServerProcess } from '../helpers/process.js';
 import { startTarget, type Target } from '../helpers/server.js';
 import { jsonOf, send, type Outcome } from './client.js';
 
@@ -188,6 +189,37 @@ function answerTarget(url: string, res: ServerResponse): void {
   else json(200, '{"ok":true}');
 }
 
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+/** `flowgate serve` as a child process on an ephemeral port; a loaded machine may take long to start it, hence the deadline. */
+function spawnServer(dataDir: string, logLevel: string, deadlineMs: number): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--no-examples', '--log-level', logLevel], {
+    cwd: ROOT, env: { ...process.env, FLOWGATE_ADMIN_TOKEN: ADMIN_TOKEN, ...SERVER_ENV }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const output = (): string => out.slice(-4000);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the server did not start within ${deadlineMs} ms:\n${output()}`));
+    }, deadlineMs);
+    const onData = (chunk: Buffer): void => {
+      out = (out + chunk.toString()).slice(-8000);
+      const m = /Flowgate is serving on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1]!, child, output });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited (${code ?? signal}) before serving:\n${output()}`));
+    });
+  });
+}
+
 async function must(base: string, method: string, path: string, body: unknown, tenant?: string, type = 'application/json'): Promise<any> {
   const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` };
   if (tenant) headers['flowgate-tenant'] = tenant;
@@ -208,7 +240,7 @@ export async function startWorld(opts: { logLevel?: string } = {}): Promise<Worl
   const target = await startTarget((req, res) => answerTarget(req.url, res));
   let proc: ServerProcess;
   try {
-    proc = await startServerProcess(dataDir, { token: ADMIN_TOKEN, env: SERVER_ENV, logLevel: opts.logLevel ?? 'fatal' });
+    proc = await spawnServer(dataDir, opts.logLevel ?? 'fatal', 90_000);
   } catch (e) {
     await target.close();
     rmSync(dataDir, { recursive: true, force: true });
