@@ -24,8 +24,8 @@ export type Outcome = { ok: true; reply: Reply } | { ok: false; error: 'timeout'
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
-/** The first 256 KiB of an answer is kept (enough for every oracle); the rest is read and dropped. */
-const KEEP_BYTES = 256 * 1024;
+/** The first 4 MiB of an answer is kept (a run view with the largest data fits); the rest is read and dropped. */
+const KEEP_BYTES = 4 * 1024 * 1024;
 
 export function send(base: string, req: Outgoing, timeoutMs: number): Promise<Outcome> {
   const url = new URL(base);

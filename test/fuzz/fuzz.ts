@@ -147,7 +147,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
       const run = jsonOf(o.reply);
       if (o.reply.status !== 200 && o.reply.status < 500) record(p.req, 'lost-run', `the run it started (${p.id}) answers ${o.reply.status} later`, describeAnswer(o));
       else if (o.reply.status >= 500) record(p.req, '5xx', `reading the run it started (${p.id}) later answers ${o.reply.status}`, describeAnswer(o));
-      else if (!['succeeded', 'failed', 'cancelled'].includes(run?.status)) record(p.req, 'stuck-run', `run ${p.id} of ${run?.workflow} is still ${run?.status} after ${Math.round((Date.now() - p.at) / 1000)} s (step ${run?.step})`, '');
+      else if (run && !['succeeded', 'failed', 'cancelled'].includes(run.status)) record(p.req, 'stuck-run', `run ${p.id} of ${run?.workflow} is still ${run?.status} after ${Math.round((Date.now() - p.at) / 1000)} s (step ${run?.step})`, '');
     }
     current = null;
   };
@@ -188,7 +188,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
           for (const f of acc.found) {
             if (!fx.runs.includes(f.id)) fx.runs.push(f.id);
             if (f.token && !fx.callbackTokens.includes(f.token)) fx.callbackTokens.push(f.token);
-            if (TERMINATES.has(req.starts.kind)) pending.push({ id: f.id, tenant: req.starts.tenant, req, at: Date.now() });
+            if (f.created && TERMINATES.has(req.starts.kind)) pending.push({ id: f.id, tenant: req.starts.tenant, req, at: Date.now() });
             if (req.starts.kind === 'foreach') await settle(world, req.starts.tenant, f.id, 30_000);
           }
         }

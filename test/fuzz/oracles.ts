@@ -113,8 +113,8 @@ export async function adminGet(world: World, tenant: Tenant, path: string, timeo
 
 export interface Accounting {
   problems: { kind: Kind; detail: string }[];
-  /** Acknowledged runs that exist, with their callback tokens. */
-  found: { id: string; token: string | null }[];
+  /** Acknowledged runs that exist, with their callback tokens; `created`: this request created it (not an existing run it named). */
+  found: { id: string; token: string | null; created: boolean }[];
 }
 
 /**
@@ -151,7 +151,7 @@ export async function accountRuns(world: World, req: FuzzRequest, r: Reply, sinc
     }
     if (got.reply.status >= 500) problems.push({ kind: '5xx', detail: `reading the acknowledged run ${id} answers ${got.reply.status}` });
     else if (got.reply.status !== 200) problems.push({ kind: 'lost-run', detail: `acknowledged run ${id}: GET answered ${got.reply.status}` });
-    else found.push({ id, token: String(jsonOf(got.reply)?.callback_url ?? '').split('/').pop() || null });
+    else found.push({ id, token: String(jsonOf(got.reply)?.callback_url ?? '').split('/').pop() || null, created: newIds.includes(id) });
   }
   return { problems, found };
 }
