@@ -116,6 +116,7 @@ export function advance(run: Run, step: CompiledStep, record: StepRecord, outcom
       const rec: StepRecord = { ...record, status: 'waiting', input: outcome.input ?? record.input, output: outcome.state };
       const parked = park(run, id, { kind: 'child', step: id, seq: record.seq, children: outcome.children, wake_on: outcome.wakeOn }, Math.ceil(outcome.until), now);
       if (outcome.progress !== undefined) parked.progress = outcome.progress;
+      if (outcome.data !== undefined) parked.data = outcome.data;
       return { run: parked, record: rec, proceed: false, replied: false };
     }
     case 'reply': {

@@ -169,14 +169,15 @@ async function advanceForeach(ctx: StepContext, state: ForeachState, items: Json
   const done = state.succeeded + state.failed;
   const progress = state.total === 0 ? 100 : Math.floor((100 * done) / state.total);
   const active = Object.keys(state.active);
+  // `stats` is kept current in the run's data at every commit that moves progress, not only at the end.
+  const stats = { total: state.total, succeeded: state.succeeded, failed: state.failed };
   if (active.length === 0 && state.next >= state.total) {
-    const stats = { total: state.total, succeeded: state.succeeded, failed: state.failed };
     const saveAs = def.save_as as string | undefined;
     const data: JsonObject = { ...ctx.scope.data, stats, ...(saveAs ? { [saveAs]: state.results ?? [] } : {}) };
     return { kind: 'continue', data, output: stats, progress: 100 };
   }
   const until = roundOver ? ctx.now() : ctx.now() + CHILD_CHECK_MS;
-  return { kind: 'await', children: active, wakeOn: 'end', until, state: state as unknown as Json, progress };
+  return { kind: 'await', children: active, wakeOn: 'end', until, state: state as unknown as Json, progress, data: { ...ctx.scope.data, stats } };
 }
 
 export const foreachStep: StepKind = {

@@ -105,7 +105,8 @@ export type Outcome =
   | { kind: 'sleep'; until: number; input?: Json; output?: Json; attempt?: Partial<Attempt> }
   | { kind: 'park'; timeoutAt: number; input?: Json }
   /** Park until one of `children` replies or ends, or `until`; `state` is kept as the record's output. */
-  | { kind: 'await'; children: string[]; wakeOn: 'reply' | 'end'; until: number; state: Json; input?: Json; progress?: number }
+  /** `data`: the run's data while it waits (a foreach keeps its `stats` current there). */
+  | { kind: 'await'; children: string[]; wakeOn: 'reply' | 'end'; until: number; state: Json; input?: Json; progress?: number; data?: JsonObject }
   | { kind: 'retry'; at: number; input?: Json; attempt?: Partial<Attempt>; error: Omit<RunError, 'step'> }
   | { kind: 'fail'; error: Omit<RunError, 'step'>; input?: Json; output?: Json; attempt?: Partial<Attempt> }
   | { kind: 'end'; status: 'succeeded' | 'failed'; error?: Omit<RunError, 'step'>; input?: Json };
