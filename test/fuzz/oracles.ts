@@ -43,6 +43,8 @@ export function serverFault(req: FuzzRequest, r: Reply): string | null {
     if (r.status === 503 && r.headers['retry-after'] !== undefined) return null;
     if (isRunAnswer(r)) return null;
     if (r.status === 504 && req.route.surface === 'corezoid-sync') return null;
+    // The MPO documentation's status table: incorrect API login details answer 500.
+    if (r.status === 500 && req.route.surface.startsWith('corezoid') && /incorrect API login details/.test(r.text)) return null;
     return `answered ${r.status}`;
   }
   if (r.status < 300 && req.route.surface.startsWith('corezoid') && /internal error/i.test(r.text)) return 'an "internal error" op inside a 2xx envelope';
@@ -80,7 +82,18 @@ export function acknowledged(req: FuzzRequest, r: Reply): { ids: string[]; creat
   const body = jsonOf(r);
   const header = r.headers['flowgate-run-id'];
   if (header) return { ids: [String(header)], refused: false, known: true };
-  if (r.status >= 400 && !(req.route.surface === 'corezoid-sync' && r.status === 504)) return { ids: [], refused: true, known: true };
+  // A processed Corezoid envelope whose ops are not all ok is a 400 (docs/compatibility.md), yet its
+  // ok ops took effect: such an answer is read op by op below, not as a refusal.
+  const processedEnvelope = req.route.surface.startsWith('corezoid') && (r.status === 400 || r.status === 500)
+    && Array.isArray(body?.ops) && body.ops.some((o: any) => o?.proc === 'ok' || o?.proc === 'not_unical_ref');
+  if (r.status >= 400 && !processedEnvelope && !(req.route.surface === 'corezoid-sync' && r.status === 504)) {
+    // A Sync API op whose run failed answers proc "error" without an obj_id, so a processed Sync
+    // envelope that is not all ok may have created runs it does not name. It is told from a refusal
+    // of the whole request by its shape: processed Sync answers are written `{"ops":[…],"request_proc":…}`
+    // (the documented order), refusals `{"request_proc":…,"ops":[…]}`.
+    const syncOps = req.route.surface === 'corezoid-sync' && r.text.startsWith('{"ops"');
+    return syncOps ? { ids: [], refused: false, known: false } : { ids: [], refused: true, known: true };
+  }
   switch (req.route.surface) {
     case 'native':
       if (req.route.name === 'triggerBatch') return { ids: (body?.items ?? []).map((x: any) => x?.run_id).filter(Boolean), refused: false, known: true };
