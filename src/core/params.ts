@@ -16,6 +16,7 @@
  * `compileParams` precompiles a spec set (regexes, enum sets) once; its result is cached by the
  * identity of the specs object, so calling `applyParams` on every trigger costs no compilation.
  */
+import { isInexactInteger } from './exact-integers.js';
 import type { FieldProblem } from './errors.js';
 import { UUID_RE } from './ids.js';
 import { compileUserRegex, RegexError, regexProblem, type UserRegex } from './regex.js';
@@ -41,7 +42,10 @@ export interface CompiledParams {
 // ---------------------------------------------------------------- values
 
 const FAIL: unique symbol = Symbol('fail');
-type Coerced = Json | typeof FAIL;
+/** An integer a number cannot hold exactly: refused rather than rounded. */
+const INEXACT: unique symbol = Symbol('inexact');
+type Coerced = Json | typeof FAIL | typeof INEXACT;
+const INEXACT_MESSAGE = `is an integer outside the range a number holds exactly (±${Number.MAX_SAFE_INTEGER}); declare the param type: string to keep its digits`;
 
 const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
@@ -90,6 +94,7 @@ function coerce(type: ParamType, v: unknown): Coerced {
       if (typeof v !== 'string') return FAIL;
       const t = v.trim();
       if (!NUMBER_RE.test(t)) return FAIL;
+      if (isInexactInteger(t)) return INEXACT;
       const n = Number(t);
       if (!Number.isFinite(n) || (type === 'integer' && !Number.isInteger(n))) return FAIL;
       return n;
@@ -304,8 +309,8 @@ class ParamSet implements CompiledParams {
         continue;
       }
       const value = coerce(check.type, raw);
-      if (value === FAIL) {
-        errors.push({ path: name, message: TYPE_MESSAGES[check.type] });
+      if (value === INEXACT || value === FAIL) {
+        errors.push({ path: name, message: value === INEXACT ? INEXACT_MESSAGE : TYPE_MESSAGES[check.type] });
         continue;
       }
       checkConstraints(check, value, name, errors);

@@ -10,6 +10,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { exactIntegers } from '../core/exact-integers.js';
 import { checkDepth, exceedsDepth, tooDeep } from '../core/depth.js';
 import { FlowgateError } from '../core/errors.js';
 import { locateTooDeep } from '../core/json-error.js';
@@ -290,7 +291,7 @@ function parseJsonText(text: string): unknown {
   let value: unknown;
   try {
     // V8's JSON.parse does not recurse, so it reads any depth; the limit is applied to its result.
-    value = JSON.parse(text);
+    value = JSON.parse(exactIntegers(text));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const at = /at position (\d+)/.exec(message);
