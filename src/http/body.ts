@@ -362,10 +362,24 @@ function parseParams(bytes: Buffer, contentType: string | undefined): Record<str
       }
       return value as Record<string, unknown>;
     }
-    case 'form':
+    case 'form': {
+      refuseJsonSentAsForm(text);
       return parseForm(bytes, media.charset);
+    }
     case 'xml':
       return xmlToObject(text);
+  }
+}
+
+/**
+ * `curl -d '{"amount": 5}'` sends JSON as `application/x-www-form-urlencoded` (curl's default), which
+ * would parse as one key that looks like JSON: refused with the likely cause instead of a run whose
+ * data is that key. (No form of name=value pairs starts with `{` and ends with `}`.)
+ */
+function refuseJsonSentAsForm(text: string): void {
+  const t = text.trim();
+  if ((t.startsWith('{') && t.endsWith('}')) || (t.startsWith('[') && t.endsWith(']'))) {
+    throw new FlowgateError('malformed_body', 'the body looks like JSON but was sent as application/x-www-form-urlencoded (curl\'s default with -d): send it with Content-Type: application/json');
   }
 }
 

@@ -184,3 +184,17 @@ test('direct URLs need no Authorization and ignore one', async () => {
   const res = await fetch(triggers.urls.direct_json, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer nonsense' }, body: '{"amount": 1}' });
   assert.equal(res.status, 200);
 });
+
+test('JSON sent with curl\'s default form Content-Type is refused with the likely cause, natively and on a direct URL', async () => {
+  const before = await s.runCount();
+  const r = await post(triggers.urls.direct_json, '{"amount": 5}', 'application/x-www-form-urlencoded');
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.request_proc, 'error');
+  assert.match(r.body.ops[0].description, /looks like JSON but was sent as application\/x-www-form-urlencoded \(curl's default with -d\)/);
+  const native = await s.call('POST', '/v1/workflows/order/runs', { raw: '{"amount": 5}', type: 'application/x-www-form-urlencoded' });
+  assert.equal(native.status, 400, native.text);
+  assert.match(native.body.detail, /Content-Type: application\/json/);
+  assert.equal(await s.runCount(), before);
+  const form = await post(triggers.urls.direct_nvp, 'amount=5', 'application/x-www-form-urlencoded');
+  assert.equal(form.status, 200, 'a real form still works');
+});
