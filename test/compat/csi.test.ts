@@ -393,3 +393,14 @@ test('GET on the start URLs is not allowed; the status URL needs no Authorizatio
   assert.equal(r.status, 405);
   assert.match(r.headers.get('allow') ?? '', /POST/);
 });
+
+test('execute answers the job\'s status when the answer is written, as docs/compatibility.md states', async () => {
+  const quick = await (await raw('POST', `/task/execute/${guids.quick}`, '')).json();
+  assert.equal(quick.success, true);
+  assert.equal(quick.status, 'Completed', 'a workflow that finished in its first commit is already Completed');
+  const iupdate = await (await raw('POST', `/task/execute/${guids.iupdate}`, '')).json();
+  assert.ok(['Queued', 'In Progress'].includes(iupdate.status), iupdate.status);
+  const crash = await (await raw('POST', `/task/execute/${guids.crash}`, '')).json();
+  assert.equal(crash.success, true, 'success says the job started');
+  assert.equal(crash.status, 'Failed');
+});
