@@ -44,6 +44,12 @@ test('while children run, data.stats counts the ones that ended: GET /v1/runs/{i
   assert.equal(live.progress, 50);
   const doc = await (await fetch(status)).json();
   assert.deepEqual([doc.recordsRead, doc.recordsProcessed, doc.recordsFailed, doc.percentComplete], [4, 0, 2, 50]);
+  // Luma history: the record and the foreach's step item carry the same counts.
+  const key = (await s.call('POST', '/v1/keys', { json: { name: 'luma', role: 'read' } })).body.token;
+  const luma = async (path: string) => (await (await fetch(`${s.url}/gateway/api/v1/workflowhistory/${runId}${path}`, { headers: { authorization: `Bearer ${key}` } })).json()).resultData;
+  assert.deepEqual((await luma('')).statistics, { total: 4, succeeded: 0, failed: 2 });
+  const [fanItem] = (await luma('/stephistory')).filter((i: { activityId: string }) => i.activityId === 'fan');
+  assert.deepEqual(fanItem.statistics, { total: 4, succeeded: 0, failed: 2 });
 
   // One held child is released: the counts move before the end.
   const held = (await children(runId)).filter((c) => c.status === 'waiting');

@@ -7,8 +7,8 @@
  * the run is active the page refreshes itself (meta refresh). Every value that comes from users
  * (names, ids, messages, conditions) is HTML-escaped.
  */
-import { isTerminal, type Json, type Run, type StepDef, type StepRecord, type Workflow } from '../../core/types.js';
-import { lumaRunStatus, lumaStepStatus } from './luma-history.js';
+import { isTerminal, type Run, type StepDef, type StepRecord, type Workflow } from '../../core/types.js';
+import { childCounts as countsOf, lumaRunStatus, lumaStepStatus } from './luma-history.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const escapeHtml = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c]);
@@ -60,13 +60,8 @@ function statusBadge(status: string): string {
 }
 
 /** A `foreach` record's child counts, as it keeps them in its output while and after it runs. */
-export function childCounts(record: StepRecord | undefined): { total: number; succeeded: number; failed: number } | null {
-  const o = record?.output as { [k: string]: Json } | null | undefined;
-  const stats = (o && typeof o === 'object' && !Array.isArray(o) && typeof o.stats === 'object' ? o.stats : o) as { [k: string]: Json } | null | undefined;
-  if (!stats || typeof stats !== 'object' || Array.isArray(stats)) return null;
-  const { total, succeeded, failed } = stats;
-  return typeof total === 'number' && typeof succeeded === 'number' && typeof failed === 'number' ? { total, succeeded, failed } : null;
-}
+const childCounts = (record: StepRecord | undefined): ReturnType<typeof countsOf> =>
+  (record?.type === 'foreach' ? countsOf(record.output) : null);
 
 /** The transitions the run took: each record's step to the next record's step, in execution order. */
 function takenEdges(records: StepRecord[]): Set<string> {

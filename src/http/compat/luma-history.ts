@@ -78,6 +78,14 @@ export function inputParametersText(input: JsonObject, params: Record<string, Pa
 
 const metaValue = (run: Run, key: string): Json => (run.meta && Object.hasOwn(run.meta, key) ? run.meta[key] : null);
 
+/** Child counts `{ total, succeeded, failed }`: a `foreach` record's output (kept current while it runs), or a run's `data.stats`. */
+export function childCounts(value: Json | undefined): { total: number; succeeded: number; failed: number } | null {
+  const o = value as { [k: string]: Json } | null | undefined;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return null;
+  const { total, succeeded, failed } = o;
+  return typeof total === 'number' && typeof succeeded === 'number' && typeof failed === 'number' ? { total, succeeded, failed } : null;
+}
+
 /** The workflow history record of a run (`resultData` of GET …/workflowhistory/{triggerId}). */
 export function historyRecord(run: Run, params: Record<string, ParamSpec>, now: number, base: string): JsonObject {
   const start = run.started_at ?? run.created_at;
@@ -94,6 +102,8 @@ export function historyRecord(run: Run, params: Record<string, ParamSpec>, now: 
     initiationInfo: metaValue(run, 'initiationInfo'),
     workflowIdentifier: run.workflow,
     percentComplete: run.status === 'succeeded' ? 100 : run.progress,
+    // A foreach's counts, live while its children run (Flowgate's addition to the record).
+    ...(childCounts(run.data.stats) ? { statistics: childCounts(run.data.stats) } : {}),
     href: `${base}/gateway/api/v1/workflowhistory/${run.id}`,
   };
 }
@@ -113,6 +123,7 @@ export interface StepItem {
 }
 
 export function stepItem(record: StepRecord, run: Run, now: number): StepItem {
+  const counts = record.type === 'foreach' ? childCounts(record.output) : null;
   return {
     id: record.seq,
     activityName: record.name ?? record.step_id,
@@ -123,6 +134,7 @@ export function stepItem(record: StepRecord, run: Run, now: number): StepItem {
     endTime: record.finished_at,
     timeSpent: Math.max(0, (record.finished_at ?? now) - record.started_at),
     totalAttempts: Math.max(1, record.attempts.length),
+    ...(counts ? { statistics: counts } : {}),
   };
 }
 
