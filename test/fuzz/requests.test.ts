@@ -25,11 +25,17 @@ function fakeWorld(): World {
 const ctx = (): BuildContext => ({ world: fakeWorld(), pools: emptyPools(), routes: [...routesFromOpenApi(openApiDocument('http://127.0.0.1:1')), ...COMPAT_ROUTES] });
 const draw = (c: BuildContext, seed: number, i: number) => buildRequest(fc.sample(fc.gen(), { seed: requestSeed(seed, i), numRuns: 1 })[0]!, i, c);
 
+/** A signed Corezoid URL carries the current second and its signature: the two draws may straddle a second. */
+const unsigned = (path: string): string => path.replace(/\/\d{9,11}\/[0-9a-f]{40}(?=$|\?)/, '/TIME/SIGNATURE');
+
 test('the same seed and index give the same request', () => {
   for (let i = 0; i < 50; i++) {
     const a = draw(ctx(), 7, i);
     const b = draw(ctx(), 7, i);
-    assert.deepEqual({ ...a.out, route: a.route.name, category: a.category }, { ...b.out, route: b.route.name, category: b.category });
+    assert.deepEqual(
+      { ...a.out, path: unsigned(a.out.path), route: a.route.name, category: a.category },
+      { ...b.out, path: unsigned(b.out.path), route: b.route.name, category: b.category },
+    );
   }
   assert.notDeepEqual(draw(ctx(), 7, 0).out, draw(ctx(), 8, 0).out);
 });
