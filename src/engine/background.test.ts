@@ -9,17 +9,12 @@
  * children) does not read the parent, so a fan-out costs no parent read per child.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { validateDefinition } from '../core/definition.js';
 import { randomToken, uuidv7 } from '../core/ids.js';
 import type { JsonObject, Run, Workflow } from '../core/types.js';
-import { SUPPORTED_STEP_TYPES } from '../steps/index.js';
 import type { HttpPort, HttpRequest, HttpResponse } from '../steps/types.js';
-import { openSqliteStore } from '../store/sqlite/store.js';
 import type { Store } from '../store/types.js';
+import { deployTo, engineConfig, migratedStore, NO_HTTP } from '../../test/helpers/engine.js';
 import { Engine, type EngineConfig } from './engine.js';
 import { newWebhookSecret } from './webhook-secrets.js';
 
@@ -94,21 +89,10 @@ interface Harness {
   until(id: string, ok: (r: Run) => boolean, what: string, ms?: number): Promise<Run>;
 }
 
-const noHttp: HttpPort = { request: async () => { throw new Error('no http here'); } };
-
 async function harness(t: TestContext): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'flowgate-background-'));
-  const real = await openSqliteStore({ path: join(dir, 'flowgate.db') });
-  await real.migrate();
-  await real.ensureTenant('default');
+  const { store: real, engines } = await migratedStore(t, 'background');
   const faulty = new FaultyStore(real);
   const log = new Recorder();
-  const engines: Engine[] = [];
-  t.after(async () => {
-    for (const e of engines) await e.stop().catch(() => {});
-    await real.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
   return {
     faulty, store: faulty.store, log,
     engine(opts = {}) {
@@ -117,18 +101,11 @@ async function harness(t: TestContext): Promise<Harness> {
       const delivery = deliveries
         ? { secrets: { signingSecrets: async () => [secret] }, config: { maxAttempts: 3, initialBackoffMs: 200, maxBackoffMs: 1000, timeoutMs: 2000 } }
         : undefined;
-      const e = new Engine(faulty.store, { http: http ?? noHttp, secrets: { values: async () => ({}) }, log, delivery }, {
-        owner: `node-${randomToken(4)}`, leaseMs: 30_000, maxDataBytes: 256 * 1024, stepsPerSlice: 200, maxStepsPerRun: 10_000,
-        maxActive: 100, clock: Date.now, callbackUrl: (tok) => `http://flowgate.test/v1/callbacks/${tok}`, ...cfg,
-      });
+      const e = new Engine(faulty.store, { http: http ?? NO_HTTP, secrets: { values: async () => ({}) }, log, delivery }, engineConfig(cfg));
       engines.push(e);
       return e;
     },
-    async deploy(doc) {
-      const v = validateDefinition(doc, { supportedStepTypes: SUPPORTED_STEP_TYPES });
-      if (!v.ok) throw new Error(JSON.stringify(v.problems));
-      return (await real.saveWorkflow('default', v.definition, JSON.stringify(doc), { hash: randomToken(20), guid: crypto.randomUUID() }, Date.now())).workflow;
-    },
+    deploy: (doc) => deployTo(real, doc),
     async until(id, ok, what, ms = 5000) {
       const deadline = Date.now() + ms;
       for (;;) {

@@ -10,14 +10,13 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { loadConfig } from '../app/config.js';
 import { startServer } from '../app/app.js';
-import { validateDefinition } from '../core/definition.js';
 import { FlowgateError } from '../core/errors.js';
 import { randomToken, uuidv7 } from '../core/ids.js';
 import { isTerminal, type JsonObject, type Run, type RunStatus, type StepRecord, type Workflow } from '../core/types.js';
 import { stepExecutionKey } from '../steps/http.js';
-import { SUPPORTED_STEP_TYPES } from '../steps/index.js';
 import type { HttpPort, HttpRequest, HttpResponse } from '../steps/types.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/store.js';
+import type { SqliteStore } from '../store/sqlite/store.js';
+import { deployTo, engineConfig, migratedStore, NO_HTTP } from '../../test/helpers/engine.js';
 import { Engine, type EngineConfig } from './engine.js';
 
 const silent = { info() {}, warn() {}, error() {} };
@@ -32,34 +31,18 @@ interface Harness {
 }
 
 async function harness(t: TestContext): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'flowgate-engine-'));
-  const store = await openSqliteStore({ path: join(dir, 'flowgate.db') });
-  await store.migrate();
-  await store.ensureTenant('default');
+  const { store, engines: stoppers } = await migratedStore(t, 'engine');
   const engines: Engine[] = [];
-  t.after(async () => {
-    for (const e of engines) await e.stop().catch(() => {});
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const noHttp: HttpPort = { request: async () => { throw new Error('no http here'); } };
   const h: Harness = {
     store, engines,
     engine(opts = {}) {
       const { http, ...cfg } = opts;
-      const e = new Engine(store, { http: http ?? noHttp, secrets: { values: async () => ({}) }, log: silent }, {
-        owner: `node-${randomToken(4)}`, leaseMs: 30_000, maxDataBytes: 256 * 1024, stepsPerSlice: 200, maxStepsPerRun: 10_000,
-        maxActive: 100, clock: Date.now, callbackUrl: (tok) => `http://flowgate.test/v1/callbacks/${tok}`, ...cfg,
-      });
+      const e = new Engine(store, { http: http ?? NO_HTTP, secrets: { values: async () => ({}) }, log: silent }, engineConfig(cfg));
       engines.push(e);
+      stoppers.push(e);
       return e;
     },
-    async deploy(doc) {
-      const v = validateDefinition(doc, { supportedStepTypes: SUPPORTED_STEP_TYPES });
-      if (!v.ok) throw new Error(JSON.stringify(v.problems));
-      const saved = await store.saveWorkflow('default', v.definition, JSON.stringify(doc), { hash: randomToken(20), guid: crypto.randomUUID() }, Date.now());
-      return saved.workflow;
-    },
+    deploy: (doc) => deployTo(store, doc),
     async start(wf, data = {}, ref = null) {
       const e = engines[engines.length - 1];
       const res = await e.startRun({ workflow: wf, data, input: data, ref, refPolicy: 'native' });

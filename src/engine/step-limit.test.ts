@@ -5,15 +5,11 @@
  * previous process is failed by the next one's recovery instead of staying `running`.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { validateDefinition } from '../core/definition.js';
 import { randomToken, uuidv7 } from '../core/ids.js';
 import type { Run, Workflow } from '../core/types.js';
-import { SUPPORTED_STEP_TYPES } from '../steps/index.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/store.js';
+import type { SqliteStore } from '../store/sqlite/store.js';
+import { deployTo, engineConfig, migratedStore, NO_HTTP } from '../../test/helpers/engine.js';
 import { Engine } from './engine.js';
 
 const silent = { info() {}, warn() {}, error() {} };
@@ -29,24 +25,10 @@ const LOOP = {
 };
 
 async function setup(t: TestContext): Promise<{ store: SqliteStore; wf: Workflow; engine: (max: number) => Engine }> {
-  const dir = mkdtempSync(join(tmpdir(), 'flowgate-step-limit-'));
-  const store = await openSqliteStore({ path: join(dir, 'flowgate.db') });
-  await store.migrate();
-  await store.ensureTenant('default');
-  const engines: Engine[] = [];
-  t.after(async () => {
-    for (const e of engines) await e.stop().catch(() => {});
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const v = validateDefinition(LOOP, { supportedStepTypes: SUPPORTED_STEP_TYPES });
-  if (!v.ok) throw new Error(JSON.stringify(v.problems));
-  const wf = (await store.saveWorkflow('default', v.definition, JSON.stringify(LOOP), { hash: randomToken(20), guid: crypto.randomUUID() }, Date.now())).workflow;
+  const { store, engines } = await migratedStore(t, 'step-limit');
+  const wf = await deployTo(store, LOOP);
   const engine = (max: number): Engine => {
-    const e = new Engine(store, { http: { request: async () => { throw new Error('no http'); } }, secrets: { values: async () => ({}) }, log: silent }, {
-      owner: `node-${randomToken(4)}`, leaseMs: 30_000, maxDataBytes: 256 * 1024, stepsPerSlice: SLICE, maxStepsPerRun: max,
-      maxActive: 100, clock: Date.now, callbackUrl: (tok) => `http://flowgate.test/v1/callbacks/${tok}`,
-    });
+    const e = new Engine(store, { http: NO_HTTP, secrets: { values: async () => ({}) }, log: silent }, engineConfig({ stepsPerSlice: SLICE, maxStepsPerRun: max }));
     engines.push(e);
     return e;
   };

@@ -1,0 +1,50 @@
+/**
+ * What the engine tests share: a migrated SQLite store in a temporary directory (closed and removed
+ * after the test, with every engine started on it stopped first), the engine settings they start
+ * from, and a workflow deployed straight into the store.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { validateDefinition } from '../../src/core/definition.js';
+import { randomToken } from '../../src/core/ids.js';
+import type { Workflow } from '../../src/core/types.js';
+import type { EngineConfig } from '../../src/engine/engine.js';
+import { SUPPORTED_STEP_TYPES } from '../../src/steps/index.js';
+import type { HttpPort } from '../../src/steps/types.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.js';
+import type { Store } from '../../src/store/types.js';
+
+/** An http port for engines whose workflows make no request. */
+export const NO_HTTP: HttpPort = { request: async () => { throw new Error('no http here'); } };
+
+/** The settings every engine test starts from (a fresh owner each time). */
+export function engineConfig(overrides: Partial<EngineConfig> = {}): EngineConfig {
+  return {
+    owner: `node-${randomToken(4)}`, leaseMs: 30_000, maxDataBytes: 256 * 1024, stepsPerSlice: 200, maxStepsPerRun: 10_000,
+    maxActive: 100, clock: Date.now, callbackUrl: (tok) => `http://flowgate.test/v1/callbacks/${tok}`, ...overrides,
+  } as EngineConfig;
+}
+
+/** A migrated store with the default tenant; `engines` are stopped before it closes after the test. */
+export async function migratedStore(t: TestContext, prefix: string): Promise<{ store: SqliteStore; engines: { stop(): Promise<unknown> }[] }> {
+  const dir = mkdtempSync(join(tmpdir(), `flowgate-${prefix}-`));
+  const store = await openSqliteStore({ path: join(dir, 'flowgate.db') });
+  await store.migrate();
+  await store.ensureTenant('default');
+  const engines: { stop(): Promise<unknown> }[] = [];
+  t.after(async () => {
+    for (const e of engines) await e.stop().catch(() => {});
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { store, engines };
+}
+
+/** Validates a definition and saves it as the default tenant's workflow. */
+export async function deployTo(store: Store, doc: Record<string, unknown>): Promise<Workflow> {
+  const v = validateDefinition(doc, { supportedStepTypes: SUPPORTED_STEP_TYPES });
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  return (await store.saveWorkflow('default', v.definition, JSON.stringify(doc), { hash: randomToken(20), guid: crypto.randomUUID() }, Date.now())).workflow;
+}
