@@ -118,6 +118,15 @@ async function harness(t: TestContext): Promise<Harness> {
   };
 }
 
+/** Waits until a POST carrying the run's result reached the receiver. */
+async function delivered(posts: HttpRequest[], runId: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!posts.some((p) => p.body && JSON.parse(String(p.body)).run_id === runId)) {
+    assert.ok(Date.now() < deadline, 'the run\'s result was delivered');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const start = async (e: Engine, wf: Workflow, data: JsonObject = {}, extra: { resultUrl?: string } = {}): Promise<Run> => {
   const res = await e.startRun({ workflow: wf, data, input: data, ref: null, refPolicy: 'native', ...extra });
   assert.equal(res.kind, 'created');
@@ -247,11 +256,7 @@ describe('a store failure in a background loop is logged and the loop carries on
     const wf = await h.deploy({ id: 'fast', steps: [{ id: 'calc', type: 'set', set: { done: true } }] });
     const run = await start(e, wf, {}, { resultUrl: 'https://receiver.example.com/hook' });
     await h.until(run.id, ended, 'ended');
-    const deadline = Date.now() + 5000;
-    while (!posts.some((p) => p.body && JSON.parse(String(p.body)).run_id === run.id)) {
-      assert.ok(Date.now() < deadline, 'the run\'s result was delivered');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await delivered(posts, run.id);
   });
 
   test('delivery loop: a failed claim is retried and the delivery is still made', async (t) => {
@@ -269,11 +274,7 @@ describe('a store failure in a background loop is logged and the loop carries on
     const wf = await h.deploy({ id: 'fast', steps: [{ id: 'calc', type: 'set', set: { done: true } }] });
     const run = await start(e, wf, {}, { resultUrl: 'https://receiver.example.com/hook' });
     await logged(h.log, /result delivery loop failed/);
-    const deadline = Date.now() + 5000;
-    while (!posts.some((p) => p.body && JSON.parse(String(p.body)).run_id === run.id)) {
-      assert.ok(Date.now() < deadline, 'the run\'s result was delivered');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await delivered(posts, run.id);
   });
 
   test('committer: a failed commit is logged and told to its caller; the next commits go through', async (t) => {
