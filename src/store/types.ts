@@ -15,8 +15,27 @@ import type {
 export interface StoreCapabilities {
   /** Several processes may claim runs from this store at once (leases matter across nodes). */
   concurrentClaimers: boolean;
-  /** The store can publish cross-node hints (e.g. PostgreSQL NOTIFY). */
+  /** The store can publish cross-node hints (e.g. PostgreSQL NOTIFY): see `Hint`. */
   notify: boolean;
+}
+
+/**
+ * A cross-node hint (only on stores with `capabilities.notify`). A hint is never the truth: it only
+ * shortens a wait. It may be late, doubled or lost (a receiver also re-reads the store periodically
+ * and after `onReconnect`), and it is published only once the change it announces is committed.
+ */
+export type Hint =
+  /** A run was created or changed (its new status; `replied` when a reply is now stored). */
+  | { kind: 'run'; id: string; tenant: string; status: RunStatus; replied: boolean }
+  /** Runs became claimable (queued, due, or released by a node): claimers should look now. */
+  | { kind: 'work' }
+  /** A cached fact changed (a new workflow version, an archive, a rotated hash, a revoked key). */
+  | { kind: 'invalidate'; cache: string; key: string };
+
+export interface HintListener {
+  hint(hint: Hint): void;
+  /** The hint channel was lost and is back: hints may have been missed, re-read what you wait for. */
+  reconnected(): void;
 }
 
 /** How a ref that is already taken is treated when a run is created. */
@@ -102,6 +121,15 @@ export interface SaveWorkflowResult {
 
 export interface Store {
   readonly capabilities: StoreCapabilities;
+
+  /**
+   * Cross-node hints (present when `capabilities.notify`). The store publishes `run` and `work`
+   * hints itself, in the transaction that commits the change; `publishHint` sends the others.
+   */
+  hints?: {
+    subscribe(listener: HintListener): () => void;
+    publish(hint: Hint): Promise<void>;
+  };
 
   /** Creates or upgrades the schema; idempotent. */
   migrate(): Promise<void>;
