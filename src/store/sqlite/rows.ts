@@ -1,75 +1,9 @@
 /**
- * Row <-> domain mapping for the SQLite store. The run and step record rows are defined once for
- * every backend (../run-row.ts); the workflow and key rows, and JSON comparison, live here.
+ * Row <-> domain mapping for the SQLite store: the run and step record rows are defined once for
+ * every backend (../run-row.ts), the workflow and key rows and JSON comparison in ../documents.ts.
  */
-import type { ApiKey, Definition, Workflow } from '../../core/types.js';
-
 export {
   RUN_COLUMNS, RUN_MUTABLE_COLUMNS, STEP_COLUMNS, decodeFirstSteps, encodeFirstSteps, encodeReply, mergeSteps, rowToRun,
   rowToStep, runInsertValues, runUpdateValues, stepValues, type RunRow, type SqlValue, type StepRow,
 } from '../run-row.js';
-
-// ------------------------------------------------------------------ JSON helpers
-
-const dec = <T>(s: string): T => JSON.parse(s) as T;
-
-/** JSON with object keys sorted at every depth: equal text <=> structurally equal values. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const key of Object.keys(obj).sort()) {
-    const v = obj[key];
-    if (v === undefined || typeof v === 'function') continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
-  }
-  return `{${parts.join(',')}}`;
-}
-
-/** Structural equality of a stored JSON text and a value (fast path: identical serialization). */
-export function sameJson(storedText: string, value: unknown, valueText?: string): boolean {
-  if (valueText !== undefined && storedText === valueText) return true;
-  return canonicalJson(JSON.parse(storedText)) === canonicalJson(value);
-}
-
-// ------------------------------------------------------------------ workflows, keys
-
-/** A version row joined with its head (see WORKFLOW_SELECT in workflows.ts). */
-export interface WorkflowRow {
-  tenant: string;
-  id: string;
-  version: number;
-  name: string;
-  source: string;
-  definition: string;
-  conv_id: number;
-  hash: string;
-  guid: string;
-  archived_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-export function rowToWorkflow(r: WorkflowRow): Workflow {
-  return {
-    tenant: r.tenant,
-    id: r.id,
-    name: r.name,
-    version: r.version,
-    definition: dec<Definition>(r.definition),
-    source: r.source,
-    conv_id: r.conv_id,
-    hash: r.hash,
-    guid: r.guid,
-    archived: r.archived_at !== null,
-    created_at: r.created_at,
-    updated_at: r.updated_at,
-  };
-}
-
-export type KeyRow = ApiKey;
-
-export const rowToKey = (r: KeyRow): ApiKey => ({
-  id: r.id, tenant: r.tenant, name: r.name, role: r.role, token_hash: r.token_hash, created_at: r.created_at,
-});
+export { canonicalJson, rowToKey, rowToWorkflow, sameJson, type KeyRow, type WorkflowRow } from '../documents.js';
