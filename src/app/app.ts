@@ -4,7 +4,6 @@
  */
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
 import { setMaxDepth } from '../core/depth.js';
 import { randomToken } from '../core/ids.js';
@@ -29,8 +28,6 @@ import { workflowRoutes } from '../http/routes/workflows.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import { createHttpServer } from '../http/server.js';
 import { SUPPORTED_STEP_TYPES } from '../steps/index.js';
-import { isStorageFullError } from '../store/sqlite/store.js';
-import { openThreadedSqliteStore } from '../store/sqlite/thread.js';
 import type { Store } from '../store/types.js';
 import { Intake } from '../triggers/intake.js';
 import type { Config } from './config.js';
@@ -38,7 +35,7 @@ import { applyExamples } from './examples.js';
 import { OutboundHttp } from './outbound.js';
 import { parseAllowList } from './ssrf.js';
 import { WorkerSandbox } from './sandbox.js';
-import { guardStorage } from './storage-guard.js';
+import { openConfiguredStore } from './store-backend.js';
 import { WebhookSecrets } from '../engine/webhook-secrets.js';
 import { webhookSecretRoutes } from '../http/routes/webhook-secret.js';
 
@@ -65,21 +62,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   setMaxDepth(config.maxDepth);
   // The regex engine compiles its WebAssembly once, before the first request needs it.
   warmUpRegexEngine();
-  // The store runs on a thread of its own; if that thread dies nothing more can be made durable,
-  // so the process stops and recovery at the next start takes over (docs/operations.md).
-  const dbPath = join(config.dataDir, 'flowgate.db');
-  const threaded = await openThreadedSqliteStore({
-    path: dbPath,
-    onFailure: (err) => {
-      log.fatal({ err }, 'the store thread failed; stopping');
-      process.exit(1);
-    },
-  });
-  // A full disk refuses writes with 503 storage_full and makes the server not ready until space returns.
-  const storage = guardStorage(threaded, {
-    isFull: (e) => isStorageFullError(e, dbPath), retryAfterSeconds: config.retryAfterSeconds, log, clock: Date.now,
-  });
-  const store = storage.store;
+  const { store, storage } = await openConfiguredStore(config, log);
   await store.migrate();
   await store.ensureTenant('default');
 

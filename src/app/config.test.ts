@@ -9,7 +9,7 @@ import { loadConfig } from './config.js';
 
 const flags = () => ({ dataDir: mkdtempSync(join(tmpdir(), 'flowgate-config-')), examples: false as const });
 const documented = [...new Set(readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8').match(/FLOWGATE_[A-Z0-9_]+/g) ?? [])]
-  .filter((name) => name !== 'FLOWGATE_DATABASE_URL');
+  ;
 
 test('every setting docs/operations.md names is accepted, also when a flag overrides it', () => {
   assert.ok(documented.length > 20, `operations.md names the settings (${documented.length})`);
@@ -30,6 +30,12 @@ test('the CLI\'s own variables and other programs\' variables are left alone', (
   assert.doesNotThrow(() => loadConfig(flags(), { FLOWGATE_URL: 'http://x', FLOWGATE_TOKEN: 't', HOME: '/root', PORT: '1' }));
 });
 
-test('FLOWGATE_DATABASE_URL stops the start: this build serves only the embedded store', () => {
-  assert.throws(() => loadConfig(flags(), { FLOWGATE_DATABASE_URL: 'postgres://127.0.0.1/flowgate' }), /FLOWGATE_DATABASE_URL is set, but this build has only the embedded SQLite store/);
+test('FLOWGATE_DATABASE_URL or --database-url selects PostgreSQL; without it, the embedded store', () => {
+  assert.equal(loadConfig(flags(), {}).database.url, null);
+  assert.equal(loadConfig(flags(), { FLOWGATE_DATABASE_URL: 'postgres://127.0.0.1/flowgate' }).database.url, 'postgres://127.0.0.1/flowgate');
+  const flagged = loadConfig({ ...flags(), databaseUrl: 'postgresql://db.internal:5433/fg' }, { FLOWGATE_DATABASE_URL: 'postgres://127.0.0.1/other', FLOWGATE_DATABASE_POOL_SIZE: '25' });
+  assert.equal(flagged.database.url, 'postgresql://db.internal:5433/fg', 'the flag wins');
+  assert.equal(flagged.database.poolSize, 25);
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_DATABASE_URL: 'mysql://x/y' }), /must be a postgres:\/\/ or postgresql:\/\/ URL/);
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_DATABASE_URL: 'postgres://x/y', FLOWGATE_DATABASE_POOL_SIZE: '0' }), /FLOWGATE_DATABASE_POOL_SIZE must be a positive integer/);
 });

@@ -18,6 +18,8 @@ export interface ServeFlags {
   publicUrl?: string;
   examples?: string | false;
   logLevel?: string;
+  /** `--database-url postgres://…`: the PostgreSQL store instead of the embedded SQLite one. */
+  databaseUrl?: string;
 }
 
 export interface Config {
@@ -63,6 +65,11 @@ export interface Config {
    * client address (0: no cap), further ones are closed at once.
    */
   connections: { headersTimeoutMs: number; requestTimeoutMs: number; maxConnectionsPerClient: number };
+  /**
+   * The store: `url` null means the embedded SQLite store in `dataDir`; a postgres:// URL selects the
+   * PostgreSQL store with this pool (docs/operations.md "PostgreSQL").
+   */
+  database: { url: string | null; poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number; idleTimeoutMs: number };
 }
 
 const DEFAULT_EXAMPLES = resolve(new URL('../../examples', import.meta.url).pathname);
@@ -97,6 +104,21 @@ function connectionLimits(env: NodeJS.ProcessEnv): Config['connections'] {
   };
 }
 
+function databaseSettings(flags: ServeFlags, env: NodeJS.ProcessEnv): Config['database'] {
+  const fromEnv = env.FLOWGATE_DATABASE_URL;
+  const url = (flags.databaseUrl ?? fromEnv ?? '').trim() || null;
+  if (url !== null && !/^postgres(ql)?:\/\/[^/]/.test(url)) {
+    throw new Error('FLOWGATE_DATABASE_URL (--database-url) must be a postgres:// or postgresql:// URL; leave it unset for the embedded SQLite store');
+  }
+  return {
+    url,
+    poolSize: intEnv(env, 'FLOWGATE_DATABASE_POOL_SIZE', 10),
+    connectTimeoutMs: intEnv(env, 'FLOWGATE_DATABASE_CONNECT_TIMEOUT_MS', 5000),
+    statementTimeoutMs: intEnv(env, 'FLOWGATE_DATABASE_STATEMENT_TIMEOUT_MS', 30_000),
+    idleTimeoutMs: intEnv(env, 'FLOWGATE_DATABASE_IDLE_TIMEOUT_MS', 30_000),
+  };
+}
+
 function depthEnv(env: NodeJS.ProcessEnv): number {
   const n = intEnv(env, 'FLOWGATE_MAX_DEPTH', DEFAULT_MAX_DEPTH);
   if (n > MAX_DEPTH_SETTING) throw new Error(`FLOWGATE_MAX_DEPTH must be at most ${MAX_DEPTH_SETTING}, got ${n}`);
@@ -113,7 +135,7 @@ function keptValue(dataDir: string, file: string, make: () => string): { value: 
 }
 
 /** FLOWGATE_* variables read by the CLI's client commands and the test runner, not by the server. */
-const CLIENT_SETTINGS = new Set(['FLOWGATE_URL', 'FLOWGATE_TOKEN', 'FLOWGATE_DEBUG', 'FLOWGATE_TEST_REPORTER']);
+const CLIENT_SETTINGS = new Set(['FLOWGATE_URL', 'FLOWGATE_TOKEN', 'FLOWGATE_DEBUG', 'FLOWGATE_TEST_REPORTER', 'FLOWGATE_TEST_BACKEND', 'FLOWGATE_TEST_PG_URL']);
 
 /**
  * The server's configuration. Every FLOWGATE_* variable must be one the server reads: a misspelt or
@@ -121,10 +143,7 @@ const CLIENT_SETTINGS = new Set(['FLOWGATE_URL', 'FLOWGATE_TOKEN', 'FLOWGATE_DEB
  * ignored in silence.
  */
 export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Config {
-  if (env.FLOWGATE_DATABASE_URL) {
-    throw new Error('FLOWGATE_DATABASE_URL is set, but this build has only the embedded SQLite store (PostgreSQL is not available yet): unset it to use SQLite in FLOWGATE_DATA_DIR');
-  }
-  const read = new Set<string>(['FLOWGATE_DATABASE_URL']);
+  const read = new Set<string>();
   const recorded = new Proxy(env, {
     get: (target, name) => {
       if (typeof name === 'string') read.add(name);
@@ -234,5 +253,6 @@ function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
       perWorkflow: intEnv(env, 'FLOWGATE_RATE_LIMIT_PER_WORKFLOW', 0),
     },
     connections: connectionLimits(env),
+    database: databaseSettings(flags, env),
   };
 }
