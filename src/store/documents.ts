@@ -2,23 +2,10 @@
  * Rows both backends share besides the run row (run-row.ts): workflow versions with their head,
  * API keys, and the structural comparison of stored JSON text with a value.
  */
+import { canonicalJson } from '../core/canonical-json.js';
 import type { ApiKey, Definition, Workflow } from '../core/types.js';
 
 const dec = <T>(s: string): T => JSON.parse(s) as T;
-
-/** JSON with object keys sorted at every depth: equal text <=> structurally equal values. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const key of Object.keys(obj).sort()) {
-    const v = obj[key];
-    if (v === undefined || typeof v === 'function') continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
-  }
-  return `{${parts.join(',')}}`;
-}
 
 /** Structural equality of a stored JSON text and a value (fast path: identical serialization). */
 export function sameJson(storedText: string, value: unknown, valueText?: string): boolean {

@@ -1,42 +1,42 @@
 /**
  * The PostgreSQL store: the shared contract, each case on a fresh schema of one database made for
- * this file, plus what only a multi-node store has (migrations taken under a lock, claims that skip
- * each other, hints, the database's clock).
+ * this file, with a second store on the same schema for the race cases (another node). What only
+ * PostgreSQL has is in postgres-specifics.test.ts.
  */
-import { after, before, describe } from 'node:test';
+import { after, describe } from 'node:test';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
-import { createTestDatabase, skipReason, type TestDatabase } from '../helpers/postgres.js';
-import { storeContract } from './contract.js';
+import { createTestDatabase, skipReason } from '../helpers/postgres.js';
+import { contract, type StoreHarness } from './contract.js';
 
 const skip = await skipReason();
-let database: TestDatabase | null = null;
 
 if (skip) {
   describe('store contract: postgres', { skip }, () => {});
 } else {
-  database = await createTestDatabase();
-  after(async () => { await database?.drop(); });
+  const database = await createTestDatabase();
+  after(async () => { await database.drop(); });
+  /** The admin side: makes and drops the schemas. */
+  const admin = await openPostgresStore({ url: database.url, poolSize: 2 });
+  after(async () => { await admin.close(); });
   let n = 0;
-  storeContract('postgres', async () => {
+  type PgHarness = StoreHarness & { url: string };
+  // The contract's times are fixed in the past (T0): leases are judged by the caller's clock only.
+  const open = (url: string): Promise<PostgresStore> => openPostgresStore({ url, leaseClock: 'caller', poolSize: 4 });
+  contract<PgHarness>('postgres', async () => {
     // A schema per case: a fresh, empty store without making a database each time.
     const schema = `c${++n}_${process.pid}`;
-    const url = new URL(database!.url);
+    await admin.db.query(`CREATE SCHEMA ${schema}`);
+    const url = new URL(database.url);
     url.searchParams.set('options', `-c search_path=${schema}`);
-    const setup = await openPostgresStore({ url: database!.url, leaseClock: 'caller' });
-    await setup.db.query(`CREATE SCHEMA ${schema}`);
-    await setup.close();
-    const open = (): Promise<PostgresStore> => openPostgresStore({ url: url.toString(), leaseClock: 'caller', poolSize: 4 });
-    let current = await open();
+    let current = await open(url.toString());
     return {
       store: current,
-      reopen: async () => (current = await open()),
+      url: url.toString(),
+      reopen: async () => (current = await open(url.toString())),
       cleanup: async () => {
         await current.close();
-        const drop = await openPostgresStore({ url: database!.url });
-        await drop.db.query(`DROP SCHEMA ${schema} CASCADE`);
-        await drop.close();
+        await admin.db.query(`DROP SCHEMA ${schema} CASCADE`);
       },
     };
-  });
+  }, { openSecond: (harness) => open(harness.url) });
 }
-void before;

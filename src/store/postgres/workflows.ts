@@ -5,7 +5,8 @@
  * again, then seeing the other's version 1. conv_ids come from a SEQUENCE, skipping brought ones.
  */
 import type { Definition, Workflow } from '../../core/types.js';
-import { canonicalJson, rowToWorkflow, type WorkflowRow } from '../documents.js';
+import { canonicalJson } from '../../core/canonical-json.js';
+import { rowToWorkflow, type WorkflowRow } from '../documents.js';
 import type { SaveWorkflowResult, SetIdentifiersResult, WorkflowIdentifiers } from '../types.js';
 import type { Db, Queryable } from './connection.js';
 

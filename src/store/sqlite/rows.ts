@@ -6,4 +6,4 @@ export {
   RUN_COLUMNS, RUN_MUTABLE_COLUMNS, STEP_COLUMNS, decodeFirstSteps, encodeFirstSteps, encodeReply, mergeSteps, rowToRun,
   rowToStep, runInsertValues, runUpdateValues, stepValues, type RunRow, type SqlValue, type StepRow,
 } from '../run-row.js';
-export { canonicalJson, rowToKey, rowToWorkflow, sameJson, type KeyRow, type WorkflowRow } from '../documents.js';
+export { rowToKey, rowToWorkflow, sameJson, type KeyRow, type WorkflowRow } from '../documents.js';
