@@ -20,6 +20,9 @@ function checkOwnRecords(runId: string, steps: StepRecord[]): void {
   }
 }
 
+/** deadlock_detected and serialization_failure: the statement was rolled back whole and may run again. */
+const RETRIED = new Set(['40P01', '40001']);
+
 type BatchAnswer = {
   c: ({ k: 'created' } | { k: 'held' | 'conflict'; row: RunRow })[];
   t: ({ ok: true; y: boolean } | { ok: false })[];
@@ -51,11 +54,19 @@ export class RunQueries {
       return { r: runInsertRow(run, inputText, steps), p: refPolicy };
     });
     const transitionItems = transitions.map(transitionItem);
-    const [row] = await this.db.query<{ a: BatchAnswer }>(
-      'SELECT flowgate_write_batch($1::json, $2::json) AS a',
-      [JSON.stringify(createItems), JSON.stringify(transitionItems)],
-    );
-    const answer = row.a;
+    const params = [JSON.stringify(createItems), JSON.stringify(transitionItems)];
+    let answer: BatchAnswer;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [row] = await this.db.query<{ a: BatchAnswer }>('SELECT flowgate_write_batch($1::json, $2::json) AS a', params);
+        answer = row.a;
+        break;
+      } catch (e) {
+        // Two nodes' batches that lock rows in opposite orders: PostgreSQL aborts one of them whole
+        // (nothing of it was written), and that one simply runs again.
+        if (!RETRIED.has((e as { code?: string }).code ?? '') || attempt >= 3) throw e;
+      }
+    }
     return {
       creates: answer.c.map((c, i): CreateResult => {
         if (c.k === 'created') return { kind: 'created', run: creates[i].run };
