@@ -84,6 +84,17 @@ export function schemas(): Obj {
       id: str(), name: str(), version: int(undefined, { minimum: 1 }), definition: ref('Definition'), source: str('The document as sent (YAML or JSON)'),
       triggers: ref('Triggers'), archived: { type: 'boolean' }, created_at: time(), updated_at: time(),
     }, ['id', 'name', 'version']),
+    WorkflowListItem: {
+      allOf: [ref('Workflow'), object({
+        last_run: nullable(object({ id: str(undefined, { format: 'uuid' }), status: ref('RunStatus'), created_at: time() }, ['id', 'status', 'created_at'], { description: 'The workflow\'s newest run (any version)' })),
+        runs_24h: int('Runs of the workflow created in the last 24 hours', { minimum: 0 }),
+      }, ['last_run', 'runs_24h'])],
+    },
+    WorkflowVersion: object({
+      version: int(undefined, { minimum: 1 }), name: str('The name in that version'), created_at: time('When that version was saved'),
+      current: { type: 'boolean', description: 'Whether it is the current version' },
+      links: object({ self: str('`GET /v1/workflows/{id}?version=N`', { format: 'uri' }) }, ['self']),
+    }, ['version', 'name', 'created_at', 'current', 'links']),
     RunStatus: str(undefined, { enum: runStatus }),
     Reply: object({ status: str(undefined, { enum: ['ok', 'error'] }), http_status: int(), headers: { type: 'object', additionalProperties: str() }, data: anyJson, at: time() }, ['status', 'data']),
     RunError: object({ step: str(), code: str(), message: str() }, ['code', 'message']),

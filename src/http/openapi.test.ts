@@ -11,6 +11,7 @@ const EXPECTED: Array<[string, string]> = [
   ['put', '/v1/workflows/{id}'],
   ['get', '/v1/workflows/{id}'],
   ['delete', '/v1/workflows/{id}'],
+  ['get', '/v1/workflows/{id}/versions'],
   ['post', '/v1/workflows/{id}/runs'],
   ['post', '/v1/workflows/{id}/runs/batch'],
   ['post', '/v1/workflows/{id}/runs/import'],

@@ -65,7 +65,15 @@ function paths(): Obj {
       get: operation({
         id: 'listWorkflows', tag: 'Workflows', summary: 'List workflows (current versions)',
         params: [param('Limit'), param('Cursor')],
-        responses: { '200': ok('A page of workflows', listOf('Workflow')) },
+        responses: { '200': ok('A page of workflows, each with its newest run and its runs of the last 24 hours', listOf('WorkflowListItem')) },
+      }),
+    },
+    '/v1/workflows/{id}/versions': {
+      get: operation({
+        id: 'listWorkflowVersions', tag: 'Workflows', summary: 'The stored versions of a workflow, newest first',
+        description: 'Archived workflows keep their versions. The first item of the first page is the current version. Read one with `GET /v1/workflows/{id}?version=N` (`links.self`).',
+        params: [workflowId, param('Limit'), query('cursor', 'The `next_cursor` of the previous page (a version number)', str(undefined, { pattern: '^[1-9][0-9]*$' }))],
+        responses: { '200': ok('A page of versions', listOf('WorkflowVersion')), '404': response('NotFound'), '422': response('ValidationFailed') },
       }),
     },
     '/v1/workflows/{id}': {
