@@ -22,6 +22,7 @@ const EXPECTED: Array<[string, string]> = [
   ['get', '/v1/runs/{id}/result'],
   ['get', '/v1/runs/{id}/steps'],
   ['get', '/v1/runs/{id}/events'],
+  ['get', '/v1/runs/stream'],
   ['post', '/v1/runs/{id}/cancel'],
   ['post', '/v1/runs/{id}/retry'],
   ['post', '/v1/callbacks/{token}'],

@@ -254,6 +254,20 @@ function paths(): Obj {
         responses: { '200': { description: 'An event stream', content: { 'text/event-stream': { schema: str('`event: run|step` and `data: <JSON>` lines') } } }, '404': response('NotFound') },
       }),
     },
+    '/v1/runs/stream': {
+      get: operation({
+        id: 'streamTenantRuns', tag: 'Runs', summary: 'Live changes of every run of the tenant (Server-Sent Events)',
+        description: 'Starts with `retry: 3000`; then one `event: run` (data: the run as `GET /v1/runs` lists it) per committed creation or change of a run of the caller\'s tenant, `: ping` comments every 15 s, and `event: resync` when changes may have been missed. Subscribed when the headers arrive: open it, then read `GET /v1/runs`. A reader that falls behind gets only each run\'s newest state and is disconnected past 1 MiB waiting (`FLOWGATE_SSE_MAX_BUFFER_BYTES`). At most `FLOWGATE_RUN_STREAMS_PER_TENANT` open streams per tenant (429).',
+        params: [
+          query('workflow', 'Only runs of this workflow'),
+          query('status', 'Runs that have this status after the change, or had it before it (so a filtered list can drop them)', ref('RunStatus')),
+        ],
+        responses: {
+          '200': { description: 'An event stream', content: { 'text/event-stream': { schema: str('`event: run|resync` and `data: <JSON>` lines') } } },
+          '422': response('ValidationFailed'),
+        },
+      }),
+    },
     '/v1/runs/{id}/cancel': {
       post: operation({
         id: 'cancelRun', tag: 'Runs', summary: 'Cancel a run', params: [runId],
