@@ -13,11 +13,12 @@ import { DeliveryLoop, type DeliveryConfig } from './delivery.js';
 import type { WebhookSecretsPort } from './webhook-secrets.js';
 import type { CreateResult, RefPolicy, Store } from '../store/types.js';
 import { RunBus } from './bus.js';
+import { RunFeed } from './run-feed.js';
 import { Committer } from './committer.js';
 import { Executor, type Logger, type SecretsPort } from './executor.js';
 import { FreshRun } from './fresh-run.js';
 import { cancelled } from './machine.js';
-import { testHttpStep, type StepTestResult } from './step-test.js';
+import { testHttpStep, testUnsavedHttpStep, type StepTestDeps, type StepTestResult } from './step-test.js';
 import { LeaseKeeper, TimerLoop } from './timers.js';
 import { WorkflowCache, type LoadedWorkflow } from './workflows.js';
 
@@ -68,6 +69,8 @@ export type CallbackResult = { kind: 'resumed'; run: Run } | { kind: 'replied'; 
 
 export class Engine {
   readonly bus = new RunBus();
+  /** Every committed run change of a tenant, from this node and (on a store with hints) the others. */
+  readonly feed: RunFeed;
   readonly workflows: WorkflowCache;
   readonly executor: Executor;
   private readonly committer: Committer;
@@ -90,6 +93,7 @@ export class Engine {
     this.log = deps.log;
     this.ports = { http: deps.http, secrets: deps.secrets };
     this.workflows = new WorkflowCache(store);
+    this.feed = new RunFeed(this.bus, store);
     this.committer = new Committer(store, { log: deps.log });
     this.executor = new Executor({
       store, committer: this.committer, bus: this.bus, workflows: this.workflows,
@@ -205,10 +209,19 @@ export class Engine {
 
   /** Executes one http step of the current version on `data` without a run (the Test button). */
   testStep(tenant: string, workflow: string, step: string, data: JsonObject): Promise<StepTestResult> {
-    return testHttpStep({
+    return testHttpStep(this.stepTestDeps(), tenant, workflow, step, data);
+  }
+
+  /** Executes an unsaved http step definition on `data` (in a saved workflow's context when named), without a run. */
+  testUnsavedStep(tenant: string, step: unknown, workflow: string | null, data: JsonObject): Promise<StepTestResult> {
+    return testUnsavedHttpStep(this.stepTestDeps(), tenant, step, workflow, data);
+  }
+
+  private stepTestDeps(): StepTestDeps {
+    return {
       workflows: this.workflows, http: this.ports.http, secrets: this.ports.secrets,
       clock: this.config.clock, callbackUrl: this.config.callbackUrl,
-    }, tenant, workflow, step, data);
+    };
   }
 
   /**

@@ -10,7 +10,7 @@
 import type { ApiKey, Definition, Run, SecretMeta, StepRecord, Tenant, Workflow } from '../../core/types.js';
 import type {
   ApiLogin, CreateResult, Delivery, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, Hint, HintListener, NewRun, RunFilter,
-  SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult, WebhookSecretRecord, WorkflowIdentifiers,
+  SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult, WebhookSecretRecord, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionPage,
 } from '../types.js';
 import { AccountQueries } from './accounts.js';
 import { Db, type PostgresOptions } from './connection.js';
@@ -133,6 +133,10 @@ export class PostgresStore implements Store {
   }
   getWorkflow(tenant: string, id: string, version?: number): Promise<Workflow | null> { return this.workflows.get(tenant, id, version); }
   listWorkflows(tenant: string): Promise<Workflow[]> { return this.workflows.list(tenant); }
+  listWorkflowVersions(tenant: string, id: string, page: { limit: number; before?: number }): Promise<WorkflowVersionPage | null> {
+    return this.workflows.listVersions(tenant, id, page);
+  }
+  workflowActivity(tenant: string, since: number): Promise<WorkflowActivity[]> { return this.workflows.activity(tenant, since); }
   archiveWorkflow(tenant: string, id: string, now: number): Promise<boolean> { return this.workflows.archiveWorkflow(tenant, id, now); }
   setWorkflowHash(tenant: string, id: string, hash: string, now: number): Promise<boolean> { return this.workflows.setWorkflowHash(tenant, id, hash, now); }
   setWorkflowIdentifiers(tenant: string, id: string, ids: WorkflowIdentifiers, now: number): Promise<SetIdentifiersResult> {

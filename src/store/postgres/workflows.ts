@@ -4,10 +4,13 @@
  * two 2s; a first save that races another first save loses on the head's primary key and is tried
  * again, then seeing the other's version 1. conv_ids come from a SEQUENCE, skipping brought ones.
  */
-import type { Definition, Workflow } from '../../core/types.js';
+import { uuidv7Floor } from '../../core/ids.js';
+import type { Definition, RunStatus, Workflow } from '../../core/types.js';
 import { canonicalJson } from '../../core/canonical-json.js';
 import { rowToWorkflow, type WorkflowRow } from '../documents.js';
-import type { SaveWorkflowResult, SetIdentifiersResult, WorkflowIdentifiers } from '../types.js';
+import type {
+  SaveWorkflowResult, SetIdentifiersResult, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionInfo, WorkflowVersionPage,
+} from '../types.js';
 import type { Db, Queryable } from './connection.js';
 
 const COLUMNS = `w.tenant, w.id, w.version, w.name, w.source, w.definition,
@@ -17,6 +20,21 @@ const CURRENT = `SELECT ${COLUMNS} FROM workflow_heads h
   JOIN workflows w ON w.tenant = h.tenant AND w.id = h.id AND w.version = h.version`;
 
 type Row = WorkflowRow & Record<string, unknown>;
+
+/** Each active workflow's newest run and its runs since a uuidv7 floor, from the runs_by_workflow index. */
+const ACTIVITY = `SELECT h.id AS workflow, l.id AS last_id, l.status AS last_status, l.created_at AS last_created_at,
+    (SELECT count(*) FROM runs c WHERE c.tenant = h.tenant AND c.workflow = h.id AND c.id >= $1) AS runs_since
+  FROM workflow_heads h
+  LEFT JOIN runs l ON l.id = (SELECT r.id FROM runs r WHERE r.tenant = h.tenant AND r.workflow = h.id ORDER BY r.id DESC LIMIT 1)
+  WHERE h.tenant = $2 AND h.archived_at IS NULL ORDER BY h.id`;
+
+interface ActivityRow {
+  workflow: string;
+  last_id: string | null;
+  last_status: RunStatus | null;
+  last_created_at: number | null;
+  runs_since: number;
+}
 
 /** PostgreSQL's unique_violation. */
 const UNIQUE_VIOLATION = '23505';
@@ -130,6 +148,28 @@ export class WorkflowQueries {
       [tenant, id, version],
     );
     return row === undefined ? null : rowToWorkflow(row);
+  }
+
+  async listVersions(tenant: string, id: string, { limit, before }: { limit: number; before?: number }): Promise<WorkflowVersionPage | null> {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`listWorkflowVersions: limit must be a positive integer, got ${limit}`);
+    const [head] = await this.db.query('SELECT 1 FROM workflow_heads WHERE tenant = $1 AND id = $2', [tenant, id]);
+    if (head === undefined) return null;
+    const rows = await this.db.query<WorkflowVersionInfo & Record<string, unknown>>(
+      'SELECT version, name, created_at FROM workflows WHERE tenant = $1 AND id = $2 AND version < $3 ORDER BY version DESC LIMIT $4',
+      [tenant, id, before ?? Number.MAX_SAFE_INTEGER, limit + 1],
+    );
+    const more = rows.length > limit;
+    if (more) rows.length = limit;
+    return { versions: rows.map((r) => ({ version: r.version, name: r.name, created_at: r.created_at })), next_cursor: more ? rows[rows.length - 1].version : null };
+  }
+
+  async activity(tenant: string, since: number): Promise<WorkflowActivity[]> {
+    const rows = await this.db.query<ActivityRow & Record<string, unknown>>(ACTIVITY, [uuidv7Floor(since), tenant]);
+    return rows.map((r) => ({
+      workflow: r.workflow,
+      last_run: r.last_id === null ? null : { id: r.last_id, status: r.last_status!, created_at: r.last_created_at! },
+      runs_since: r.runs_since,
+    }));
   }
 
   async list(tenant: string): Promise<Workflow[]> {
