@@ -1,7 +1,8 @@
 /** Contract cases: workflow versions, public identifiers, archive, tenant isolation. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { Definition } from '../../src/core/types.js';
+import { uuidv7Floor } from '../../src/core/ids.js';
+import type { Definition, Run } from '../../src/core/types.js';
 import type { ContractContext } from './contract.js';
 import { T0, definition, makeRun, workflowIds } from './fixtures.js';
 
@@ -206,13 +207,18 @@ export function workflowsContract({ use }: ContractContext): void {
     for (const id of ['busy', 'idle', 'gone']) await store.saveWorkflow('default', definition(id), 's', workflowIds(), T0);
     await store.saveWorkflow('acme', definition('busy'), 's', workflowIds(), T0);
     const hour = 3_600_000;
+    // Ids made from each run's own time: uuidv7() never goes back in time within a process, and
+    // earlier cases may have made ids at later times.
+    let n = 0;
+    const at = (over: Partial<Run> & { created_at: number }) =>
+      makeRun({ ...over, id: uuidv7Floor(over.created_at).slice(0, -4) + String(++n).padStart(4, '0') });
     const runs = [
-      makeRun({ workflow: 'busy', created_at: T0 - 30 * hour, status: 'succeeded' }),
-      makeRun({ workflow: 'busy', created_at: T0 - 2 * hour, status: 'failed' }),
-      makeRun({ workflow: 'busy', created_at: T0 - hour, status: 'waiting' }),
-      makeRun({ workflow: 'gone', created_at: T0 - hour }),
-      makeRun({ tenant: 'acme', workflow: 'busy', created_at: T0, status: 'running' }),
-      makeRun({ tenant: 'acme', workflow: 'busy', created_at: T0 + 1, status: 'running' }),
+      at({ workflow: 'busy', created_at: T0 - 30 * hour, status: 'succeeded' }),
+      at({ workflow: 'busy', created_at: T0 - 2 * hour, status: 'failed' }),
+      at({ workflow: 'busy', created_at: T0 - hour, status: 'waiting' }),
+      at({ workflow: 'gone', created_at: T0 - hour }),
+      at({ tenant: 'acme', workflow: 'busy', created_at: T0, status: 'running' }),
+      at({ tenant: 'acme', workflow: 'busy', created_at: T0 + 1, status: 'running' }),
     ];
     await store.createRuns(runs.map((run) => ({ run, refPolicy: 'native' as const })));
     await store.archiveWorkflow('default', 'gone', T0);
