@@ -27,8 +27,10 @@ export interface RouteDeps {
   retryAfterSeconds: number;
   /** The tenants' secrets, decrypted (briefly cached; the same values `$secrets` reads). */
   secrets: SecretsPort;
-  /** Called after the secrets of a tenant changed. */
+  /** Called after the secrets of a tenant changed (every node reads them again). */
   onSecretsChanged: (tenant: string) => void;
+  /** This node: its id in leases and in `GET /v1/cluster`. */
+  node: { id: string };
   clock: () => number;
   /** The tenants' Standard Webhooks secrets that sign result deliveries. */
   webhookSecrets: WebhookSecrets;
