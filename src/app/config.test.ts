@@ -9,7 +9,7 @@ import { loadConfig } from './config.js';
 
 const flags = () => ({ dataDir: mkdtempSync(join(tmpdir(), 'flowgate-config-')), examples: false as const });
 const documented = [...new Set(readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8').match(/FLOWGATE_[A-Z0-9_]+/g) ?? [])]
-  .filter((name) => name !== 'FLOWGATE_DATABASE_URL');
+  .filter((name) => name !== 'FLOWGATE_DATABASE_URL'); // read, but a value turns cluster mode on (tested below)
 
 test('every setting docs/operations.md names is accepted, also when a flag overrides it', () => {
   assert.ok(documented.length > 20, `operations.md names the settings (${documented.length})`);
@@ -30,6 +30,15 @@ test('the CLI\'s own variables and other programs\' variables are left alone', (
   assert.doesNotThrow(() => loadConfig(flags(), { FLOWGATE_URL: 'http://x', FLOWGATE_TOKEN: 't', HOME: '/root', PORT: '1' }));
 });
 
-test('FLOWGATE_DATABASE_URL stops the start: this build serves only the embedded store', () => {
-  assert.throws(() => loadConfig(flags(), { FLOWGATE_DATABASE_URL: 'postgres://127.0.0.1/flowgate' }), /FLOWGATE_DATABASE_URL is set, but this build has only the embedded SQLite store/);
+test('cluster mode (FLOWGATE_DATABASE_URL) needs the admin token and the master key from the environment, the same on every node', () => {
+  const url = 'postgres://127.0.0.1/flowgate';
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_DATABASE_URL: url }), /cluster mode\), so FLOWGATE_ADMIN_TOKEN and FLOWGATE_MASTER_KEY must be set too/);
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_DATABASE_URL: url, FLOWGATE_ADMIN_TOKEN: 't'.repeat(32) }), /so FLOWGATE_MASTER_KEY must be set too/);
+  const dir = flags();
+  const config = loadConfig(dir, { FLOWGATE_DATABASE_URL: url, FLOWGATE_ADMIN_TOKEN: 'fga_same', FLOWGATE_MASTER_KEY: 'k'.repeat(40) });
+  assert.equal(config.databaseUrl, url);
+  assert.equal(config.adminToken, 'fga_same');
+  assert.equal(config.adminTokenGenerated, false);
+  assert.equal(config.masterKey, 'k'.repeat(40));
+  assert.equal(loadConfig(flags(), {}).databaseUrl, null, 'without it: the embedded store');
 });
