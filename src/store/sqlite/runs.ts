@@ -7,8 +7,8 @@ import { uuidv7Floor } from '../../core/ids.js';
 import { isTerminal, type Run, type StepRecord } from '../../core/types.js';
 import type { CreateResult, NewRun, RunFilter, Transition, TransitionResult } from '../types.js';
 import {
-  RUN_COLUMNS, RUN_MUTABLE_COLUMNS, STEP_COLUMNS, decodeFirstSteps, encodeReply, rowToRun, rowToStep, runInsertParams,
-  runUpdateParams, sameJson, stepParams, type RunRow, type SqlValue, type StepRow,
+  RUN_COLUMNS, RUN_MUTABLE_COLUMNS, STEP_COLUMNS, encodeReply, mergeSteps, rowToRun, rowToStep, runInsertValues,
+  runUpdateValues, sameJson, stepValues, type RunRow, type SqlValue, type StepRow,
 } from './rows.js';
 
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
@@ -107,7 +107,7 @@ export class RunQueries {
       const steps = batch[i].steps;
       if (steps) checkOwnRecords(run.id, steps);
       // The run's first records go in its own row (runs.first_steps): one row per new run.
-      this.insert.run(...runInsertParams(run, inputText, steps));
+      this.insert.run(...runInsertValues(run, inputText, steps));
       results[i] = { kind: 'created', run };
     }
     return results;
@@ -137,7 +137,7 @@ export class RunQueries {
       const run = t.run;
       // Reading first is exact here: this process is the only writer and the transaction is open.
       const offersReply = run.reply != null && this.replyIsEmpty.get(run.id) === 1;
-      const params = runUpdateParams(run);
+      const params = runUpdateValues(run);
       params.push(offersReply ? encodeReply(run.reply!) : null, run.id, run.tenant, t.expectRev);
       const changed = t.owner === undefined
         ? this.update.run(...params).changes
@@ -147,7 +147,7 @@ export class RunQueries {
         continue;
       }
       checkOwnRecords(run.id, t.steps);
-      for (const step of t.steps) this.upsertStep.run(...stepParams(step));
+      for (const step of t.steps) this.upsertStep.run(...stepValues(step));
       results[i] = { ok: true, replied: offersReply };
     }
     return results;
@@ -182,13 +182,7 @@ export class RunQueries {
 
   /** The run's first records (runs.first_steps) overlaid by step_records, which win for the same seq. */
   listSteps(runId: string): StepRecord[] {
-    const written = this.stepsOfRun.all(runId).map(rowToStep);
-    const first = this.firstStepsOf.get(runId);
-    if (first === undefined || first === null) return written;
-    const bySeq = new Map<number, StepRecord>();
-    for (const r of decodeFirstSteps(runId, first)) bySeq.set(r.seq, r);
-    for (const r of written) bySeq.set(r.seq, r);
-    return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+    return mergeSteps(runId, this.firstStepsOf.get(runId), this.stepsOfRun.all(runId).map(rowToStep));
   }
 
   /**
