@@ -4,7 +4,6 @@
  */
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
 import { setMaxDepth } from '../core/depth.js';
 import { randomToken } from '../core/ids.js';
@@ -34,8 +33,6 @@ import { workflowRoutes } from '../http/routes/workflows.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import { createHttpServer } from '../http/server.js';
 import { SUPPORTED_STEP_TYPES } from '../steps/index.js';
-import { isStorageFullError } from '../store/sqlite/store.js';
-import { openThreadedSqliteStore } from '../store/sqlite/thread.js';
 import type { Store } from '../store/types.js';
 import { Intake } from '../triggers/intake.js';
 import type { Config } from './config.js';
@@ -43,7 +40,7 @@ import { applyExamples } from './examples.js';
 import { OutboundHttp } from './outbound.js';
 import { parseAllowList } from './ssrf.js';
 import { WorkerSandbox } from './sandbox.js';
-import { guardStorage } from './storage-guard.js';
+import { openStore } from './store-open.js';
 import { WebhookSecrets } from '../engine/webhook-secrets.js';
 import { webhookSecretRoutes } from '../http/routes/webhook-secret.js';
 
@@ -68,22 +65,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   setMaxDepth(config.maxDepth);
   // The regex engine compiles its WebAssembly once, before the first request needs it.
   warmUpRegexEngine();
-  // The store runs on a thread of its own; if that thread dies nothing more can be made durable,
-  // so the process stops and recovery at the next start takes over (docs/operations.md).
-  const dbPath = join(config.dataDir, 'flowgate.db');
-  const threaded = await openThreadedSqliteStore({
-    path: dbPath,
-    onFailure: (err) => {
-      log.fatal({ err }, 'the store thread failed; stopping');
-      process.exit(1);
-    },
-  });
-  // A full disk refuses writes with 503 storage_full and makes the server not ready until space returns.
-  const storage = guardStorage(threaded, {
-    isFull: (e) => isStorageFullError(e, dbPath), retryAfterSeconds: config.retryAfterSeconds, log, clock: Date.now,
-  });
+  const storage = await openStore(config, log);
   const store = storage.store;
-  await store.migrate();
   await store.ensureTenant('default');
 
   const box = new SecretBox(config.masterKey);
@@ -123,7 +106,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const rateLimiter = new RateLimiter(config.rateLimit);
   const deps: RouteDeps = {
     store, engine, intake, auth, secretBox: box, secrets, metrics, log, supportedStepTypes: SUPPORTED_STEP_TYPES,
-    isReady: () => ready && accepting, storageFull: () => storage.full, retryAfterSeconds: config.retryAfterSeconds,
+    isReady: () => ready && accepting, storageFull: () => storage.full, storeAway: () => storage.away, retryAfterSeconds: config.retryAfterSeconds,
     onSecretsChanged: (tenant) => secrets.changed(tenant), clock: Date.now, node: { id: owner },
     webhookSecrets, rateLimiter,
   };

@@ -23,6 +23,8 @@ export interface RouteDeps {
   isReady: () => boolean;
   /** True while the store refuses writes for lack of space (the server is then not ready either). */
   storageFull: () => boolean;
+  /** True while the database cannot be reached (cluster mode; the server is then not ready either). */
+  storeAway: () => boolean;
   /** Retry-After (seconds) handed to callers told to poll. */
   retryAfterSeconds: number;
   /** The tenants' secrets, decrypted (briefly cached; the same values `$secrets` reads). */
