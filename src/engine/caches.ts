@@ -7,7 +7,6 @@
  * when a hint is lost (docs/operations.md "Running a cluster").
  */
 import type { Hint } from '../store/types.js';
-import type { Logger } from './executor-types.js';
 
 /** The caches by name (the `cache` of an `invalidate` hint) and how long each keeps a fact. */
 export const CACHE_TTL_MS = {
@@ -77,7 +76,7 @@ export class Caches {
   constructor(
     private readonly clock: () => number,
     private readonly publish: ((hint: Hint) => Promise<void>) | null,
-    private readonly log: Logger,
+    private readonly log: { warn(obj: object, msg?: string): void },
   ) {}
 
   /** The cache `name` (made on first use). */

@@ -9,11 +9,11 @@ import { test } from 'node:test';
 
 const SRC = resolve(new URL('../../src', import.meta.url).pathname);
 
-/** Layer of a file: its first folder, with src/store/types.ts and each store backend apart. */
+/** Layer of a file: its first folder, with the shared store files (src/store/*.ts) and each store backend apart. */
 function layerOf(file: string): string {
   const rel = relative(SRC, file);
-  if (rel === join('store', 'types.ts')) return 'store/types';
   const parts = rel.split('/');
+  if (parts[0] === 'store' && parts.length === 2) return 'store/types';
   if (parts[0] === 'store') return `store/${parts[1]}`;
   if (parts[0] === 'http' && parts[1] === 'compat') return 'http';
   return parts[0];
