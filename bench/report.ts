@@ -38,6 +38,7 @@ export function targetText(t: Target | null): string {
   const parts: string[] = [];
   if (t.minRatio !== undefined) parts.push(`ratio ≥ ${t.minRatio.toFixed(2)}`);
   if (t.maxP99Ms !== undefined) parts.push(`p99 < ${t.maxP99Ms} ms`);
+  if (t.vsRow !== undefined) parts.push(`req/s ≥ ${t.vsRow.minRatio.toFixed(2)}× (${t.vsRow.id})'s`);
   return parts.join(', ');
 }
 
@@ -131,6 +132,16 @@ export function formatTables(baselines: BaselineResult[], results: ScenarioResul
     ['row', '2xx (all phases)', 'non-2xx', 'errors', 'runs created', 'succeeded', 'settle s', 'server cores', 'server CPU µs/req', 'CPU-cost ratio', 'loadgen cores', 'other procs cores', 'server main thread: on CPU / waiting for CPU / blocked or idle'],
     [...baselineRows, ...detailRows], new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
   );
+  const pgRows = results.filter((r) => r.load && r.facts.dbRoundTrips !== undefined).map((r) => {
+    const f = r.facts;
+    const num = (k: string, digits: number): string => (typeof f[k] === 'number' ? (f[k] as number).toFixed(digits) : '-');
+    return [r.id, int(Number(f.dbRoundTrips)), int(Number(f.groupCommits)), num('triggersPerGroupCommit', 1), num('roundTripsPerTrigger', 2),
+      num('roundTripsPerGroupCommit', 2), num('dbCpuUsPerTrigger', 0), num('vsRowRatio', 2)];
+  });
+  const pgTable = pgRows.length === 0 ? [] : ['', table(
+    ['row', 'database round trips', 'group commits', 'triggers per group commit', 'round trips per trigger', 'round trips per group commit', 'database CPU µs/trigger', 'req/s vs the SQLite row'],
+    pgRows, new Set([1, 2, 3, 4, 5, 6, 7]),
+  )];
   const failing = results.flatMap((r) => [
     ...(r.error ? [`(${r.id}) error: ${r.error}`] : []),
     ...r.checks.filter((c) => !c.ok).map((c) => `(${r.id}) check failed: ${c.name}: ${c.detail}`),
@@ -143,6 +154,7 @@ export function formatTables(baselines: BaselineResult[], results: ScenarioResul
     main,
     '',
     details,
+    ...pgTable,
     ...(failing.length ? ['', ...failing] : []),
   ].join('\n');
 }

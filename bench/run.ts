@@ -13,6 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { probeDisk } from './disk.js';
 import { runLoad, type LoadRun } from './load-runner.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
+import { benchDatabase, type BenchDatabase, type PgCounters } from './postgres.js';
 import { cleanup } from './processes.js';
 import { formatProfile, summarizeProfile } from './profile.js';
 import { cpuPerRequestUs, formatTables, genericChecks, meetsTarget, type BaselineResult, type ScenarioResult } from './report.js';
@@ -21,13 +22,15 @@ import { REPO_ROOT, startServer, type ServerHandle } from './servers.js';
 
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 
-async function measure(scenario: Scenario, server: ServerHandle, opts: BenchOptions) {
+async function measure(scenario: Scenario, server: ServerHandle, opts: BenchOptions, database: BenchDatabase | null = null) {
   const prepared = await scenario.setup(server);
+  const dbBefore = database?.sample() ?? null;
   log(`${scenario.id}: ${opts.warmupSeconds} s warm-up + ${opts.durationSeconds} s at ${opts.connections} connections → ${prepared.request.method} ${prepared.request.path}`);
   const load = await runLoad({
     url: server.url, request: prepared.request, connections: opts.connections,
     warmupSeconds: opts.warmupSeconds, durationSeconds: opts.durationSeconds, timeoutSeconds: opts.timeoutSeconds,
   }, server.pid);
+  const dbFacts = database && dbBefore ? databaseFacts(dbBefore, database.sample(), load) : {};
   const checks = genericChecks(load, prepared.request.expectStatus, prepared.request.expectBody !== undefined);
   let facts: Record<string, unknown> = {};
   if (prepared.verify) {
@@ -36,7 +39,21 @@ async function measure(scenario: Scenario, server: ServerHandle, opts: BenchOpti
     checks.push(...verified.checks);
     facts = verified.facts;
   }
-  return { load, checks, facts };
+  return { load, checks, facts: { ...facts, ...dbFacts } };
+}
+
+/** What the database did during the load (warm-up and drain included, so per trigger over every answer). */
+function databaseFacts(before: PgCounters, after: PgCounters, load: LoadRun): Record<string, number> {
+  const answers = load.total.answers || 1;
+  const roundTrips = after.roundTrips - before.roundTrips;
+  const groupCommits = after.groupCommits - before.groupCommits;
+  return {
+    dbRoundTrips: roundTrips, groupCommits,
+    roundTripsPerTrigger: roundTrips / answers,
+    roundTripsPerGroupCommit: groupCommits ? roundTrips / groupCommits : 0,
+    triggersPerGroupCommit: groupCommits ? load.total.ok2xx / groupCommits : 0,
+    dbCpuUsPerTrigger: ((after.backendCpuSeconds - before.backendCpuSeconds) * 1e6) / answers,
+  };
 }
 
 async function main(): Promise<number> {
@@ -80,9 +97,12 @@ async function main(): Promise<number> {
       };
       results.push(result);
       let server: ServerHandle | null = null;
+      let database: BenchDatabase | null = null;
       try {
-        server = await startServer(scenario.server, { cpuProfileDir: profileDir, env: scenario.env });
-        Object.assign(result, await measure(scenario, server, opts));
+        database = scenario.database === 'postgres' ? await benchDatabase() : null;
+        const env = { ...scenario.env, ...(database ? { FLOWGATE_DATABASE_URL: database.url } : {}) };
+        server = await startServer(scenario.server, { cpuProfileDir: profileDir, env });
+        Object.assign(result, await measure(scenario, server, opts, database));
       } catch (e) {
         result.error = (e as Error).message;
         log(`${scenario.id} failed: ${result.error}${server ? `\n${server.log()}` : ''}`);
@@ -94,6 +114,7 @@ async function main(): Promise<number> {
             result.profile.file = relative(REPO_ROOT, stopped.cpuProfile);
           }
         }
+        await database?.drop().catch((e: Error) => log(`dropping the bench database failed: ${e.message}`));
       }
       const after = await measureBaseline(i + 1);
       if (result.load) {
@@ -109,6 +130,21 @@ async function main(): Promise<number> {
     }
   } finally {
     await baselineServer.stop();
+  }
+  // Targets against another row of the same run (PostgreSQL vs SQLite).
+  for (const r of results) {
+    const vs = r.target?.vsRow;
+    if (!vs || !r.load) continue;
+    const other = results.find((o) => o.id === vs.id);
+    if (!other?.load) {
+      r.targetOk = false;
+      r.checks.push({ name: `row (${vs.id}) measured`, ok: false, detail: `the target compares with row (${vs.id}): run it too (--only ${vs.id},${r.id})` });
+    } else {
+      const ratio = r.load.rps / other.load.rps;
+      r.facts.vsRowRatio = ratio;
+      r.targetOk = r.targetOk !== false && ratio >= vs.minRatio;
+    }
+    r.pass = r.error === null && r.targetOk !== false && r.checks.every((c) => c.ok);
   }
 
   const tables = formatTables(baselines, results, opts.connections, disk);

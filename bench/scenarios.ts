@@ -19,6 +19,8 @@ export interface Target {
   minRatio?: number;
   /** 99th percentile latency strictly below this, in ms. */
   maxP99Ms?: number;
+  /** req/s at least this share of another row's, measured in the same run (e.g. PostgreSQL vs SQLite). */
+  vsRow?: { id: string; minRatio: number };
 }
 
 export interface Check {
@@ -42,6 +44,8 @@ export interface Scenario {
   target: Target | null;
   /** Extra environment for the server (e.g. FLOWGATE_* limits). */
   env?: Record<string, string>;
+  /** 'postgres': the server keeps its data in a fresh PostgreSQL database (bench/postgres.ts), not SQLite. */
+  database?: 'postgres';
   setup(server: ServerHandle): Promise<Prepared>;
 }
 
@@ -110,6 +114,16 @@ async function firstFailure(server: ServerHandle, workflow: string): Promise<str
   return run ? `; e.g. run ${run.id}: ${JSON.stringify(run.error)}` : '';
 }
 
+/** Row (a) and its PostgreSQL twin: a durable 202 trigger of bench-three, every run checked afterwards. */
+async function asyncTrigger(server: ServerHandle): Promise<Prepared> {
+  await putWorkflow(server, BENCH_THREE, BENCH_THREE_YAML);
+  const request: RequestSpec = { method: 'POST', path: `/v1/workflows/${BENCH_THREE}/runs`, headers: jsonHeaders(server), body: TRIGGER_BODY, expectStatus: 202 };
+  const body = JSON.parse(await smoke(server, request)) as { id?: unknown };
+  if (typeof body.id !== 'string') throw new Error(`the 202 body has no run id: ${JSON.stringify(body)}`);
+  await waitUntilSettled(server, BENCH_THREE, SETTLE_TIMEOUT_MS);
+  return { request, verify: runsMatchAnswers(server, BENCH_THREE, await countRuns(server, BENCH_THREE)) };
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     id: 'baseline',
@@ -125,14 +139,15 @@ export const SCENARIOS: Scenario[] = [
     title: 'async durable trigger → 202',
     server: 'flowgate',
     target: { minRatio: 0.5 },
-    async setup(server) {
-      await putWorkflow(server, BENCH_THREE, BENCH_THREE_YAML);
-      const request: RequestSpec = { method: 'POST', path: `/v1/workflows/${BENCH_THREE}/runs`, headers: jsonHeaders(server), body: TRIGGER_BODY, expectStatus: 202 };
-      const body = JSON.parse(await smoke(server, request)) as { id?: unknown };
-      if (typeof body.id !== 'string') throw new Error(`the 202 body has no run id: ${JSON.stringify(body)}`);
-      await waitUntilSettled(server, BENCH_THREE, SETTLE_TIMEOUT_MS);
-      return { request, verify: runsMatchAnswers(server, BENCH_THREE, await countRuns(server, BENCH_THREE)) };
-    },
+    setup: asyncTrigger,
+  },
+  {
+    id: 'pg-a',
+    title: 'async durable trigger → 202, one node on PostgreSQL',
+    server: 'flowgate',
+    database: 'postgres',
+    target: { vsRow: { id: 'a', minRatio: 0.5 } },
+    setup: asyncTrigger,
   },
   {
     id: 'b',

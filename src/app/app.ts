@@ -40,7 +40,7 @@ import { applyExamples } from './examples.js';
 import { OutboundHttp } from './outbound.js';
 import { parseAllowList } from './ssrf.js';
 import { WorkerSandbox } from './sandbox.js';
-import { openStore } from './store-open.js';
+import { openConfiguredStore } from './store-backend.js';
 import { WebhookSecrets } from '../engine/webhook-secrets.js';
 import { webhookSecretRoutes } from '../http/routes/webhook-secret.js';
 
@@ -65,8 +65,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   setMaxDepth(config.maxDepth);
   // The regex engine compiles its WebAssembly once, before the first request needs it.
   warmUpRegexEngine();
-  const storage = await openStore(config, log);
-  const store = storage.store;
+  const { store, storage } = await openConfiguredStore(config, log);
   await store.ensureTenant('default');
 
   const box = new SecretBox(config.masterKey);

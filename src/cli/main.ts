@@ -21,6 +21,7 @@ program
   .option('--host <host>', 'address to listen on (FLOWGATE_HOST, default 127.0.0.1)')
   .option('--port <port>', 'port to listen on (FLOWGATE_PORT, default 8080; 0 picks a free port)')
   .option('--data-dir <dir>', 'where the embedded store and generated keys live (FLOWGATE_DATA_DIR, default ./data)')
+  .option('--database-url <url>', 'postgres://… : keep everything in PostgreSQL, where several nodes may share it (FLOWGATE_DATABASE_URL; default: the embedded SQLite store)')
   .option('--public-url <url>', 'base of every URL the server hands out (FLOWGATE_PUBLIC_URL)')
   .option('--examples <dir>', 'workflow files applied to the default tenant on start (default: ./examples)')
   .option('--no-examples', 'apply no example workflows')

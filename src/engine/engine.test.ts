@@ -15,14 +15,14 @@ import { randomToken, uuidv7 } from '../core/ids.js';
 import { isTerminal, type JsonObject, type Run, type RunStatus, type StepRecord, type Workflow } from '../core/types.js';
 import { stepExecutionKey } from '../steps/http.js';
 import type { HttpPort, HttpRequest, HttpResponse } from '../steps/types.js';
-import type { SqliteStore } from '../store/sqlite/store.js';
+import type { Store } from '../store/types.js';
 import { deployTo, engineConfig, migratedStore, NO_HTTP } from '../../test/helpers/engine.js';
 import { Engine, type EngineConfig } from './engine.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 
 interface Harness {
-  store: SqliteStore;
+  store: Store;
   engines: Engine[];
   engine(opts?: Partial<EngineConfig> & { http?: HttpPort }): Engine;
   deploy(doc: Record<string, unknown>): Promise<Workflow>;
@@ -141,7 +141,11 @@ describe('recovery', () => {
       runOf(wf, { status: 'queued', owner: 'dead-node', lease_until: now - 1000, input: { n: 1 }, data: { n: 1 } }),
       runOf(wf, { status: 'running', owner: 'dead-node', lease_until: now - 1000, started_at: now - 2000, input: { n: 2 }, data: { n: 2 } }),
       // Single-claimer store: any other owner is a dead process, even with a lease still in the future.
-      runOf(wf, { status: 'running', owner: 'dead-node', lease_until: now + 60_000, started_at: now - 2000, input: { n: 3 }, data: { n: 3 } }),
+      // With concurrent claimers a live lease is another node's: this one has just expired there.
+      runOf(wf, {
+        status: 'running', owner: 'dead-node', lease_until: h.store.capabilities.concurrentClaimers ? now - 1 : now + 60_000,
+        started_at: now - 2000, input: { n: 3 }, data: { n: 3 },
+      }),
       runOf(wf, { status: 'queued', owner: null, input: { n: 4 }, data: { n: 4 } }),
       // Half-way: calc done and committed, the reply not yet.
       runOf(wf, { status: 'running', owner: 'dead-node', lease_until: now - 1, step: 'answer', step_seq: 1, input: { n: 5 }, data: { n: 5, doubled: 10 } }),
@@ -199,7 +203,9 @@ describe('recovery', () => {
   test('a callback acknowledged just before a crash is not lost: the next engine resumes with its body', async (t) => {
     const h = await harness(t);
     const wf = await h.deploy(WAIT);
-    const a = h.engine();
+    // With concurrent claimers, node B takes A's run once A's lease expires: make that soon.
+    const concurrent = h.store.capabilities.concurrentClaimers;
+    const a = h.engine(concurrent ? { leaseMs: 300 } : {});
     const run = await h.start(wf, { n: 1 });
     const parked = await h.until(run.id, is('waiting'), 'waiting');
     // Node A accepts the callback (the claim is committed, the caller gets 202) and dies before
@@ -207,6 +213,7 @@ describe('recovery', () => {
     await a.executor.stop();
     const accepted = await a.callback(parked.callback_token, { answer: 42 });
     assert.equal(accepted.kind, 'resumed');
+    if (concurrent) await h.until(run.id, (r) => (r.lease_until ?? 0) < Date.now() - 5, 'past its lease', 5000);
     const b = h.engine();
     await b.start();
     const done = await h.until(run.id, (r) => isTerminal(r.status), 'finished');

@@ -17,6 +17,7 @@ import { Caches } from './caches.js';
 import { ClusterLink, DEFAULT_RECHECK_MS } from './cluster.js';
 import { Committer } from './committer.js';
 import { Executor, type Logger, type SecretsPort } from './executor.js';
+import { FreshRun } from './fresh-run.js';
 import { cancelled } from './machine.js';
 import { testHttpStep, type StepTestResult } from './step-test.js';
 import { LeaseKeeper, TimerLoop } from './timers.js';
@@ -195,7 +196,9 @@ export class Engine {
     // Run its first steps before the creation is committed (one write instead of two), unless a
     // concurrency cap means it may have to wait queued, or the executor is saturated.
     if (!loaded.compiled.workflow.definition.trigger?.concurrency && this.executor.canRunFresh()) {
-      return new Promise<CreateResult>((settle, fail) => this.executor.runFresh({ run, loaded, fresh: { refPolicy: req.refPolicy, settle, fail } }));
+      const fresh = new FreshRun(req.refPolicy);
+      this.executor.runFresh({ run, loaded, fresh });
+      return fresh.created;
     }
     return this.committer.create({ run, refPolicy: req.refPolicy }).then((result) => {
       if (result.kind === 'created') {

@@ -1,9 +1,10 @@
 /** The executor's dependencies and jobs, shared by the executor and its slices. */
 import type { Json, JsonObject, Run } from '../core/types.js';
 import type { ChildSpec, ChildStart, HttpPort, Resumption, SandboxPort, StepLimits } from '../steps/types.js';
-import type { CreateResult, RefPolicy, Store } from '../store/types.js';
+import type { Store } from '../store/types.js';
 import type { RunBus } from './bus.js';
 import type { Committer } from './committer.js';
+import type { FreshRun } from './fresh-run.js';
 import type { LoadedWorkflow, WorkflowCache } from './workflows.js';
 
 export interface SecretsPort {
@@ -52,12 +53,8 @@ export interface Job {
   resume?: Resumption;
   /** The run was reclaimed after a crash: a step left `running` is re-executed under its own record. */
   recovered?: boolean;
-  /**
-   * The run is not stored yet: its first steps run in memory and its first commit CREATES it (with
-   * those steps' records), so a run that replies or ends at once costs one write, not two. Only
-   * steps without effects run before that commit; `settle` answers the trigger once it is durable.
-   */
-  fresh?: { refPolicy: RefPolicy; settle: (r: CreateResult) => void; fail: (e: unknown) => void };
+  /** The run is not stored yet: its first commit creates it (see FreshRun); cleared once it has. */
+  fresh?: FreshRun;
   /** The run's compiled workflow version, when the caller already holds it (saves a lookup). */
   loaded?: LoadedWorkflow;
 }

@@ -4,7 +4,7 @@
  * other runs' transitions) when the run replies, parks, ends, is about to do I/O, or has run many
  * steps. A slice whose fenced commit is refused stops: the run changed elsewhere (cancel, modify,
  * another node), and the store's version wins; if the run is still this node's, it continues from
- * the stored state. A new run's first slice runs before the run is stored (Job.fresh).
+ * the stored state. A new run's first slice runs before the run is stored (FreshRun).
  */
 import type { Run } from '../core/types.js';
 import type { ExecutorDeps, Job } from './executor-types.js';
@@ -54,12 +54,12 @@ export class Executor {
     return this.active.size + this.ready.length;
   }
 
-  /** Whether a new run can be executed before its creation is committed (see Job.fresh). */
+  /** Whether a new run can be executed before its creation is committed (see FreshRun). */
   canRunFresh(): boolean {
     return !this.stopping && this.active.size < this.d.maxActive;
   }
 
-  /** Executes a new, not yet stored run at once; its first commit creates it (see Job.fresh). */
+  /** Executes a new, not yet stored run at once; its first commit creates it (see FreshRun). */
   runFresh(job: Job & { fresh: NonNullable<Job['fresh']> }): void {
     this.active.set(job.run.id, job);
     void this.holding(job, false);

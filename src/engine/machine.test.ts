@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CompiledStep } from '../core/compiled.js';
 import { compileWorkflow, validateDefinition } from '../core/definition.js';
-import type { Run, StepDef, Workflow } from '../core/types.js';
+import type { Run, StepDef, StepRecord, Workflow } from '../core/types.js';
 import { SUPPORTED_STEP_TYPES } from '../steps/index.js';
-import { advance, cancelled, newRecord } from './machine.js';
+import { advance, cancelled, chooseExecution, needsRecords, newRecord } from './machine.js';
 
 const T0 = 1_700_000_000_000;
 const NOW = T0 + 500;
@@ -221,4 +221,102 @@ test('cancelled: terminal, unparked, lease released', () => {
   assert.equal(c.wake_at, null);
   assert.equal(c.owner, null);
   assert.equal(c.finished_at, NOW);
+});
+
+describe('chooseExecution: which record, which attempt, what resumption', () => {
+  const parkedIn = (id: string, parking: NonNullable<Run['parking']>, over: Partial<Run> = {}): Run =>
+    makeRun({ status: 'running', step: id, step_seq: 3, parking, wake_at: T0 + 9_000, ...over });
+  const stored = (run: Run, id: string, seq: number, over: Partial<StepRecord> = {}): StepRecord => ({ ...recordFor(run, id, seq), ...over });
+
+  test('a step that starts gets a new record at the next seq; nothing is read', () => {
+    const run = makeRun({ step: 'call', step_seq: 2 });
+    assert.equal(needsRecords(run, 'call', false), false);
+    const chosen = chooseExecution(run, step('call'), [], undefined, false, NOW);
+    assert.deepEqual(chosen.record, newRecord(run, step('call'), 3, NOW));
+    assert.equal(chosen.run.step_seq, 3);
+    assert.equal(chosen.attempt, 1);
+    assert.equal(chosen.resumption, undefined);
+    assert.equal(chosen.children, null);
+    assert.equal(run.step_seq, 2, 'the run given is not changed');
+  });
+
+  test('a retry continues the parked record with the next attempt; the run is unparked', () => {
+    const run = parkedIn('call', { kind: 'retry', step: 'call', seq: 2, attempt: 2 });
+    assert.equal(needsRecords(run, 'call', false), true);
+    const parkedRecord = stored(run, 'call', 2, { status: 'waiting', attempts: [] });
+    const chosen = chooseExecution(run, step('call'), [stored(run, 'first', 1), parkedRecord], undefined, false, NOW);
+    assert.equal(chosen.record, parkedRecord);
+    assert.equal(chosen.attempt, 3);
+    assert.equal(chosen.resumption, undefined, 'a retry executes again, it does not resume');
+    assert.equal(chosen.run.parking, null);
+    assert.equal(chosen.run.wake_at, null);
+    assert.equal(chosen.run.step_seq, 3, 'no new seq');
+    assert.notEqual(run.parking, null, 'the run given is not changed');
+  });
+
+  test('a parked step whose record is missing gets a new one at the parked seq', () => {
+    const run = parkedIn('call', { kind: 'retry', step: 'call', seq: 2, attempt: 1 });
+    const chosen = chooseExecution(run, step('call'), [], undefined, false, NOW);
+    assert.deepEqual(chosen.record, newRecord(run, step('call'), 2, NOW));
+    assert.equal(chosen.attempt, 2);
+  });
+
+  test('a wait resumes with the callback body it woke with, else one accepted before a crash, else its timer', () => {
+    const run = parkedIn('call', { kind: 'callback', step: 'call', seq: 3 });
+    const waiting = stored(run, 'call', 3, { status: 'waiting' });
+    const body = { approved: true };
+    assert.deepEqual(chooseExecution(run, step('call'), [waiting], { kind: 'callback', body }, false, NOW).resumption, { kind: 'callback', body });
+    const accepted = stored(run, 'call', 3, { status: 'running', output: { late: 1 } });
+    assert.deepEqual(chooseExecution(run, step('call'), [accepted], undefined, false, NOW).resumption, { kind: 'callback', body: { late: 1 } });
+    assert.deepEqual(chooseExecution(run, step('call'), [waiting], undefined, false, NOW).resumption, { kind: 'timer' });
+    const notABody = stored(run, 'call', 3, { status: 'running', output: [1, 2] });
+    assert.deepEqual(chooseExecution(run, step('call'), [notABody], undefined, false, NOW).resumption, { kind: 'timer' });
+    const delay = parkedIn('first', { kind: 'delay', step: 'first', seq: 3 });
+    const chosen = chooseExecution(delay, step('first'), [stored(delay, 'first', 3, { status: 'waiting' })], undefined, false, NOW);
+    assert.deepEqual(chosen.resumption, { kind: 'timer' });
+    assert.equal(chosen.attempt, 1);
+  });
+
+  test('a step parked on child runs names them for the caller to read', () => {
+    const run = parkedIn('first', { kind: 'child', step: 'first', seq: 3, children: ['c1', 'c2'], wake_on: 'end' });
+    const chosen = chooseExecution(run, step('first'), [stored(run, 'first', 3, { status: 'waiting' })], undefined, false, NOW);
+    assert.deepEqual(chosen.children, ['c1', 'c2']);
+    assert.equal(chosen.resumption, undefined);
+    assert.equal(chosen.run.parking, null);
+  });
+
+  test('parking of another step is not this step\'s: a new record', () => {
+    const run = parkedIn('first', { kind: 'delay', step: 'call', seq: 3 });
+    assert.equal(needsRecords(run, 'first', false), false);
+    const chosen = chooseExecution(run, step('first'), [], undefined, false, NOW);
+    assert.equal(chosen.record.seq, 4);
+  });
+
+  test('recovered while its step was running: the same record again, the lost attempt logged', () => {
+    const run = makeRun({ step: 'call', step_seq: 2 });
+    assert.equal(needsRecords(run, 'call', true), true);
+    const first = { n: 1, started_at: T0, finished_at: T0 + 5, duration_ms: 5, error: { class: 'status_503', message: 'busy' } };
+    const interrupted = stored(run, 'call', 2, { status: 'running', attempts: [first] });
+    const chosen = chooseExecution(run, step('call'), [interrupted], undefined, true, NOW);
+    assert.equal(chosen.record.seq, 2);
+    assert.deepEqual(chosen.record.attempts, [first, {
+      n: 2, started_at: interrupted.started_at, finished_at: null, duration_ms: null,
+      error: { class: 'interrupted', message: 'the server stopped during this attempt' },
+    }]);
+    assert.equal(chosen.attempt, 3);
+    assert.equal(chosen.run, run, 'the run is unchanged');
+    assert.deepEqual(interrupted.attempts, [first], 'the stored record is not changed');
+  });
+
+  test('recovered after its step finished, or on another step, or before any step: a new record', () => {
+    const run = makeRun({ step: 'call', step_seq: 2 });
+    const done = stored(run, 'call', 2, { status: 'succeeded' });
+    assert.equal(chooseExecution(run, step('call'), [done], undefined, true, NOW).record.seq, 3);
+    const other = stored(run, 'first', 2, { status: 'running' });
+    assert.equal(chooseExecution(run, step('call'), [other], undefined, true, NOW).record.seq, 3);
+    assert.equal(chooseExecution(run, step('call'), [], undefined, true, NOW).record.seq, 3, 'its record was never written');
+    const fresh = makeRun({ step: 'first', step_seq: 0 });
+    assert.equal(needsRecords(fresh, 'first', true), false);
+    assert.equal(chooseExecution(fresh, step('first'), [], undefined, true, NOW).record.seq, 1);
+  });
 });

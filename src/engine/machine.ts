@@ -1,11 +1,13 @@
 /**
- * The run state machine: pure functions from (run, step record, outcome) to the next run state.
- * No I/O, no clock reads (time is passed in), so every transition can be tested with plain data.
+ * The run state machine: pure functions around one step's execution. `chooseExecution` decides,
+ * before a step runs, which record it writes, which attempt it is and what it resumes with;
+ * `advance` goes from (run, record, outcome) to the next run state. No I/O, no clock reads (time is
+ * passed in), so every decision and transition can be tested with plain data.
  */
 import type { CompiledStep } from '../core/compiled.js';
 import { copyRecord, copyRun } from '../core/run.js';
 import type { Attempt, JsonObject, Reply, Run, RunError, StepRecord } from '../core/types.js';
-import type { Outcome } from '../steps/types.js';
+import type { Outcome, Resumption } from '../steps/types.js';
 
 export interface Advanced {
   run: Run;
@@ -13,6 +15,78 @@ export interface Advanced {
   /** The run may go on executing steps in this slice. */
   proceed: boolean;
   replied: boolean;
+}
+
+/** How the next step of a run is executed (see chooseExecution). */
+export interface Execution {
+  /** The run as the step starts: unparked, or moved to the new record's seq. */
+  run: Run;
+  /** The record this execution writes (a new one, or the parked or interrupted one it continues). */
+  record: StepRecord;
+  /** 1 for a first attempt; a retry or a re-run after a crash counts on. */
+  attempt: number;
+  /** What a parked step resumes with; undefined for a step that starts. */
+  resumption: Resumption | undefined;
+  /**
+   * Parked on child runs: their ids. The step resumes with their stored states (`children`
+   * resumption), which the caller reads: the one input this function cannot be handed in advance.
+   */
+  children: string[] | null;
+}
+
+/**
+ * Whether chooseExecution needs the run's stored records: the run is parked in `stepId`, or it
+ * was recovered after a crash with steps behind it. Otherwise it is given none.
+ */
+export function needsRecords(run: Run, stepId: string, recovered: boolean): boolean {
+  return (run.parking !== null && run.parking.step === stepId) || (recovered && run.step_seq > 0);
+}
+
+/**
+ * Chooses how `step` (the run's current step) is executed:
+ * - parked in it: it continues the parked record (a retry counts the attempt on; a wait resumes
+ *   with the callback body given, else the one a claimer accepted before a crash, else its
+ *   timer; an await resumes with its children), and the run is unparked;
+ * - recovered after a crash while this step was `running`: the same record again, the lost
+ *   attempt logged as interrupted;
+ * - otherwise: a new record, the next seq.
+ * `records` are the run's stored records when needsRecords says so, `resume` what the job woke
+ * with, `now` the time a new record starts.
+ */
+export function chooseExecution(
+  run: Run, step: CompiledStep, records: readonly StepRecord[], resume: Resumption | undefined, recovered: boolean, now: number,
+): Execution {
+  const parking = run.parking;
+  if (parking && parking.step === step.def.id) {
+    const existing = records.find((r) => r.seq === parking.seq);
+    const record = existing ?? newRecord(run, step, parking.seq, now);
+    const unparked = copyRun(run);
+    unparked.parking = null;
+    unparked.wake_at = null;
+    if (parking.kind === 'retry') return { run: unparked, record, attempt: parking.attempt + 1, resumption: undefined, children: null };
+    if (parking.kind === 'child') return { run: unparked, record, attempt: 1, resumption: undefined, children: parking.children };
+    const resumption = resume ?? acceptedCallback(parking.kind, existing) ?? { kind: 'timer' };
+    return { run: unparked, record, attempt: 1, resumption, children: null };
+  }
+  if (recovered && run.step_seq > 0) {
+    const last = records.find((r) => r.seq === run.step_seq);
+    if (last && last.status === 'running' && last.step_id === step.def.id) {
+      const lost: Attempt = { n: last.attempts.length + 1, started_at: last.started_at, finished_at: null, duration_ms: null, error: { class: 'interrupted', message: 'the server stopped during this attempt' } };
+      const record = { ...last, attempts: [...last.attempts, lost] };
+      return { run, record, attempt: record.attempts.length + 1, resumption: undefined, children: null };
+    }
+  }
+  const record = newRecord(run, step, run.step_seq + 1, now);
+  const moved = copyRun(run);
+  moved.step_seq = record.seq;
+  return { run: moved, record, attempt: 1, resumption: undefined, children: null };
+}
+
+/** A callback accepted (committed by Engine.callback) but not yet acted on when the claimer died. */
+function acceptedCallback(kind: string, record: StepRecord | undefined): Resumption | undefined {
+  const body = record?.output;
+  if (kind !== 'callback' || record?.status !== 'running' || !body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  return { kind: 'callback', body };
 }
 
 export function newRecord(run: Run, step: CompiledStep, seq: number, now: number): StepRecord {

@@ -11,9 +11,10 @@ import { exceedsDepth, tooDeepMessage } from '../core/depth.js';
 import { copyRun } from '../core/run.js';
 import type { Json, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
 import { STEP_KINDS } from '../steps/index.js';
-import type { ChildPort, HttpPort, Outcome, Resumption, SandboxPort, StepContext, StepLimits } from '../steps/types.js';
+import type { ChildPort, HttpPort, Outcome, Resumption, SandboxPort, StepContext, StepKind, StepLimits } from '../steps/types.js';
 import type { ExecutorDeps, Job } from './executor-types.js';
-import { advance, newRecord } from './machine.js';
+import type { FreshRun } from './fresh-run.js';
+import { advance, chooseExecution, needsRecords, type Advanced } from './machine.js';
 import { buildScope, redact, stepView, type StepView } from './scope.js';
 import type { LoadedWorkflow } from './workflows.js';
 
@@ -30,18 +31,43 @@ const IO_STEPS = new Set(['http']);
 /** Step kinds with effects beyond the run (child runs, user code): never run before the run is stored. */
 const EFFECT_STEPS = new Set(['call', 'foreach', 'code']);
 
+const NO_SECRETS: Record<string, string> = {};
+const NO_RECORDS: readonly StepRecord[] = [];
+
 const errorOutcome = (e: unknown): Outcome => {
   const err = e as Error & { code?: string };
   const code = typeof err?.code === 'string' ? err.code : 'step_error';
   return { kind: 'fail', error: { code, message: err?.message ?? String(e) } };
 };
 
+/** A step's outcome without a promise, when its kind can give one; a throw is the step's failure. */
+function executeSync(kind: StepKind, ctx: StepContext): Outcome | typeof NOT_SYNC {
+  if (!kind.executeSync) return NOT_SYNC;
+  try {
+    return kind.executeSync(ctx);
+  } catch (e) {
+    return errorOutcome(e);
+  }
+}
+
+/** A step's outcome (or a parked step's, from its resumption); a rejection is the step's failure. */
+async function executeAsync(kind: StepKind, ctx: StepContext, resumption: Resumption | undefined): Promise<Outcome> {
+  try {
+    return await (resumption ? kind.resume!(ctx, resumption) : kind.execute(ctx));
+  } catch (e) {
+    return errorOutcome(e);
+  }
+}
+
 export class Slice {
   private readonly d: ExecutorDeps;
   private run: Run;
   /** Records written since the last commit. */
   private pending: StepRecord[] = [];
+  private secrets: Record<string, string> = NO_SECRETS;
   private secretValues: string[] = [];
+  /** What `$steps` shows (only for workflows that read it). */
+  private views: Record<string, StepView> | null = null;
   private producedReply = false;
   private dirty = false;
   /** The run's stored records, read on first need (a fresh run has none). */
@@ -53,122 +79,63 @@ export class Slice {
     this.records = job.fresh ? [] : null;
   }
 
+  /**
+   * Runs steps until the run parks, ends, replies, must commit before I/O, or has run a slice's
+   * worth; each step is chosen (chooseExecution), executed, and applied (advance).
+   */
   async execute(): Promise<void> {
     const d = this.d;
-    const job = this.job;
     const run0 = this.run;
-    const loaded = job.loaded ?? d.workflows.loaded(run0.tenant, run0.workflow, run0.version) ?? await d.workflows.version(run0.tenant, run0.workflow, run0.version);
-    let secrets: Record<string, string> = {};
+    const loaded = this.job.loaded ?? d.workflows.loaded(run0.tenant, run0.workflow, run0.version) ?? await d.workflows.version(run0.tenant, run0.workflow, run0.version);
     if (loaded?.usesSecrets) {
-      secrets = await d.secrets.values(this.run.tenant);
-      this.secretValues = Object.values(secrets);
+      this.secrets = await d.secrets.values(this.run.tenant);
+      this.secretValues = Object.values(this.secrets);
     }
-    let views: Record<string, StepView> | null = null;
     if (loaded?.usesSteps) {
-      views = {};
+      const views: Record<string, StepView> = {};
       for (const r of await this.loadRecords()) views[r.step_id] = stepView(r);
+      this.views = views;
     }
-
     if (!loaded) {
       const run = this.run;
       this.failWith({ code: 'workflow_missing', message: `workflow ${run.workflow} v${run.version} not found` });
       await this.commit();
       return;
     }
-    const wf: LoadedWorkflow = loaded;
-    if (this.run.status === 'queued' || this.run.started_at === null) {
-      const started = copyRun(this.run);
-      if (started.status === 'queued') started.status = 'running';
-      if (started.started_at === null) started.started_at = d.clock();
-      this.run = started;
-      this.dirty = true;
-    }
+    this.begin();
 
-    let resume = job.resume;
-    let recovered = job.recovered === true;
+    let resume = this.job.resume;
+    let recovered = this.job.recovered === true;
     let executed = 0;
     while (this.run.status === 'running' && !this.host.isStopping()) {
-      const run = this.run;
-      const stepId = run.step;
-      const step = stepId === null ? undefined : wf.compiled.steps.get(stepId);
-      if (!step) {
-        this.failWith({ code: 'unknown_step', message: `step ${stepId} does not exist in version ${run.version}` });
-        break;
-      }
-      const kind = STEP_KINDS.get(step.def.type);
-      if (!kind) {
-        this.failWith({ step: step.def.id, code: 'unsupported_step', message: `step type ${step.def.type} is not supported` });
-        break;
-      }
-      if (run.step_seq >= d.maxStepsPerRun) {
-        this.failWith({ step: step.def.id, code: 'too_many_steps', message: `the run executed ${run.step_seq} steps; the limit is ${d.maxStepsPerRun}` });
-        break;
-      }
-
-      // Which record this execution writes, and which attempt it is.
-      let record: StepRecord;
-      let attempt = 1;
-      let resumption: Resumption | undefined;
-      const parking = run.parking;
-      if (parking && parking.step === step.def.id) {
-        const existing = (await this.loadRecords()).find((r) => r.seq === parking.seq);
-        record = existing ?? newRecord(run, step, parking.seq, d.clock());
-        if (parking.kind === 'retry') attempt = parking.attempt + 1;
-        else if (parking.kind === 'child') {
-          const runs = await Promise.all(parking.children.map((id) => d.store.loadRun(id)));
-          resumption = { kind: 'children', runs: runs.filter((r): r is Run => r !== null) };
-        } else resumption = resume ?? acceptedCallback(parking.kind, existing) ?? { kind: 'timer' };
-        const unparked = copyRun(run);
-        unparked.parking = null;
-        unparked.wake_at = null;
-        this.run = unparked;
-      } else if (recovered && run.step_seq > 0) {
-        const last = (await this.loadRecords()).find((r) => r.seq === run.step_seq);
-        if (last && last.status === 'running' && last.step_id === step.def.id) {
-          const lost = { n: last.attempts.length + 1, started_at: last.started_at, finished_at: null, duration_ms: null, error: { class: 'interrupted', message: 'the server stopped during this attempt' } };
-          record = { ...last, attempts: [...last.attempts, lost] };
-          attempt = record.attempts.length + 1;
-        } else {
-          record = newRecord(run, step, run.step_seq + 1, d.clock());
-          this.run = withSeq(run, record.seq);
-        }
-      } else {
-        record = newRecord(run, step, run.step_seq + 1, d.clock());
-        this.run = withSeq(run, record.seq);
-      }
+      const step = this.currentStep(loaded);
+      if (!step) break;
+      const records = needsRecords(this.run, step.def.id, recovered) ? await this.loadRecords() : NO_RECORDS;
+      const chosen = chooseExecution(this.run, step, records, resume, recovered, d.clock());
       resume = undefined;
       recovered = false;
+      this.run = chosen.run;
+      const resumption = chosen.children ? await this.childrenOf(chosen.children) : chosen.resumption;
+      let record = chosen.record;
 
-      if ((IO_STEPS.has(step.def.type) && !resumption) || (job.fresh && EFFECT_STEPS.has(step.def.type))) {
+      if ((IO_STEPS.has(step.def.type) && !resumption) || (this.job.fresh && EFFECT_STEPS.has(step.def.type))) {
         record = { ...record, status: 'running' };
         this.pending.push(record);
         if (!(await this.commit())) return;
       }
 
       const attemptStarted = d.clock();
+      const kind = STEP_KINDS.get(step.def.type)!;
       const parent = this.run;
-      const seq = record.seq;
-      const ctx = new SliceStepContext(d, parent, wf, step, seq, attempt, resumption || attempt > 1 ? record : null, buildScope({
-        run: parent, workflowName: wf.compiled.workflow.name, callbackUrl: d.callbackUrl,
-        steps: views ?? {}, secrets, stepCount: wf.compiled.steps.size, now: attemptStarted,
+      const ctx = new SliceStepContext(d, parent, loaded, step, record.seq, chosen.attempt, resumption || chosen.attempt > 1 ? record : null, buildScope({
+        run: parent, workflowName: loaded.compiled.workflow.name, callbackUrl: d.callbackUrl,
+        steps: this.views ?? {}, secrets: this.secrets, stepCount: loaded.compiled.steps.size, now: attemptStarted,
       }));
-      let outcome: Outcome | typeof NOT_SYNC = NOT_SYNC;
-      try {
-        if (!resumption && kind.executeSync) outcome = kind.executeSync(ctx);
-        if (outcome === NOT_SYNC) outcome = resumption ? await kind.resume!(ctx, resumption) : await kind.execute(ctx);
-      } catch (e) {
-        outcome = errorOutcome(e);
-      }
+      // Synchronously when the step can (no promise for most steps), else awaited.
+      const sync = resumption ? NOT_SYNC : executeSync(kind, ctx);
+      const outcome = sync !== NOT_SYNC ? sync : await executeAsync(kind, ctx, resumption);
       const check = this.checkOutcome(outcome, step, ctx);
-      const checked = check instanceof Promise ? await check : check;
-      const adv = advance(this.run, step, record, checked.outcome, attemptStarted, d.clock());
-      this.run = adv.run;
-      if (checked.progress !== undefined && this.run.status !== 'succeeded') this.run.progress = checked.progress; // adv.run is a fresh copy
-      if (adv.replied) this.producedReply = true;
-      this.dirty = true;
-      replaceBySeq(this.pending, adv.record);
-      if (views) views[adv.record.step_id] = stepView(adv.record);
-      if (this.records) replaceBySeq(this.records, adv.record);
+      const adv = this.apply(step, record, check instanceof Promise ? await check : check, attemptStarted);
       executed++;
       if (!adv.proceed || adv.replied || executed >= d.stepsPerSlice) {
         if (!(await this.commit())) return;
@@ -180,6 +147,55 @@ export class Slice {
       }
     }
     if (this.dirty || this.pending.length > 0) await this.commit();
+  }
+
+  /** A queued run becomes running, and a run that never started gets its start time. */
+  private begin(): void {
+    if (this.run.status !== 'queued' && this.run.started_at !== null) return;
+    const started = copyRun(this.run);
+    if (started.status === 'queued') started.status = 'running';
+    if (started.started_at === null) started.started_at = this.d.clock();
+    this.run = started;
+    this.dirty = true;
+  }
+
+  /** The run's current step, or null after failing the run when it cannot be executed. */
+  private currentStep(wf: LoadedWorkflow): CompiledStep | null {
+    const run = this.run;
+    const stepId = run.step;
+    const step = stepId === null ? undefined : wf.compiled.steps.get(stepId);
+    if (!step) {
+      this.failWith({ code: 'unknown_step', message: `step ${stepId} does not exist in version ${run.version}` });
+      return null;
+    }
+    if (!STEP_KINDS.has(step.def.type)) {
+      this.failWith({ step: step.def.id, code: 'unsupported_step', message: `step type ${step.def.type} is not supported` });
+      return null;
+    }
+    if (run.step_seq >= this.d.maxStepsPerRun) {
+      this.failWith({ step: step.def.id, code: 'too_many_steps', message: `the run executed ${run.step_seq} steps; the limit is ${this.d.maxStepsPerRun}` });
+      return null;
+    }
+    return step;
+  }
+
+  /** The stored states of the child runs a parked step awaited (those that exist). */
+  private async childrenOf(ids: string[]): Promise<Resumption> {
+    const runs = await Promise.all(ids.map((id) => this.d.store.loadRun(id)));
+    return { kind: 'children', runs: runs.filter((r): r is Run => r !== null) };
+  }
+
+  /** Applies a step's checked outcome to the run and keeps its record for the next commit. */
+  private apply(step: CompiledStep, record: StepRecord, checked: Checked, attemptStarted: number): Advanced {
+    const adv = advance(this.run, step, record, checked.outcome, attemptStarted, this.d.clock());
+    this.run = adv.run;
+    if (checked.progress !== undefined && this.run.status !== 'succeeded') this.run.progress = checked.progress; // adv.run is a fresh copy
+    if (adv.replied) this.producedReply = true;
+    this.dirty = true;
+    replaceBySeq(this.pending, adv.record);
+    if (this.views) this.views[adv.record.step_id] = stepView(adv.record);
+    if (this.records) replaceBySeq(this.records, adv.record);
+    return adv;
   }
 
   /**
@@ -206,7 +222,7 @@ export class Slice {
     const run = this.run;
     const now = d.clock();
     const holding = run.status === 'running' || run.status === 'queued';
-    if (this.job.fresh) return this.createFresh(now, holding);
+    if (this.job.fresh) return this.createFresh(this.job.fresh, now, holding);
     const { run: next, steps } = this.toStore(now, holding);
     next.rev = run.rev + 1;
     const res = await d.committer.transition({ run: next, expectRev: run.rev, owner: d.owner, steps });
@@ -249,13 +265,10 @@ export class Slice {
   }
 
   /** The first commit of a fresh run creates it, with the records of the steps it already ran. */
-  private async createFresh(now: number, holding: boolean): Promise<boolean> {
-    const d = this.d;
-    const fresh = this.job.fresh!;
+  private async createFresh(fresh: FreshRun, now: number, holding: boolean): Promise<boolean> {
     const { run: created, steps } = this.toStore(now, holding);
-    const result = await d.committer.create({ run: created, refPolicy: fresh.refPolicy, steps });
+    const result = await fresh.create(this.d.committer, created, steps);
     this.job.fresh = undefined;
-    fresh.settle(result);
     if (result.kind !== 'created') return false; // the ref belongs to another run: this one never existed
     this.committed(created, steps);
     return true;
@@ -302,12 +315,6 @@ export class Slice {
   }
 }
 
-function withSeq(run: Run, seq: number): Run {
-  const r = copyRun(run);
-  r.step_seq = seq;
-  return r;
-}
-
 /** What a step sees of its run and the engine (a class: one allocation per step, its ports made on use). */
 class SliceStepContext implements StepContext {
   readonly workflow: CompiledWorkflow;
@@ -351,13 +358,6 @@ function replaceBySeq(list: StepRecord[], record: StepRecord): void {
     }
   }
   list.push(record);
-}
-
-/** A callback accepted (committed by Engine.callback) but not yet acted on when the claimer died. */
-function acceptedCallback(kind: string, record: StepRecord | undefined): Resumption | undefined {
-  const body = record?.output;
-  if (kind !== 'callback' || record?.status !== 'running' || !body || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  return { kind: 'callback', body };
 }
 
 function redactRecord(r: StepRecord, secrets: string[]): StepRecord {

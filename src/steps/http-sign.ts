@@ -9,7 +9,7 @@
  * - `corezoid`: query parameters `conv_time` (unix seconds) and `conv_signature` =
  *   `hex(sha1(time + secret + body + secret))`, the formula of the Corezoid ops API.
  */
-import { corezoidSignature as corezoidFormula, standardWebhooksSignature, trifactaSignature } from '../core/signatures.js';
+import { corezoidSignature, standardWebhooksSignature, trifactaSignature } from '../core/signatures.js';
 
 export { standardWebhooksKey, standardWebhooksSignature, trifactaSignature } from '../core/signatures.js';
 
@@ -22,11 +22,6 @@ export interface Signed {
   query: Record<string, string>;
 }
 
-/** `conv_signature` of an outgoing request (the formula lives in core/signatures.ts). */
-export function corezoidSignature(secret: string, timestamp: number, body: string | Buffer): string {
-  return corezoidFormula(timestamp, secret, body);
-}
-
 /** Signs one attempt. `nowMs` is the attempt's clock; `id` is the step execution key (the webhook id). */
 export function sign(scheme: SignatureScheme, secret: string, id: string, nowMs: number, body: string | Buffer | undefined): Signed {
   const t = Math.floor(nowMs / 1000);
@@ -35,7 +30,7 @@ export function sign(scheme: SignatureScheme, secret: string, id: string, nowMs:
     case 'trifacta':
       return { headers: { 'x-webhook-signature': trifactaSignature(secret, t, raw) }, query: {} };
     case 'corezoid':
-      return { headers: {}, query: { conv_time: String(t), conv_signature: corezoidSignature(secret, t, raw) } };
+      return { headers: {}, query: { conv_time: String(t), conv_signature: corezoidSignature(t, secret, raw) } };
     case 'standard-webhooks':
     default:
       return {

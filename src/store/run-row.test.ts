@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Run } from '../core/types.js';
-import { RUN_COLUMNS, RUN_MUTABLE_COLUMNS, STEP_COLUMNS, rowToRun, runInsertRow, runInsertValues, type RunRow } from './run-row.js';
+import { RUN_COLUMNS, RUN_MUTABLE_COLUMNS, STEP_COLUMNS, rowToRun, runInsertRow, runInsertValues, runUpdateValues, type RunRow } from './run-row.js';
 import { migrate } from './sqlite/migrations.js';
 
 const run = (over: Partial<Run> = {}): Run => ({
@@ -25,6 +25,13 @@ describe('the run row', () => {
       assert.equal('meta' in rowToRun(row), r.meta !== undefined);
       assert.equal(row.ref_key, r.ref, 'a new run holds its ref');
     }
+  });
+
+  it('a transition writes the data even when it is the input object itself', () => {
+    const r = run();
+    r.data = r.input;
+    const values = runUpdateValues(r);
+    assert.equal(values[RUN_MUTABLE_COLUMNS.indexOf('data')], JSON.stringify(r.input));
   });
 
   it('values follow RUN_COLUMNS; a transition writes no identity column and not the reply', () => {

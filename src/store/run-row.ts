@@ -61,7 +61,8 @@ export type RunColumn = keyof RunRow;
 
 /** What encoding a run needs besides the run: its input text (the caller has it to compare refs) and its first records. */
 interface EncodeContext {
-  inputText: string;
+  /** null when the input is not written (a transition). */
+  inputText: string | null;
   firstSteps: StepRecord[] | undefined;
 }
 
@@ -86,10 +87,10 @@ const RUN_SPECS: readonly ColumnSpec[] = [
   plain('id', false), plain('tenant', false), plain('workflow', false), plain('version', false), plain('ref', false),
   { name: 'ref_key', mutable: false, encode: (run) => run.ref },
   plain('status', true),
-  { name: 'input', mutable: false, encode: (_run, ctx) => ctx.inputText, decode: (row, run) => { run.input = dec<JsonObject>(row.input); } },
+  { name: 'input', mutable: false, encode: (run, ctx) => ctx.inputText ?? enc(run.input), decode: (row, run) => { run.input = dec<JsonObject>(row.input); } },
   // A new run's data is often its input object: the input's text is reused then.
   {
-    name: 'data', mutable: true, encode: (run, ctx) => (run.data === run.input ? ctx.inputText : enc(run.data)),
+    name: 'data', mutable: true, encode: (run, ctx) => (run.data === run.input && ctx.inputText !== null ? ctx.inputText : enc(run.data)),
     decode: (row, run) => { run.data = dec<JsonObject>(row.data); },
   },
   plain('progress', true), plain('step', true), plain('step_seq', true),
@@ -145,7 +146,7 @@ export function runInsertRow(run: Run, inputText: string, firstSteps?: StepRecor
 
 /** The values a transition writes (RUN_MUTABLE_COLUMNS order). */
 export function runUpdateValues(run: Run): SqlValue[] {
-  const ctx = { inputText: '', firstSteps: undefined };
+  const ctx = { inputText: null, firstSteps: undefined };
   return RUN_MUTABLE_SPECS.map((s) => s.encode(run, ctx));
 }
 

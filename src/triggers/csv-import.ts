@@ -13,7 +13,9 @@ import { FlowgateError } from '../core/errors.js';
 import type { JsonObject, Workflow } from '../core/types.js';
 import type { Engine } from '../engine/engine.js';
 import type { CreateResult, Store } from '../store/types.js';
-import { REF_MAX, type Intake } from './intake.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { REF_MAX } from '../core/ref.js';
+import type { Intake } from './intake.js';
 
 export interface RowProblem {
   /** The file's line number (the header is line 1). */
@@ -68,10 +70,6 @@ interface GoodRow {
 const COLUMN_NAME_RE = /^\S+$/;
 const DEFAULT_CHUNK = 500;
 
-/** JSON text with object keys sorted (row inputs are flat string maps; nested values keep their order). */
-function canonical(value: JsonObject): string {
-  return JSON.stringify(Object.keys(value).sort().map((k) => [k, value[k]]));
-}
 
 export class CsvImport {
   private columns: string[] | null = null;
@@ -172,7 +170,7 @@ export class CsvImport {
         : [{ row, message: e.message }];
       return this.fail(row, fields, problems);
     }
-    const key = canonical(input);
+    const key = canonicalJson(input);
     if (ref !== null) {
       const first = this.refs.get(ref);
       if (first) {
@@ -215,7 +213,7 @@ export class CsvImport {
       }
       const holder = await this.store.findRunByRef(tenant, this.workflow.id, g.ref);
       if (!holder) fresh.push(g);
-      else if (canonical(holder.input) === g.key) this.duplicates++;
+      else if (canonicalJson(holder.input) === g.key) this.duplicates++;
       else this.fail(g.row, g.fields, [{ row: g.row, column: this.opts.refColumn!, message: `ref ${JSON.stringify(g.ref)} is already used by run ${holder.id} with other values` }]);
     }
     const refused = this.headerBroken || (!this.opts.partial && this.failed.size > 0);

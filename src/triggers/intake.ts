@@ -8,6 +8,7 @@ import { compileParams } from '../core/params.js';
 import type { JsonObject, Run, Workflow } from '../core/types.js';
 import type { Engine } from '../engine/engine.js';
 import type { CreateResult, RefPolicy } from '../store/types.js';
+import { readRef, REF_MAX } from '../core/ref.js';
 
 export interface IntakeLimits {
   maxDataBytes: number;
@@ -34,14 +35,12 @@ export type BatchItemResult =
   | { ref: string | null; run_id: string; status: 'created' | 'existing' }
   | { ref: string | null; error: FlowgateError };
 
-export const REF_MAX = 255;
-
+/** A ref as the native API takes it (core/ref.ts), or a 422 naming `path`. */
 export function checkRef(ref: unknown, path = 'ref'): string | null {
-  if (ref === undefined || ref === null || ref === '') return null;
-  if (typeof ref !== 'string' && typeof ref !== 'number') throw validationFailed([{ path, message: 'must be a string' }], 'Invalid ref');
-  const s = String(ref);
-  if (s.length > REF_MAX) throw validationFailed([{ path, message: `must be at most ${REF_MAX} characters` }], 'Invalid ref');
-  return s;
+  const checked = readRef(ref);
+  if (checked.ok) return checked.ref;
+  const message = checked.problem === 'type' ? 'must be a string' : `must be at most ${REF_MAX} characters`;
+  throw validationFailed([{ path, message }], 'Invalid ref');
 }
 
 export class Intake {

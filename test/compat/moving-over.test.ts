@@ -4,9 +4,9 @@
 // the products' own documentation, with their literal ids, works against Flowgate unchanged but for
 // its base URL.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { sign } from './corezoid-client.js';
 
 let s: TestServer;
 
@@ -22,7 +22,7 @@ const API_SECRET = 'Z3mTq8vR2pLk9sWx4yBn7cFh1dGj6aEu0iOoKeXr';
 async function mpoClient(baseUrl: string, body: unknown, sync = false): Promise<{ status: number; body: any }> {
   const text = JSON.stringify(body);
   const time = String(Math.floor(Date.now() / 1000));
-  const signature = createHash('sha1').update(time + API_SECRET + text + API_SECRET).digest('hex');
+  const signature = sign(time, API_SECRET, text);
   const res = await fetch(`${baseUrl}${sync ? '/sync' : ''}/api/1/json/${API_LOGIN}/${time}/${signature}`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: text,
   });

@@ -2,12 +2,12 @@
  * One generated request: a category of hostility, a route, a credential, and the bytes. Built with
  * fast-check's imperative generator from a per-request seed, so `(seed, index)` names a request.
  */
-import { createHash } from 'node:crypto';
 import type { Outgoing } from './client.js';
 import type { Route } from './routes.js';
 import { CATEGORIES, csvBody, definitionBody, enc, hostileParams, paramsBody, validParams, type Category, type Params } from './bodies.js';
 import { bogusId, chance, hugeString, int, NUMBERS_JSON, NUMBERS_TEXT, pick, protoJson, truncate, unicodeString, bogusCursor, MALFORMED_JSON, WRONG_TYPES, type G } from './values.js';
 import { ADMIN_TOKEN, type Role, type Tenant, type WorkflowFixture, type World } from './world.js';
+import { sign as corezoidSign } from '../compat/corezoid-client.js';
 
 export { CATEGORIES, type Category };
 
@@ -415,7 +415,7 @@ function corezoidRequest(g: G, route: Route, category: Category, tenant: Tenant,
     note = 'malformed envelope';
   }
   let time = String(Math.floor(Date.now() / 1000));
-  let signature = createHash('sha1').update(time + login.secret + text + login.secret).digest('hex');
+  let signature = corezoidSign(time, login.secret, text);
   let loginPart = String(login.login);
   let expectRefused = false;
   if (category === 'credentials') {
@@ -424,12 +424,12 @@ function corezoidRequest(g: G, route: Route, category: Category, tenant: Tenant,
     if (bad === 'signature') signature = signature.slice(0, -1) + (signature.endsWith('0') ? '1' : '0');
     else if (bad === 'time') {
       time = pick(g, ['0', '-1', '99999999999', 'abc', String(Math.floor(Date.now() / 1000) - 10_000)]);
-      signature = createHash('sha1').update(time + login.secret + text + login.secret).digest('hex');
+      signature = corezoidSign(time, login.secret, text);
     } else if (bad === 'login') loginPart = pick(g, ['1', '99999999', 'x', '-1']);
     else if (bad === 'other-tenant') {
       const o = world.tenants[tenant === 'alpha' ? 'beta' : 'alpha'].login;
-      signature = createHash('sha1').update(time + o.secret + text + o.secret).digest('hex');
-    } else signature = createHash('sha256').update(time + login.secret + text + login.secret).digest('hex').toUpperCase();
+      signature = corezoidSign(time, o.secret, text);
+    } else signature = corezoidSign(time, login.secret, text, 'sha256').toUpperCase();
     expectRefused = bad !== 'sha256-upper';
   }
   const prefix = route.surface === 'corezoid-sync' ? '/sync' : '';

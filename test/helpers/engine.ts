@@ -1,7 +1,8 @@
 /**
- * What the engine tests share: a migrated SQLite store in a temporary directory (closed and removed
- * after the test, with every engine started on it stopped first), the engine settings they start
- * from, and a workflow deployed straight into the store.
+ * What the engine tests share: a migrated store (closed and removed after the test, with every
+ * engine started on it stopped first), the engine settings they start from, and a workflow deployed
+ * straight into the store. The store is SQLite in a temporary directory, or with
+ * FLOWGATE_TEST_BACKEND=postgres a PostgreSQL database of its own (test/helpers/postgres.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +14,10 @@ import type { Workflow } from '../../src/core/types.js';
 import type { EngineConfig } from '../../src/engine/engine.js';
 import { SUPPORTED_STEP_TYPES } from '../../src/steps/index.js';
 import type { HttpPort } from '../../src/steps/types.js';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.js';
+import { openPostgresStore } from '../../src/store/postgres/store.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store } from '../../src/store/types.js';
+import { createTestDatabase, testBackend } from './postgres.js';
 
 /** An http port for engines whose workflows make no request. */
 export const NO_HTTP: HttpPort = { request: async () => { throw new Error('no http here'); } };
@@ -28,15 +31,17 @@ export function engineConfig(overrides: Partial<EngineConfig> = {}): EngineConfi
 }
 
 /** A migrated store with the default tenant; `engines` are stopped before it closes after the test. */
-export async function migratedStore(t: TestContext, prefix: string): Promise<{ store: SqliteStore; engines: { stop(): Promise<unknown> }[] }> {
+export async function migratedStore(t: TestContext, prefix: string): Promise<{ store: Store; engines: { stop(): Promise<unknown> }[] }> {
   const dir = mkdtempSync(join(tmpdir(), `flowgate-${prefix}-`));
-  const store = await openSqliteStore({ path: join(dir, 'flowgate.db') });
+  const database = testBackend() === 'postgres' ? await createTestDatabase() : null;
+  const store = database ? await openPostgresStore({ url: database.url, poolSize: 4 }) : await openSqliteStore({ path: join(dir, 'flowgate.db') });
   await store.migrate();
   await store.ensureTenant('default');
   const engines: { stop(): Promise<unknown> }[] = [];
   t.after(async () => {
     for (const e of engines) await e.stop().catch(() => {});
     await store.close();
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
   return { store, engines };

@@ -74,3 +74,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     drop: () => admin(async (c) => { await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); }),
   };
 }
+
+/**
+ * The backend the engine and HTTP tests run on: FLOWGATE_TEST_BACKEND=postgres or sqlite (the
+ * default). Asking for postgres when it does not answer fails the test run.
+ */
+export function testBackend(): 'postgres' | 'sqlite' {
+  const chosen = process.env.FLOWGATE_TEST_BACKEND ?? 'sqlite';
+  if (chosen !== 'postgres' && chosen !== 'sqlite') throw new Error(`FLOWGATE_TEST_BACKEND must be postgres or sqlite, got ${chosen}`);
+  return chosen;
+}

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/app/app.js';
 import { loadConfig } from '../../src/app/config.js';
 import assert from 'node:assert/strict';
+import { createTestDatabase, testBackend } from './postgres.js';
 
 export const ADMIN = 'test-admin';
 
@@ -52,11 +53,24 @@ export interface TestServer {
 
 export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
-/** `env` overrides the environment; outgoing http steps may reach 127.0.0.1 (targets) unless FLOWGATE_HTTP_ALLOW is given. */
+/**
+ * `env` overrides the environment; outgoing http steps may reach 127.0.0.1 (targets) unless
+ * FLOWGATE_HTTP_ALLOW is given. With FLOWGATE_TEST_BACKEND=postgres in the test runner's
+ * environment, each server gets a database of its own (test/helpers/postgres.ts), dropped at close.
+ */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-http-'));
-  const cfg = loadConfig({ port: 0, dataDir: dir, examples: false, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' }, { FLOWGATE_ADMIN_TOKEN: ADMIN, FLOWGATE_HTTP_ALLOW: '127.0.0.1', ...env });
-  const srv = await startServer(cfg);
+  const database = env.FLOWGATE_DATABASE_URL === undefined && testBackend() === 'postgres' ? await createTestDatabase() : null;
+  const cfg = loadConfig({ port: 0, dataDir: dir, examples: false, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' }, {
+    FLOWGATE_ADMIN_TOKEN: ADMIN, FLOWGATE_HTTP_ALLOW: '127.0.0.1', ...(database ? { FLOWGATE_DATABASE_URL: database.url } : {}), ...env,
+  });
+  let srv: RunningServer;
+  try {
+    srv = await startServer(cfg);
+  } catch (e) {
+    await database?.drop();
+    throw e;
+  }
 
   const call = async <T = any>(method: string, path: string, opts: CallOptions = {}): Promise<Answer<T>> => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -122,6 +136,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     runCount,
     close: async () => {
       await srv.close();
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -3,11 +3,12 @@
  * exists (standardwebhooks, stripe, @octokit/webhooks-methods) and by node:crypto otherwise — never
  * by Flowgate's code, so a wrong formula on either side shows.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { sign as githubSign } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import type { TestServer } from './server.js';
+import { sign as corezoidSign } from '../compat/corezoid-client.js';
 
 const stripe = new Stripe('sk_test_x');
 
@@ -78,7 +79,7 @@ export const SCHEMES: SchemeCase[] = [
     verify: '{ scheme: corezoid, secret: "{{ $secrets.cz_secret }}" }',
     async sign(body, nowMs = Date.now(), secret = 'corezoid secret') {
       const t = Math.floor(nowMs / 1000);
-      return { headers: {}, query: `conv_time=${t}&conv_signature=${createHash('sha1').update(`${t}${secret}${body}${secret}`).digest('hex')}` };
+      return { headers: {}, query: `conv_time=${t}&conv_signature=${corezoidSign(String(t), secret, body)}` };
     },
   },
 ];

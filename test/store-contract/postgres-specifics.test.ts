@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RUN_COLUMNS, STEP_COLUMNS } from '../../src/store/run-row.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
-import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
+import { isPostgresUnavailableError, openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
 import type { Hint } from '../../src/store/types.js';
 import { createTestDatabase, skipReason, type TestDatabase } from '../helpers/postgres.js';
 import { T0, advanced, makeRun, makeStep, seedWorkflow } from './fixtures.js';
@@ -181,5 +181,37 @@ describe('postgres store specifics', { skip }, () => {
     const claimed = await store.claimOrphanedRuns('fast-clock', ahead, ahead + 30_000, 10_000);
     assert.deepEqual(claimed.map((r) => r.id).filter((id) => id === held.id || id === expired.id), [expired.id]);
     assert.equal((await store.loadRun(held.id))?.owner, 'other');
+  });
+
+  it('connections the server ends are replaced: the next verb works; a long statement is cancelled by the timeout', async () => {
+    const store = await openPostgresStore({ url: db.url, poolSize: 2, statementTimeoutMs: 300 });
+    opened.push(store);
+    await store.migrate();
+    await store.putSetting('kept', 'yes');
+    // Every connection of the pool is ended by the server (a restart, an administrator).
+    const admin = await open();
+    await admin.db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'flowgate' AND pid <> pg_backend_pid()");
+    await new Promise((r) => setTimeout(r, 100));
+    let value: string | null = null;
+    for (let i = 0; i < 3 && value === null; i++) {
+      try {
+        value = await store.getSetting('kept');
+      } catch (e) {
+        assert.ok(isPostgresUnavailableError(e), `a broken connection is reported as unavailable: ${(e as Error).message}`);
+      }
+    }
+    assert.equal(value, 'yes');
+    await assert.rejects(store.db.query('SELECT pg_sleep(2)'), (e: { code?: string }) => e.code === '57014');
+    assert.equal(await store.getSetting('kept'), 'yes');
+  });
+
+  it('an unreachable database is reported as unavailable, within the connect timeout', async () => {
+    const url = new URL(db.url);
+    url.port = '1';
+    const store = await openPostgresStore({ url: url.toString(), connectTimeoutMs: 500 });
+    const started = Date.now();
+    await assert.rejects(store.getSetting('x'), (e) => isPostgresUnavailableError(e));
+    assert.ok(Date.now() - started < 3000);
+    await store.close();
   });
 });

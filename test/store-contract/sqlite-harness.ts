@@ -1,12 +1,21 @@
 /**
  * The SQLite store's two forms (in this thread, on a store thread) share how the contract suite
  * gets a fresh database file per case.
+ *
+ * Two handles on one file: the server owns its file alone (locking_mode=EXCLUSIVE; a second
+ * owner gets DatabaseLockedError), so the race cases cannot open a second store on an ordinary
+ * one. They run on stores opened with `shared: true` instead (SqliteOptions.shared): normal
+ * locking, every write verb in an IMMEDIATE transaction so writers take turns on the file lock,
+ * and `capabilities.concurrentClaimers` declared, so claims respect another owner's live lease as
+ * a multi-node store must. In this thread two shared stores interleave only between verbs (each
+ * verb is one synchronous transaction); on two store threads their verbs truly overlap.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Store } from '../../src/store/types.js';
-import { storeContract } from './contract.js';
+import { contract } from './contract.js';
+import type { StoreHarness } from './fixtures.js';
 
 export async function tempDb(): Promise<{ dir: string; path: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'flowgate-sqlite-'));
@@ -30,18 +39,24 @@ export async function withMigratedStore(open: (path: string) => Promise<Store>, 
   return store;
 }
 
-/** Runs the store contract against stores made by `open`, one new database file per case. */
-export function sqliteContract(name: string, open: (path: string) => Promise<Store>): void {
-  storeContract(name, async () => {
+/**
+ * Runs the store contract against stores made by `open`, one new database file per case. With
+ * `shared`, `open` must open the file for several stores (`shared: true`) and the race cases get a
+ * second store from it on the same file.
+ */
+export function sqliteContract(name: string, open: (path: string) => Promise<Store>, opts: { shared?: boolean } = {}): void {
+  type SqliteHarness = StoreHarness & { path: string };
+  contract<SqliteHarness>(name, async () => {
     const { dir, path } = await tempDb();
     let current = await open(path);
     return {
       store: current,
+      path,
       reopen: async () => (current = await open(path)),
       cleanup: async () => {
         await current.close();
         await rm(dir, { recursive: true, force: true });
       },
     };
-  });
+  }, opts.shared ? { openSecond: (harness) => open(harness.path) } : {});
 }

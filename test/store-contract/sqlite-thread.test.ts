@@ -14,6 +14,7 @@ import type { Store } from '../../src/store/types.js';
 import { sqliteContract, tempDb, withMigratedStore } from './sqlite-harness.js';
 
 sqliteContract('sqlite on a store thread', (path) => openThreadedSqliteStore({ path }));
+sqliteContract('sqlite on two store threads sharing one file', (path) => openThreadedSqliteStore({ path, shared: true }), { shared: true });
 
 describe('sqlite store thread specifics', () => {
   it('a second owner of the file is refused with DatabaseLockedError; after close the file is free', async () => {

@@ -15,6 +15,7 @@ import { makeRun, seedWorkflow } from './fixtures.js';
 import { sqliteContract, tempDb } from './sqlite-harness.js';
 
 sqliteContract('sqlite', (path) => openSqliteStore({ path }));
+sqliteContract('sqlite, one file shared by two stores', (path) => openSqliteStore({ path, shared: true }), { shared: true });
 
 describe('sqlite store specifics', () => {
   it('a second open of the same file fails with a clear error while the first is open', async () => {

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { CliError, isObject, problemText, type ApiAnswer } from '../client.js';
 import { keyValues, prettyJson } from '../format.js';
 import { action, intOption, readStdin, seg, type CliContext, type CliDeps, type Opts } from './context.js';
+import { REF_MAX } from '../../core/ref.js';
 
 export function registerRun(program: Command, deps: CliDeps): void {
   program
@@ -25,7 +26,7 @@ export async function startRun(ctx: CliContext, workflow: string, opts: Opts): P
   const data = await readData(ctx, String(opts.data ?? '{}'));
   const wait = intOption('--wait', opts.wait, { min: 0 });
   const ref = typeof opts.ref === 'string' ? opts.ref : undefined;
-  if (ref !== undefined && (ref.length < 1 || ref.length > 255)) throw new CliError('--ref must be 1 to 255 characters');
+  if (ref !== undefined && (ref.length < 1 || ref.length > REF_MAX)) throw new CliError(`--ref must be 1 to ${REF_MAX} characters`);
 
   const answer = await ctx.client.exchange('POST', `/v1/workflows/${seg(workflow)}/runs`, {
     json: data,

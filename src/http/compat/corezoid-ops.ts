@@ -14,6 +14,7 @@ import { FlowgateError } from '../../core/errors.js';
 import { isTerminal, type Json, type JsonObject, type Run, type RunStatus, type Workflow } from '../../core/types.js';
 import type { CreateResult } from '../../store/types.js';
 import type { RouteDeps } from '../deps.js';
+import { readRef, REF_MAX } from '../../core/ref.js';
 
 export const TIMEOUT_DESCRIPTION = 'Timeout for create task';
 
@@ -111,7 +112,6 @@ interface PreparedCreate {
 
 class OpError extends Error {}
 
-const REF_MAX = 255;
 
 export class CorezoidOps {
   /** conv_id → workflow key, checked against the workflow's current conv_id on every use. */
@@ -351,12 +351,11 @@ export class CorezoidOps {
   }
 }
 
+/** An op's ref (the rule is core/ref.ts), refused in the Corezoid envelope's words. */
 function refOf(value: unknown): string | null {
-  if (value === undefined || value === null || value === '') return null;
-  if (typeof value !== 'string' && typeof value !== 'number') throw new OpError('"ref" must be a string or a number');
-  const ref = String(value);
-  if (ref.length > REF_MAX) throw new OpError(`"ref" must be at most ${REF_MAX} characters`);
-  return ref;
+  const checked = readRef(value);
+  if (checked.ok) return checked.ref;
+  throw new OpError(checked.problem === 'type' ? '"ref" must be a string or a number' : `"ref" must be at most ${REF_MAX} characters`);
 }
 
 /** Sync answers carry `id` only when the op had one (the documented answers have none). */

@@ -30,6 +30,23 @@ export function isPostgresStorageFullError(e: unknown): boolean {
   return (e as { code?: unknown } | null)?.code === '53100';
 }
 
+/** SQLSTATE classes and driver codes that mean the database cannot be reached right now (not a bad statement). */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+
+/**
+ * Whether an error of a verb means the database is unreachable or refusing connections (down,
+ * restarting, too many connections, a connection broken in flight, the pool's connect timeout):
+ * worth a retry later, unlike a failed statement. The statement may or may not have committed when
+ * the connection broke in flight; every write of the store is safe to repeat (fenced or idempotent).
+ */
+export function isPostgresUnavailableError(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  if (UNAVAILABLE_CODES.has(code) || code.startsWith('08')) return true;
+  const message = typeof err?.message === 'string' ? err.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message);
+}
+
 export class PostgresStore implements Store {
   readonly capabilities: StoreCapabilities = { concurrentClaimers: true, notify: true };
   readonly db: Db;

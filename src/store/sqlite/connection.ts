@@ -1,6 +1,6 @@
 /**
  * Opening the database file: the pragmas that make commits durable and give one process sole
- * ownership of the file.
+ * ownership of the file (or, with `shared`, let several stores write it: tests of several writers).
  */
 import Database from 'better-sqlite3';
 
@@ -15,6 +15,14 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
   /** Page cache size in KiB. Default 65536 (64 MiB). */
   cacheKiB?: number;
+  /**
+   * Several stores (connections in this process, or other processes on this machine) write the
+   * file at once: normal locking instead of EXCLUSIVE (WAL keeps its -shm file), writers take turns
+   * through the busy timeout, and the store declares `capabilities.concurrentClaimers`, so claims
+   * respect the live leases of other owners. What the contract suite's race cases and the
+   * several-engines tests open; the server always owns its file alone (the default, false).
+   */
+  shared?: boolean;
 }
 
 /** Raised when another process (or connection) owns the database file. */
@@ -40,7 +48,7 @@ export function openDatabase(opts: SqliteOptions): Database.Database {
   try {
     // Order matters: EXCLUSIVE before WAL means the wal-index lives in heap memory (no -shm file)
     // and the file lock, once taken, is held until close.
-    db.pragma('locking_mode = EXCLUSIVE');
+    if (opts.shared !== true) db.pragma('locking_mode = EXCLUSIVE');
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (String(mode).toLowerCase() !== 'wal') {
       throw new Error(`cannot switch ${opts.path} to WAL mode (journal_mode is ${String(mode)})`);
@@ -50,7 +58,8 @@ export function openDatabase(opts: SqliteOptions): Database.Database {
     db.pragma('foreign_keys = ON');
     db.pragma(`cache_size = -${Math.max(1024, Math.floor(opts.cacheKiB ?? 65536))}`);
     db.pragma('temp_store = MEMORY');
-    // Take the write lock now, so a second process fails at open rather than at its first write.
+    // Take the write lock now, so a second process fails at open rather than at its first write
+    // (a shared file gives it back at COMMIT).
     db.exec('BEGIN IMMEDIATE; COMMIT');
   } catch (e) {
     db.close();

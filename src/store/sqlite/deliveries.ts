@@ -1,7 +1,7 @@
 /**
  * Result deliveries (a run's result POSTed to its result_url) and the tenants' webhook secrets.
- * SQLite has a single claimer, so a claim is a plain UPDATE … RETURNING; every later write to a
- * claimed delivery is fenced by its owner.
+ * A claim is one UPDATE … RETURNING in an IMMEDIATE transaction (stores sharing the file take
+ * turns); every later write to a claimed delivery is fenced by its owner.
  */
 import type Database from 'better-sqlite3';
 import type { Json, Run } from '../../core/types.js';
@@ -47,12 +47,15 @@ const rowToSecret = (r: SecretRow): WebhookSecretRecord => ({
   tenant: r.tenant, secret_ciphertext: r.secret, previous_ciphertext: r.previous, rotated_at: r.rotated_at, created_at: r.created_at,
 });
 
-/** Pending deliveries that are due and held by no live lease of `owner`. */
+/**
+ * Pending deliveries that are due and held by no live lease (with a single claimer, the `? = 1`,
+ * a lease of any other owner is a dead process's).
+ */
 const CLAIM_DUE = `UPDATE deliveries SET owner = ?, lease_until = ?, updated_at = ?
   WHERE id IN (
     SELECT id FROM deliveries
     WHERE status = 'pending' AND next_at <= ?
-      AND (owner IS NULL OR owner <> ? OR lease_until IS NULL OR lease_until < ?)
+      AND (owner IS NULL OR (? = 1 AND owner <> ?) OR lease_until IS NULL OR lease_until < ?)
     ORDER BY next_at LIMIT ?
   )
   RETURNING *`;
@@ -65,7 +68,7 @@ const AWAITING = `SELECT r.* FROM runs r
 
 export class DeliveryQueries {
   private readonly insert: Stmt<unknown[]>;
-  private readonly claimDue: Stmt<[string, number, number, number, string, number, number], DeliveryRow>;
+  private readonly claimDue: Stmt<[string, number, number, number, number, string, number, number], DeliveryRow>;
   private readonly finish: Stmt<[DeliveryStatus, number, number | null, number, number | null, string, string]>;
   private readonly insertAttempt: Stmt<[string, number, number, number, string, number | null, string | null, string | null]>;
   private readonly ofRun: Stmt<[string, string], DeliveryRow>;
@@ -79,8 +82,10 @@ export class DeliveryQueries {
   private readonly recordTx;
   private readonly ensureSecretTx;
   private readonly rotateSecretTx;
+  private readonly claimTx;
 
-  constructor(db: Database.Database) {
+  /** `singleClaimer`: this store is the only one claiming from the file (capabilities.concurrentClaimers false). */
+  constructor(db: Database.Database, private readonly singleClaimer: boolean) {
     this.insert = db.prepare(`INSERT INTO deliveries (id, tenant, run_id, run_attempt, url, body, status, attempts, next_at, owner, lease_until, created_at, updated_at, finished_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, run_attempt) DO NOTHING`);
     this.claimDue = db.prepare(CLAIM_DUE);
@@ -114,6 +119,8 @@ export class DeliveryQueries {
       if (this.secretInsert.run(tenant, secret, now).changes === 0) this.secretRotate.run(secret, now, tenant);
       return this.secretGet.get(tenant)!;
     });
+    this.claimTx = db.transaction((owner: string, now: number, leaseUntil: number, limit: number): DeliveryRow[] =>
+      this.claimDue.all(owner, leaseUntil, now, now, this.singleClaimer ? 1 : 0, owner, now, limit));
   }
 
   create(d: Delivery): boolean {
@@ -125,7 +132,7 @@ export class DeliveryQueries {
 
   claim(owner: string, now: number, leaseUntil: number, limit: number): Delivery[] {
     if (limit <= 0) return [];
-    const rows = this.claimDue.all(owner, leaseUntil, now, now, owner, now, Math.floor(limit)).map(rowToDelivery);
+    const rows = this.claimTx.immediate(owner, now, leaseUntil, Math.floor(limit)).map(rowToDelivery);
     // RETURNING does not keep the subquery's order.
     return rows.sort((a, b) => (a.next_at ?? 0) - (b.next_at ?? 0) || (a.id < b.id ? -1 : 1));
   }

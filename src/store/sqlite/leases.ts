@@ -1,6 +1,9 @@
 /**
- * Leases, timers and recovery. SQLite has a single claimer (one process owns the file), so a
- * claim is a plain UPDATE … RETURNING: nothing else can race for the same rows.
+ * Leases, timers and recovery. A claim is one UPDATE … RETURNING in an IMMEDIATE transaction: the
+ * write lock is taken before the rows are chosen, so two stores sharing the file (`shared`) take
+ * turns and each row goes to one claimer. With a single claimer (the file owned by one process,
+ * the default) any other owner of a run is a dead process; with several, only an expired lease
+ * makes a run an orphan.
  */
 import type Database from 'better-sqlite3';
 import type { Run } from '../../core/types.js';
@@ -16,14 +19,14 @@ const CLAIM_DUE = `UPDATE runs SET status = 'running', owner = ?, lease_until = 
   RETURNING *`;
 
 /**
- * Queued or running runs without a live lease of `owner`: unowned, owned by anyone else (with a
- * single claimer, any other owner is a dead process) or with an expired lease. Status is kept.
+ * Queued or running runs without a live lease: unowned, with an expired lease, or (single claimer
+ * only: the `? = 1`) owned by anyone else, a dead process. Status is kept.
  */
 const CLAIM_ORPHANS = `UPDATE runs SET owner = ?, lease_until = ?, rev = rev + 1, updated_at = ?
   WHERE id IN (
     SELECT id FROM runs
     WHERE status IN ('queued', 'running')
-      AND (owner IS NULL OR owner <> ? OR lease_until IS NULL OR lease_until < ?)
+      AND (owner IS NULL OR (? = 1 AND owner <> ?) OR lease_until IS NULL OR lease_until < ?)
     ORDER BY id LIMIT ?
   )
   RETURNING *`;
@@ -38,14 +41,16 @@ const byId = (a: Run, b: Run): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0
 
 export class LeaseQueries {
   private readonly claimDue: Stmt<[string, number, number, number, number], RunRow>;
-  private readonly claimOrphans: Stmt<[string, number, number, string, number, number], RunRow>;
+  private readonly claimOrphans: Stmt<[string, number, number, number, string, number, number], RunRow>;
   private readonly renew: Stmt<[number, string, string]>;
   private readonly earliestWake: Stmt<[], number>;
   private readonly hurryChildWaitsStmt: Stmt<[number, number]>;
   private readonly renewTx;
   private readonly failUndecodable: Stmt<[string, number, number, string]>;
+  private readonly claimTx;
 
-  constructor(db: Database.Database) {
+  /** `singleClaimer`: this store is the only one claiming from the file (capabilities.concurrentClaimers false). */
+  constructor(db: Database.Database, private readonly singleClaimer: boolean) {
     this.claimDue = db.prepare(CLAIM_DUE);
     this.claimOrphans = db.prepare(CLAIM_ORPHANS);
     this.failUndecodable = db.prepare(FAIL_UNDECODABLE);
@@ -64,17 +69,21 @@ export class LeaseQueries {
       for (const id of ids) if (this.renew.run(leaseUntil, id, owner).changes === 1) renewed.push(id);
       return renewed;
     });
+    this.claimTx = db.transaction((claim: () => RunRow[]) => claim());
   }
 
   claimDueRuns(owner: string, now: number, leaseUntil: number, limit: number): Run[] {
     if (limit <= 0) return [];
     // RETURNING does not keep the subquery's order: sort the claimed runs back into it.
-    return this.decodeClaimed(this.claimDue.all(owner, leaseUntil, now, now, Math.floor(limit)), now).sort(byWakeThenId);
+    const rows = this.claimTx.immediate(() => this.claimDue.all(owner, leaseUntil, now, now, Math.floor(limit)));
+    return this.decodeClaimed(rows, now).sort(byWakeThenId);
   }
 
   claimOrphanedRuns(owner: string, now: number, leaseUntil: number, limit: number): Run[] {
     if (limit <= 0) return [];
-    return this.decodeClaimed(this.claimOrphans.all(owner, leaseUntil, now, owner, now, Math.floor(limit)), now).sort(byId);
+    const single = this.singleClaimer ? 1 : 0;
+    const rows = this.claimTx.immediate(() => this.claimOrphans.all(owner, leaseUntil, now, single, owner, now, Math.floor(limit)));
+    return this.decodeClaimed(rows, now).sort(byId);
   }
 
   /**

@@ -1,6 +1,8 @@
 /**
  * The SQLite Store: one process owns one database file (locking_mode=EXCLUSIVE), every verb is
  * one synchronous transaction through better-sqlite3, commits are durable (WAL, synchronous=FULL).
+ * Tests of several writers open one file from several stores (`shared`: normal locking, writers
+ * take turns, claims respect other owners' live leases).
  *
  * Statements are prepared once, on first use after the schema exists.
  */
@@ -56,11 +58,14 @@ interface Queries {
 }
 
 export class SqliteStore implements Store {
-  readonly capabilities: StoreCapabilities = { concurrentClaimers: false, notify: false };
+  readonly capabilities: StoreCapabilities;
   private prepared: Queries | null = null;
   private closed = false;
 
-  constructor(private readonly db: Database.Database, readonly path: string) {}
+  /** `shared`: other stores write the same file (SqliteOptions.shared), so leases matter between them. */
+  constructor(private readonly db: Database.Database, readonly path: string, shared = false) {
+    this.capabilities = { concurrentClaimers: shared, notify: false };
+  }
 
   private get q(): Queries {
     if (this.closed) throw new Error(`the SQLite store ${this.path} is closed`);
@@ -70,8 +75,8 @@ export class SqliteStore implements Store {
           accounts: new AccountQueries(this.db),
           workflows: new WorkflowQueries(this.db),
           runs: new RunQueries(this.db),
-          leases: new LeaseQueries(this.db),
-          deliveries: new DeliveryQueries(this.db),
+          leases: new LeaseQueries(this.db, !this.capabilities.concurrentClaimers),
+          deliveries: new DeliveryQueries(this.db, !this.capabilities.concurrentClaimers),
           logins: new LoginQueries(this.db),
           nodes: new NodeQueries(this.db),
         };
@@ -331,9 +336,10 @@ export class SqliteStore implements Store {
 }
 
 /**
- * Opens (creating if missing) the database file and takes sole ownership of it; fails with a
- * DatabaseLockedError when another process holds it. Call `migrate()` before use.
+ * Opens (creating if missing) the database file and takes sole ownership of it (unless
+ * `opts.shared`); fails with a DatabaseLockedError when another process holds it. Call `migrate()`
+ * before use.
  */
 export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore> {
-  return new SqliteStore(openDatabase(opts), opts.path);
+  return new SqliteStore(openDatabase(opts), opts.path, opts.shared === true);
 }

@@ -163,7 +163,8 @@ export async function openThreadedSqliteStore(opts: ThreadedSqliteOptions, start
   }
   const thread = new StoreThread(worker, sqlite.path, onFailure);
   const store: Record<string, unknown> = {
-    capabilities: { concurrentClaimers: false, notify: false } satisfies StoreCapabilities,
+    // As the store on the thread declares them (SqliteStore): a shared file has several claimers.
+    capabilities: { concurrentClaimers: sqlite.shared === true, notify: false } satisfies StoreCapabilities,
     close: () => thread.close(),
   };
   for (const verb of VERBS) store[verb] = (...args: unknown[]) => thread.call(verb, args);

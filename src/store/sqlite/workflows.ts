@@ -6,7 +6,8 @@
 import type Database from 'better-sqlite3';
 import type { Definition, Workflow } from '../../core/types.js';
 import type { SaveWorkflowResult, SetIdentifiersResult, WorkflowIdentifiers } from '../types.js';
-import { canonicalJson, rowToWorkflow, type WorkflowRow } from './rows.js';
+import { canonicalJson } from '../../core/canonical-json.js';
+import { rowToWorkflow, type WorkflowRow } from './rows.js';
 
 const WORKFLOW_COLUMNS = `w.tenant, w.id, w.version, w.name, w.source, w.definition,
   h.conv_id, h.hash, h.guid, h.archived_at, h.created_at, h.updated_at`;
