@@ -7,9 +7,13 @@ import { hostname } from 'node:os';
 import pino from 'pino';
 import { setMaxDepth } from '../core/depth.js';
 import { randomToken } from '../core/ids.js';
+import { VERSION } from '../core/version.js';
 import { warmUpRegexEngine } from '../core/regex.js';
 import { SecretBox } from '../core/secretbox.js';
+import { Caches } from '../engine/caches.js';
 import { Engine } from '../engine/engine.js';
+import { NodePresence } from '../engine/presence.js';
+import { TenantSecrets } from '../engine/tenant-secrets.js';
 import { Authenticator } from '../http/auth.js';
 import type { RouteDeps } from '../http/deps.js';
 import { Metrics } from '../http/metrics.js';
@@ -19,6 +23,7 @@ import { csiRoutes } from '../http/compat/csi.js';
 import { launchSecret } from '../http/compat/launch.js';
 import { lumaRoutes } from '../http/compat/luma.js';
 import { adminRoutes } from '../http/routes/admin.js';
+import { clusterRoutes } from '../http/routes/cluster.js';
 import { apiLoginRoutes } from '../http/routes/api-logins.js';
 import { importRoutes } from '../http/routes/imports.js';
 import { runStreamRoutes } from '../http/routes/run-stream.js';
@@ -49,8 +54,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const SECRETS_TTL_MS = 5_000;
-
 export async function startServer(config: Config): Promise<RunningServer> {
   const log = pino({ level: config.logLevel, base: { service: 'flowgate' } });
   // A promise rejected with no handler is a bug, never a reason to stop serving every other run:
@@ -64,30 +67,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // The regex engine compiles its WebAssembly once, before the first request needs it.
   warmUpRegexEngine();
   const { store, storage } = await openConfiguredStore(config, log);
-  await store.migrate();
   await store.ensureTenant('default');
 
   const box = new SecretBox(config.masterKey);
-  const secretCache = new Map<string, { at: number; values: Promise<Record<string, string>> }>();
-  const secrets = {
-    values(tenant: string): Promise<Record<string, string>> {
-      const hit = secretCache.get(tenant);
-      if (hit && Date.now() - hit.at < SECRETS_TTL_MS) return hit.values;
-      const values = store.getSecretCiphertexts(tenant).then((m) => {
-        const out: Record<string, string> = {};
-        for (const [name, sealed] of m) {
-          try {
-            out[name] = box.open(sealed);
-          } catch {
-            log.error({ tenant, secret: name }, 'a secret could not be decrypted (wrong FLOWGATE_MASTER_KEY?)');
-          }
-        }
-        return out;
-      });
-      secretCache.set(tenant, { at: Date.now(), values });
-      return values;
-    },
-  };
+  const caches = new Caches(Date.now, store.hints ? (h) => store.hints!.publish(h) : null, log);
+  const secrets = new TenantSecrets(store, box, caches, log);
 
   let publicBase = config.publicUrl ?? '';
   // The SSRF guard lets URLs under this server's own base through to its own socket (docs/spec.md §6).
@@ -100,13 +84,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const sandbox = new WorkerSandbox({ workers: config.code.workers, memoryBytes: config.code.memoryMb * 1024 * 1024, log });
   const webhookSecrets = new WebhookSecrets(store, box, Date.now);
   const delivery = { secrets: webhookSecrets, config: config.delivery };
-  const engine = new Engine(store, { http: outbound, secrets, log, sandbox, delivery }, {
+  const engine = new Engine(store, { http: outbound, secrets, log, sandbox, delivery, caches }, {
     owner, leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: 200,
     maxStepsPerRun: config.maxStepsPerRun, maxForeachItems: config.maxForeachItems, maxActive: 2000, clock: Date.now,
     callbackUrl: (token) => `${publicBase}/v1/callbacks/${token}`,
   });
   const intake = new Intake(engine, { maxDataBytes: config.maxDataBytes, maxWaitSeconds: config.maxWaitSeconds, maxBatchItems: config.maxBatchItems });
-  const metrics = new Metrics();
+  const metrics = new Metrics({ id: owner, clustered: store.capabilities.concurrentClaimers });
   metrics.follow(engine.bus, () => engine.executor.load);
   engine.bus.subscribeAll((e) => {
     if (e.type !== 'run') return;
@@ -114,7 +98,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     if (r.status === 'failed') log.info({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, error: r.error }, 'run failed');
     else if (r.status === 'succeeded' || r.status === 'cancelled') log.debug({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, status: r.status }, 'run finished');
   });
-  const auth = new Authenticator(store, config.adminToken);
+  const auth = new Authenticator(store, config.adminToken, caches);
   setMaxBodyBytes(config.maxBodyBytes);
 
   let ready = false;
@@ -124,15 +108,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const rateLimiter = new RateLimiter(config.rateLimit);
   const deps: RouteDeps = {
     store, engine, intake, auth, secretBox: box, secrets, metrics, log, supportedStepTypes: SUPPORTED_STEP_TYPES,
-    isReady: () => ready && accepting, storageFull: () => storage.full, retryAfterSeconds: config.retryAfterSeconds,
-    onSecretsChanged: (tenant) => secretCache.delete(tenant), clock: Date.now,
+    isReady: () => ready && accepting, storageFull: () => storage.full, storeAway: () => storage.away, retryAfterSeconds: config.retryAfterSeconds,
+    onSecretsChanged: (tenant) => secrets.changed(tenant), clock: Date.now, node: { id: owner },
     webhookSecrets, rateLimiter,
     sse: { heartbeatMs: config.sse.heartbeatMs, maxBufferBytes: config.sse.maxBufferBytes, shutdown: shutdown.signal },
     runStreamsPerTenant: config.sse.runStreamsPerTenant,
   };
   const server = createHttpServer({
     routes: [
-      ...systemRoutes(deps), ...workflowRoutes(deps), ...runStreamRoutes(deps), ...runRoutes(deps), ...stepTestRoutes(deps), ...adminRoutes(deps),
+      ...systemRoutes(deps), ...clusterRoutes(deps), ...workflowRoutes(deps), ...runStreamRoutes(deps), ...runRoutes(deps), ...stepTestRoutes(deps), ...adminRoutes(deps),
       ...apiLoginRoutes(deps),
       ...webhookSecretRoutes(deps),
       ...corezoidRoutes(deps, config.corezoid),
@@ -154,6 +138,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (!config.publicUrl) publicBase = url;
   localBase = config.host === '0.0.0.0' || config.host === '::' ? `http://127.0.0.1:${port}` : url;
   const { recovered } = await engine.start();
+  const presence = new NodePresence(store, {
+    id: owner, clock: Date.now, log, info: () => ({ host: hostname(), pid: process.pid, url: publicBase, version: VERSION, executing: engine.executor.load }),
+  });
+  await presence.start();
   ready = true;
   log.info({ url, data_dir: config.dataDir, recovered }, 'flowgate is serving');
 
@@ -168,6 +156,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       const force = setTimeout(() => server.closeAllConnections(), 5_000);
       force.unref();
       await engine.stop();
+      await presence.stop();
       await closed;
       clearTimeout(force);
       await outbound.close();

@@ -32,10 +32,22 @@ test('the CLI\'s own variables and other programs\' variables are left alone', (
 
 test('FLOWGATE_DATABASE_URL or --database-url selects PostgreSQL; without it, the embedded store', () => {
   assert.equal(loadConfig(flags(), {}).database.url, null);
-  assert.equal(loadConfig(flags(), { FLOWGATE_DATABASE_URL: 'postgres://127.0.0.1/flowgate' }).database.url, 'postgres://127.0.0.1/flowgate');
-  const flagged = loadConfig({ ...flags(), databaseUrl: 'postgresql://db.internal:5433/fg' }, { FLOWGATE_DATABASE_URL: 'postgres://127.0.0.1/other', FLOWGATE_DATABASE_POOL_SIZE: '25' });
+  assert.equal(loadConfig(flags(), { FLOWGATE_DATABASE_URL: 'postgres://127.0.0.1/flowgate', FLOWGATE_ADMIN_TOKEN: 'fga_same', FLOWGATE_MASTER_KEY: 'k'.repeat(40) }).database.url, 'postgres://127.0.0.1/flowgate');
+  const flagged = loadConfig({ ...flags(), databaseUrl: 'postgresql://db.internal:5433/fg' }, { FLOWGATE_DATABASE_URL: 'postgres://127.0.0.1/other', FLOWGATE_DATABASE_POOL_SIZE: '25', FLOWGATE_ADMIN_TOKEN: 'fga_same', FLOWGATE_MASTER_KEY: 'k'.repeat(40) });
   assert.equal(flagged.database.url, 'postgresql://db.internal:5433/fg', 'the flag wins');
   assert.equal(flagged.database.poolSize, 25);
   assert.throws(() => loadConfig(flags(), { FLOWGATE_DATABASE_URL: 'mysql://x/y' }), /must be a postgres:\/\/ or postgresql:\/\/ URL/);
-  assert.throws(() => loadConfig(flags(), { FLOWGATE_DATABASE_URL: 'postgres://x/y', FLOWGATE_DATABASE_POOL_SIZE: '0' }), /FLOWGATE_DATABASE_POOL_SIZE must be a positive integer/);
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_DATABASE_URL: 'postgres://x/y', FLOWGATE_DATABASE_POOL_SIZE: '0', FLOWGATE_ADMIN_TOKEN: 'fga_same', FLOWGATE_MASTER_KEY: 'k'.repeat(40) }), /FLOWGATE_DATABASE_POOL_SIZE must be a positive integer/);
+});
+
+test('cluster mode (FLOWGATE_DATABASE_URL) needs the admin token and the master key from the environment, the same on every node', () => {
+  const url = 'postgres://127.0.0.1/flowgate';
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_DATABASE_URL: url }), /cluster mode, so FLOWGATE_ADMIN_TOKEN and FLOWGATE_MASTER_KEY must be set too/);
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_DATABASE_URL: url, FLOWGATE_ADMIN_TOKEN: 't'.repeat(32) }), /so FLOWGATE_MASTER_KEY must be set too/);
+  const dir = flags();
+  const config = loadConfig(dir, { FLOWGATE_DATABASE_URL: url, FLOWGATE_ADMIN_TOKEN: 'fga_same', FLOWGATE_MASTER_KEY: 'k'.repeat(40) });
+  assert.equal(config.database.url, url);
+  assert.equal(config.adminToken, 'fga_same');
+  assert.equal(config.adminTokenGenerated, false);
+  assert.equal(config.masterKey, 'k'.repeat(40));
 });

@@ -127,6 +127,19 @@ function depthEnv(env: NodeJS.ProcessEnv): number {
   return n;
 }
 
+/**
+ * In cluster mode every node must hold the same admin token and master key (a key sealed by one node
+ * is opened by another), so they come from the environment: a value generated per node would make
+ * each node refuse the others' tokens and secrets. Missing, the start stops with what to set.
+ */
+function clusterSecrets(env: NodeJS.ProcessEnv): void {
+  const missing = ['FLOWGATE_ADMIN_TOKEN', 'FLOWGATE_MASTER_KEY'].filter((name) => !env[name]);
+  if (missing.length > 0) {
+    throw new Error(`FLOWGATE_DATABASE_URL (--database-url) is set: cluster mode, so ${missing.join(' and ')} must be set too, to the same value on every node: ` +
+      'they cannot be generated per node (docs/operations.md "Running a cluster"; `openssl rand -base64 32` makes a master key)');
+  }
+}
+
 /** Reads a value kept in the data dir, or creates it with `make` (file mode 0600). */
 function keptValue(dataDir: string, file: string, make: () => string): { value: string; created: boolean } {
   const path = join(dataDir, file);
@@ -194,6 +207,9 @@ function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const port = Number(flags.port ?? fromEnv.port ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`port must be 0-65535, got ${flags.port ?? fromEnv.port}`);
+  const database = databaseSettings(flags, env);
+  // Cluster mode (docs/operations.md "Running a cluster"): every node must share these two.
+  if (database.url !== null) clusterSecrets(env);
   let adminToken = env.FLOWGATE_ADMIN_TOKEN ?? '';
   let adminTokenGenerated = false;
   if (!adminToken) {
@@ -255,7 +271,7 @@ function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
       perWorkflow: intEnv(env, 'FLOWGATE_RATE_LIMIT_PER_WORKFLOW', 0),
     },
     connections: connectionLimits(env),
-    database: databaseSettings(flags, env),
+    database,
     sse: {
       heartbeatMs: intEnv(env, 'FLOWGATE_SSE_HEARTBEAT_MS', 15_000),
       maxBufferBytes: intEnv(env, 'FLOWGATE_SSE_MAX_BUFFER_BYTES', 1024 * 1024),

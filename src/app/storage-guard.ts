@@ -17,6 +17,8 @@ export interface StorageGuard {
   readonly store: Store;
   /** True from a write refused for lack of space until a write succeeds again. */
   readonly full: boolean;
+  /** True from a verb that failed because the database cannot be reached until a read succeeds again. */
+  readonly away: boolean;
 }
 
 export interface StorageGuardOptions {
@@ -26,8 +28,14 @@ export interface StorageGuardOptions {
   retryAfterSeconds: number;
   log: Logger;
   clock: () => number;
-  /** How often a full store is probed with a write (ms). Default 1000. */
+  /** How often a full store is probed with a write, and a store away with a read (ms). Default 1000. */
   probeMs?: number;
+  /**
+   * Whether an error means the database cannot be reached (a server store's connection lost, refused
+   * or timed out). Such a verb fails with 503 `unavailable` and `Retry-After`, the server is not
+   * ready, and a read probes the store every `probeMs` until it answers (the driver reconnects).
+   */
+  isUnavailable?: (e: unknown) => boolean;
 }
 
 /** The setting the probe writes (its value: when it last succeeded). */
@@ -64,7 +72,40 @@ export function guardStorage(inner: Store, opts: StorageGuardOptions): StorageGu
     }
   };
 
+  let away = false;
+  let awayProbe: NodeJS.Timeout | null = null;
+  const back = (): void => {
+    if (!away) return;
+    away = false;
+    if (awayProbe) clearInterval(awayProbe);
+    awayProbe = null;
+    opts.log.info({}, 'the database answers again; ready');
+  };
+  const probeAway = async (): Promise<void> => {
+    if (probing) return;
+    probing = true;
+    try {
+      await inner.getSetting(PROBE_SETTING);
+      back();
+    } catch {
+      // still away: the next probe tries again
+    } finally {
+      probing = false;
+    }
+  };
+
   const refused = (e: unknown): never => {
+    if (opts.isUnavailable?.(e)) {
+      if (!away) {
+        away = true;
+        opts.log.error({ err: e }, 'the database cannot be reached: intake answers 503 and the server is not ready until it answers again');
+        awayProbe = setInterval(() => void probeAway(), opts.probeMs ?? 1000);
+        awayProbe.unref();
+      }
+      throw Object.assign(new FlowgateError('unavailable', 'the database cannot be reached; nothing was written, try again later', {
+        headers: { 'Retry-After': String(opts.retryAfterSeconds) },
+      }), { cause: e });
+    }
     if (!opts.isFull(e)) throw e;
     if (!full) {
       full = true;
@@ -77,9 +118,12 @@ export function guardStorage(inner: Store, opts: StorageGuardOptions): StorageGu
 
   const guarded: Record<string, unknown> = {
     capabilities: inner.capabilities,
+    hints: inner.hints,
     close: () => {
       if (probe) clearInterval(probe);
+      if (awayProbe) clearInterval(awayProbe);
       probe = null;
+      awayProbe = null;
       return inner.close();
     },
   };
@@ -92,12 +136,15 @@ export function guardStorage(inner: Store, opts: StorageGuardOptions): StorageGu
         if (full && (r as Awaited<ReturnType<Store['writeBatch']>>).creates.some((c) => c.kind === 'created')) recovered();
         return r;
       }, refused)
-      : (...args: unknown[]) => fn.apply(inner, args).then(undefined, refused);
+      : (...args: unknown[]) => fn.apply(inner, args).then(away ? (r) => { back(); return r; } : undefined, refused);
   }
   return {
     store: guarded as unknown as Store,
     get full() {
       return full;
+    },
+    get away() {
+      return away;
     },
   };
 }

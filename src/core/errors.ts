@@ -59,6 +59,8 @@ export const problemType = (code: string): string => `https://flowgate.dev/probl
 
 /** True for the error a store raises when it has no space left to write (see src/app/storage-guard.ts). */
 export const isStorageFull = (e: unknown): boolean => e instanceof FlowgateError && e.code === 'storage_full';
+/** A store verb refused because the database cannot be reached (src/app/storage-guard.ts): nothing was written, it may be tried again. */
+export const isStoreUnavailable = (e: unknown): boolean => e instanceof FlowgateError && e.code === 'unavailable';
 
 export const notFound = (what: string): FlowgateError => new FlowgateError('not_found', `${what} not found`);
 export const validationFailed = (errors: FieldProblem[], detail = 'The input does not match the declared params'): FlowgateError =>

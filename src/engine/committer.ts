@@ -13,8 +13,9 @@
  * written; their slices wait meanwhile. A write for a caller (a trigger's creation, a cancel, a
  * callback) fails with the error, so the caller is answered 503 and may try again. After `close()`
  * kept writes get one more try, then fail (recovery at the next start continues from the last commit).
+ * A database that cannot be reached (`unavailable`) is handled the same way.
  */
-import { isStorageFull } from '../core/errors.js';
+import { isStorageFull, isStoreUnavailable } from '../core/errors.js';
 import type { CreateResult, NewRun, Store, Transition, TransitionResult } from '../store/types.js';
 
 /** The first pause before a write refused for lack of space is tried again (ms); it doubles up to the cap (a failing write costs little; space that returns is used within a second). */
@@ -110,7 +111,8 @@ export class Committer {
       creates.forEach((p, i) => p.resolve(results.creates[i]));
       transitions.forEach((p, i) => p.resolve(results.transitions[i]));
     } catch (e) {
-      if (isStorageFull(e)) return this.outOfSpace(e, creates, transitions);
+      // A database out of reach is treated as a full one: the engine's own writes wait for it.
+      if (isStorageFull(e) || isStoreUnavailable(e)) return this.outOfSpace(e, creates, transitions);
       const items = creates.length + transitions.length;
       this.log?.error({ err: e, items }, items === 1 ? 'a commit failed; its caller is told' : 'a group commit failed; its items are written one by one');
       if (items === 1) {

@@ -14,6 +14,8 @@ import type { WebhookSecretsPort } from './webhook-secrets.js';
 import type { CreateResult, RefPolicy, Store } from '../store/types.js';
 import { RunBus } from './bus.js';
 import { RunFeed } from './run-feed.js';
+import { Caches } from './caches.js';
+import { ClusterLink, DEFAULT_RECHECK_MS } from './cluster.js';
 import { Committer } from './committer.js';
 import { Executor, type Logger, type SecretsPort } from './executor.js';
 import { FreshRun } from './fresh-run.js';
@@ -34,6 +36,8 @@ export interface EngineConfig {
   maxForeachItems?: number;
   clock: () => number;
   callbackUrl: (token: string) => string;
+  /** How often the runs waited for or followed here are re-read on a clustered store (default DEFAULT_RECHECK_MS). */
+  recheckMs?: number;
 }
 
 export interface StartRequest {
@@ -71,11 +75,14 @@ export class Engine {
   readonly bus = new RunBus();
   /** Every committed run change of a tenant, from this node and (on a store with hints) the others. */
   readonly feed: RunFeed;
+  /** The node's caches of stored facts (one place where a change, here or on another node, lands). */
+  readonly caches: Caches;
   readonly workflows: WorkflowCache;
   readonly executor: Executor;
   private readonly committer: Committer;
   private readonly timers: TimerLoop;
   private readonly leases: LeaseKeeper;
+  private readonly cluster: ClusterLink;
   /** Result deliveries to the runs' result_url (null when the engine was built without them). */
   readonly deliveries: DeliveryLoop | null;
 
@@ -86,14 +93,17 @@ export class Engine {
     private readonly store: Store,
     deps: {
       http: HttpPort; secrets: SecretsPort; log: Logger; sandbox?: SandboxPort;
+      /** The node's caches (made here when not given; the app shares them with the HTTP layer). */
+      caches?: Caches;
       delivery?: { secrets: WebhookSecretsPort; config: Omit<DeliveryConfig, 'owner' | 'clock'> };
     },
     private readonly config: EngineConfig,
   ) {
     this.log = deps.log;
     this.ports = { http: deps.http, secrets: deps.secrets };
-    this.workflows = new WorkflowCache(store);
     this.feed = new RunFeed(this.bus, store);
+    this.caches = deps.caches ?? new Caches(config.clock, store.hints ? (h) => store.hints!.publish(h) : null, deps.log);
+    this.workflows = new WorkflowCache(store, this.caches);
     this.committer = new Committer(store, { log: deps.log });
     this.executor = new Executor({
       store, committer: this.committer, bus: this.bus, workflows: this.workflows,
@@ -108,7 +118,15 @@ export class Engine {
     });
     const loopOpts = { owner: config.owner, leaseMs: config.leaseMs, clock: config.clock, log: deps.log };
     this.timers = new TimerLoop(store, this.executor, loopOpts);
-    this.leases = new LeaseKeeper(store, this.executor, loopOpts);
+    this.leases = new LeaseKeeper(store, this.executor, { ...loopOpts, onPass: () => this.timers.wake() });
+    this.cluster = new ClusterLink(store, this.bus, {
+      wakeClaims: () => {
+        this.timers.wake();
+        this.leases.recoverSoon();
+      },
+      invalidate: (cache, key) => this.caches.invalidate(cache, key),
+      invalidateAll: () => this.caches.invalidateAll(),
+    }, { recheckMs: config.recheckMs ?? DEFAULT_RECHECK_MS, log: deps.log });
     this.deliveries = deps.delivery
       ? new DeliveryLoop(store, deps.http, deps.delivery.secrets, deps.log, { ...deps.delivery.config, owner: config.owner, clock: config.clock })
       : null;
@@ -128,6 +146,7 @@ export class Engine {
     }
     this.timers.start();
     this.leases.start();
+    this.cluster.start();
     this.deliveries?.start();
     return { recovered };
   }
@@ -136,9 +155,11 @@ export class Engine {
   async stop(): Promise<void> {
     this.timers.stop();
     this.leases.stop();
+    this.cluster.stop();
     this.committer.close(); // writes kept for lack of space get one last try: slices waiting on them end
-    await this.executor.stop();
+    const dropped = await this.executor.stop();
     await this.committer.drain();
+    await this.leases.release(dropped);
     await this.deliveries?.stop();
   }
 

@@ -38,6 +38,13 @@ export class Executor {
     return [...this.active.keys()];
   }
 
+  /** The runs this node holds leases on: executing, waiting for a concurrency slot, or ready to start. */
+  get heldIds(): string[] {
+    const ids = new Set(this.active.keys());
+    for (const job of this.ready) ids.add(job.run.id);
+    return [...ids];
+  }
+
   /** Whether a slice of this node holds the run now. */
   isActive(runId: string): boolean {
     return this.active.has(runId);
@@ -64,14 +71,21 @@ export class Executor {
     this.pump();
   }
 
-  /** Stops taking work and resolves when every slice in flight has committed or stopped. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking work and resolves when every slice in flight has committed or stopped, with the ids
+   * of the runs this node held but did not get to (ready or waiting for a concurrency slot): their
+   * leases are this node's still, for the caller to release.
+   */
+  async stop(): Promise<string[]> {
     this.stopping = true;
-    this.ready.length = 0;
+    for (const job of this.ready.splice(0)) if (!this.active.has(job.run.id)) this.dropped.add(job.run.id);
     for (const g of this.gates.values()) for (const w of g.waiting.splice(0)) w();
-    if (this.active.size === 0) return;
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.active.size > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    return [...this.dropped];
   }
+
+  /** Runs held but never started because the executor stopped. */
+  private readonly dropped = new Set<string>();
 
   private pump(): void {
     if (this.turnBegan < 0) {
@@ -152,6 +166,7 @@ export class Executor {
     else g.running++;
     try {
       if (!this.stopping) await this.slice(job);
+      else this.dropped.add(job.run.id);
     } finally {
       const next = g.waiting.shift();
       if (next) next();

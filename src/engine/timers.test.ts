@@ -43,6 +43,9 @@ class FakeExecutor {
   get activeIds(): string[] {
     return [];
   }
+  get heldIds(): string[] {
+    return [];
+  }
 }
 
 async function until(ok: () => boolean, ms: number, what: string): Promise<void> {

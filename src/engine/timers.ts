@@ -35,6 +35,11 @@ export class TimerLoop {
     this.loop.nudge(at);
   }
 
+  /** Looks for due runs now (another node may have written a wake-up this node did not see). */
+  wake(): void {
+    if (!this.loop.isStopped) this.loop.wake();
+  }
+
   /** Claims every due parked run, then says when the next one is due. */
   private async pass(): Promise<number | null> {
     for (;;) {
@@ -47,16 +52,63 @@ export class TimerLoop {
   }
 }
 
+/**
+ * On a store with several claimers, how often a node looks for runs whose lease expired (ms): a dead
+ * node's runs resume within this of their lease's expiry (docs/operations.md "Running a cluster").
+ */
+export const ORPHAN_CHECK_MS = 1000;
+
 /** Keeps the leases of the runs this node executes alive, and reclaims orphaned runs. */
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | null = null;
+  private orphans: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
+  private recovering: Promise<number> | null = null;
+  private again = false;
 
   constructor(
     private readonly store: Store,
     private readonly executor: Executor,
-    private readonly opts: { owner: string; leaseMs: number; clock: () => number; log: Logger },
+    private readonly opts: {
+      owner: string; leaseMs: number; clock: () => number; log: Logger;
+      /** Called after each periodic orphan check of a clustered store (the timer loop looks too). */
+      onPass?: () => void;
+    },
   ) {}
+
+  /** A recovery pass soon (another node released runs or a lease may have expired); passes never overlap. */
+  recoverSoon(): void {
+    if (!this.timer) return;
+    if (this.recovering) {
+      this.again = true;
+      return;
+    }
+    this.recovering = this.recover().catch((e) => {
+      this.opts.log.error({ err: e }, 'claiming orphaned runs failed; the next check tries again');
+      return 0;
+    }).finally(() => {
+      this.recovering = null;
+      if (this.again) {
+        this.again = false;
+        this.recoverSoon();
+      }
+    });
+  }
+
+  /**
+   * Gives up the leases of runs this node holds but will not execute (a clean stop): another node
+   * may claim them at once instead of after their lease expires. A failure is logged (they are then
+   * claimed when the lease expires).
+   */
+  async release(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      await this.store.renewLeases(this.opts.owner, ids, this.opts.clock() - 1);
+      await this.store.hints?.publish({ kind: 'work' });
+    } catch (e) {
+      this.opts.log.warn({ err: e, runs: ids.length }, 'releasing the leases of runs not executed failed; other nodes take them when the leases expire');
+    }
+  }
 
   /** Claims every run left queued or running by a dead owner and dispatches it. */
   async recover(): Promise<number> {
@@ -102,20 +154,31 @@ export class LeaseKeeper {
     const every = Math.max(1000, Math.floor(this.opts.leaseMs / 3));
     this.timer = setInterval(() => void this.renew(), every);
     this.timer.unref?.();
+    if (this.store.capabilities.concurrentClaimers) {
+      // Another node may die at any time: its runs are claimable once their leases expire, and its
+      // parked runs' timers are due whoever looks.
+      this.orphans = setInterval(() => {
+        this.recoverSoon();
+        this.opts.onPass?.();
+      }, ORPHAN_CHECK_MS);
+      this.orphans.unref?.();
+    }
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.orphans) clearInterval(this.orphans);
     if (this.retry) clearTimeout(this.retry);
     this.timer = null;
+    this.orphans = null;
     this.retry = null;
   }
 
-  private async renew(): Promise<void> {
+  /** Extends the leases of every run this node holds (executing, ready, or waiting for a concurrency slot). */
+  async renew(): Promise<void> {
     try {
-      const ids = this.executor.activeIds;
+      const ids = this.executor.heldIds;
       if (ids.length) await this.store.renewLeases(this.opts.owner, ids, this.opts.clock() + this.opts.leaseMs);
-      if (this.store.capabilities.concurrentClaimers) await this.recover();
     } catch (e) {
       this.opts.log.error({ err: e }, 'lease renewal failed');
     }

@@ -3,6 +3,7 @@ import type { CompiledWorkflow } from '../core/compiled.js';
 import { compileWorkflow } from '../core/definition.js';
 import type { Workflow } from '../core/types.js';
 import type { Store } from '../store/types.js';
+import { workflowKey, type Caches, type TtlCache } from './caches.js';
 
 export interface LoadedWorkflow {
   compiled: CompiledWorkflow;
@@ -11,37 +12,30 @@ export interface LoadedWorkflow {
   usesSecrets: boolean;
 }
 
-const HEAD_TTL_MS = 1000;
-
 export class WorkflowCache {
   private readonly versions = new Map<string, Promise<LoadedWorkflow | null>>();
   /** The versions of `versions` that have loaded, for callers that can go on without awaiting. */
   private readonly ready = new Map<string, LoadedWorkflow>();
-  private readonly heads = new Map<string, { at: number; workflow: Promise<Workflow | null>; value?: Workflow | null }>();
+  /** Current versions (the `workflows` cache: briefly kept, forgotten on a change here or on another node). */
+  private readonly heads: TtlCache<Workflow | null>;
 
-  constructor(private readonly store: Store, private readonly maxEntries = 5000) {}
+  constructor(private readonly store: Store, private readonly caches: Caches, private readonly maxEntries = 5000) {
+    this.heads = caches.cache('workflows');
+  }
 
-  /** The current version of a workflow (briefly cached; invalidated on save by this node). */
+  /** The current version of a workflow (briefly cached; see src/engine/caches.ts). */
   current(tenant: string, id: string): Promise<Workflow | null> {
-    const key = `${tenant}\u0000${id}`;
-    const hit = this.heads.get(key);
-    const now = Date.now();
-    if (hit && now - hit.at < HEAD_TTL_MS) return hit.workflow;
-    const workflow = this.store.getWorkflow(tenant, id);
-    const entry: { at: number; workflow: Promise<Workflow | null>; value?: Workflow | null } = { at: now, workflow };
-    this.heads.set(key, entry);
-    workflow.then((v) => { entry.value = v; }, () => { if (this.heads.get(key) === entry) this.heads.delete(key); });
-    return workflow;
+    return this.heads.load(workflowKey(tenant, id), () => this.store.getWorkflow(tenant, id));
   }
 
   /** What `current` would resolve to, when it is cached and loaded (no promise); else undefined. */
   currentCached(tenant: string, id: string): Workflow | null | undefined {
-    const hit = this.heads.get(`${tenant}\u0000${id}`);
-    return hit && Date.now() - hit.at < HEAD_TTL_MS ? hit.value : undefined;
+    return this.heads.get(workflowKey(tenant, id));
   }
 
+  /** The workflow changed through this node (a new version, an archive, a new hash or identifiers): every node forgets it. */
   invalidate(tenant: string, id: string): void {
-    this.heads.delete(`${tenant}\u0000${id}`);
+    this.caches.changed('workflows', workflowKey(tenant, id));
   }
 
   /** A compiled version already loaded, without a promise; undefined when `version` must load it. */

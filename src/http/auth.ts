@@ -6,6 +6,7 @@ import { FlowgateError } from '../core/errors.js';
 import { randomToken, safeEqual, sha256Hex, uuidv7 } from '../core/ids.js';
 import type { ApiKey, Role } from '../core/types.js';
 import type { Store } from '../store/types.js';
+import type { Caches, TtlCache } from '../engine/caches.js';
 
 export interface Principal {
   kind: 'admin' | 'key';
@@ -17,8 +18,6 @@ export interface Principal {
 const RANK: Record<Role, number> = { read: 1, trigger: 2, admin: 3 };
 export const TENANT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
-/** How long a key lookup is trusted (a deleted key on another node stops working after this). */
-const KEY_CACHE_MS = 5000;
 const ADMIN_DEFAULT: Principal = Object.freeze({ kind: 'admin', role: 'admin', tenant: 'default' });
 
 function bearer(authorization: string | undefined): string {
@@ -38,10 +37,12 @@ const unauthorized = (detail: string): FlowgateError =>
 
 export class Authenticator {
   private readonly adminHash: string;
-  private readonly cache = new Map<string, { at: number; principal: Omit<Principal, 'tenant'> & { tenant: string } | null }>();
+  /** Key lookups by token hash (the `keys` cache, src/engine/caches.ts; a deleted key is forgotten on every node). */
+  private readonly cache: TtlCache<Principal | null>;
 
-  constructor(private readonly store: Store, adminToken: string) {
+  constructor(private readonly store: Store, adminToken: string, private readonly caches: Caches) {
     this.adminHash = sha256Hex(adminToken);
+    this.cache = caches.cache('keys');
   }
 
   /** Resolves the bearer token of a request; throws 401 when missing or unknown. */
@@ -60,8 +61,7 @@ export class Authenticator {
       const tenant = tenantHeader?.trim() || 'default';
       return tenant === 'default' ? ADMIN_DEFAULT : undefined;
     }
-    const hit = this.cache.get(hash);
-    return hit?.principal && Date.now() - hit.at < KEY_CACHE_MS ? hit.principal : undefined;
+    return this.cache.get(hash) ?? undefined;
   }
 
   /** Digests of recently seen tokens: a client sends the same token on every request. */
@@ -85,22 +85,17 @@ export class Authenticator {
       if (tenant !== 'default' && !(await this.store.getTenant(tenant))) throw new FlowgateError('not_found', `tenant ${tenant} not found: create it with POST /v1/tenants {"id": "${tenant}"} (admin token)`);
       return { kind: 'admin', role: 'admin', tenant };
     }
-    const now = Date.now();
-    const hit = this.cache.get(hash);
-    let principal = hit && now - hit.at < KEY_CACHE_MS ? hit.principal : undefined;
-    if (principal === undefined) {
+    const principal = this.cache.get(hash) ?? await this.cache.load(hash, async () => {
       const key = await this.store.findKeyByHash(hash);
-      principal = key ? { kind: 'key', role: key.role, tenant: key.tenant, key_id: key.id } : null;
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(hash, { at: now, principal });
-    }
+      return key ? { kind: 'key', role: key.role, tenant: key.tenant, key_id: key.id } : null;
+    });
     if (!principal) throw unauthorized('the token is not valid');
     return principal;
   }
 
-  /** Forgets cached key lookups (after a key is deleted). */
+  /** Forgets cached key lookups on every node (after a key is deleted). */
   forget(): void {
-    this.cache.clear();
+    this.caches.changed('keys', '');
   }
 }
 

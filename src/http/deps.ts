@@ -24,12 +24,16 @@ export interface RouteDeps {
   isReady: () => boolean;
   /** True while the store refuses writes for lack of space (the server is then not ready either). */
   storageFull: () => boolean;
+  /** True while the database cannot be reached (cluster mode; the server is then not ready either). */
+  storeAway: () => boolean;
   /** Retry-After (seconds) handed to callers told to poll. */
   retryAfterSeconds: number;
   /** The tenants' secrets, decrypted (briefly cached; the same values `$secrets` reads). */
   secrets: SecretsPort;
-  /** Called after the secrets of a tenant changed. */
+  /** Called after the secrets of a tenant changed (every node reads them again). */
   onSecretsChanged: (tenant: string) => void;
+  /** This node: its id in leases and in `GET /v1/cluster`. */
+  node: { id: string };
   clock: () => number;
   /** The tenants' Standard Webhooks secrets that sign result deliveries. */
   webhookSecrets: WebhookSecrets;

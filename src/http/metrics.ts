@@ -9,8 +9,15 @@ export class Metrics {
   readonly duration: client.Histogram<'route'>;
   readonly runsFinished: client.Counter<'status'>;
 
-  constructor() {
+  /** `node`: this node's id, shown as `flowgate_node_info{node="…"} 1` (which node of a cluster answered the scrape). */
+  constructor(node?: { id: string; clustered: boolean }) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'flowgate_process_' });
+    if (node) {
+      new client.Gauge({
+        name: 'flowgate_node_info', help: 'This node: its id in leases and GET /v1/cluster, and whether its store is shared by several nodes',
+        labelNames: ['node', 'clustered'], registers: [this.registry],
+      }).labels(node.id, String(node.clustered)).set(1);
+    }
     this.requests = new client.Counter({
       name: 'flowgate_http_requests_total', help: 'HTTP requests answered, by route and status',
       labelNames: ['route', 'status'], registers: [this.registry],

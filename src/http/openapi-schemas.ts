@@ -13,6 +13,7 @@ export const ok = (description: string, schema: Obj, headers?: Obj): Obj => ({ d
 export const nullable = (schema: Obj): Obj => ({ oneOf: [schema, { type: 'null' }] });
 export const str = (description?: string, extra: Obj = {}): Obj => ({ type: 'string', ...(description ? { description } : {}), ...extra });
 export const int = (description?: string, extra: Obj = {}): Obj => ({ type: 'integer', ...(description ? { description } : {}), ...extra });
+export const bool = (description?: string): Obj => ({ type: 'boolean', ...(description ? { description } : {}) });
 export const time = (description?: string): Obj => str(description, { format: 'date-time' });
 export const anyJson: Obj = { description: 'Any JSON value' };
 export const object = (properties: Obj, required: string[] = [], extra: Obj = {}): Obj => ({ type: 'object', properties, ...(required.length ? { required } : {}), ...extra });

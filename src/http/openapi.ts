@@ -4,7 +4,7 @@
  */
 
 import {
-  anyJson, arrayOf, header, int, json, listOf, object, ok, param, path, query, ref, response, schemas, str, type Obj,
+  anyJson, arrayOf, bool, header, int, json, listOf, object, ok, param, path, query, ref, response, schemas, str, type Obj,
 } from './openapi-schemas.js';
 
 const PARAMS_XML_EXAMPLE = '<task><amount>10</amount><currency>EUR</currency></task>';
@@ -211,6 +211,23 @@ function paths(): Obj {
         id: 'createTenant', tag: 'Tenants', summary: 'Create a tenant (admin token only); an MPO company_id such as i123456789 can be a tenant id',
         body: { required: true, content: json(object({ id: str(undefined, { pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }) }, ['id'])) },
         responses: { '201': ok('The tenant', object({ id: str(), created_at: str(undefined, { format: 'date-time' }) })), '403': response('Forbidden'), '409': response('Conflict'), '422': response('ValidationFailed') },
+      }),
+    },
+    '/v1/cluster': {
+      get: operation({
+        id: 'listClusterNodes', tag: 'System', summary: 'The live nodes serving from this store (admin token only)',
+        description: 'The nodes heard from within `alive_within_ms` (each writes a heartbeat every 2 s), oldest first, with the runs each holds under a live lease. On SQLite (one node) the list is this node.',
+        responses: {
+          '200': ok('The nodes', object({
+            node: str('The id of the node that answered'), clustered: bool('Whether the store is shared by several nodes (PostgreSQL)'),
+            alive_within_ms: int(), items: { type: 'array', items: object({
+              id: str('The node id (the owner of its leases)'), self: bool(), started_at: str(undefined, { format: 'date-time' }),
+              heartbeat_at: str(undefined, { format: 'date-time' }), runs_held: int('Runs queued or running under a live lease of this node'),
+              info: { type: 'object', description: 'host, pid, url, version, executing (runs in its executor)' },
+            }) },
+          })),
+          '403': response('Forbidden'),
+        },
       }),
     },
     '/v1/runs': {

@@ -261,6 +261,19 @@ export interface Store {
   hurryChildWaits(now: number): Promise<number>;
   /** The earliest wake_at among parked runs, or null. */
   nextWakeAt(): Promise<number | null>;
+  /**
+   * The stored state of many runs in one read (ids not found are left out; order not kept): what a
+   * node's waiters and run followers re-read periodically, so a lost hint costs a delay, not an answer.
+   */
+  loadRuns(ids: string[]): Promise<Run[]>;
+
+  // -------- nodes (the processes serving from this store; docs/operations.md "Running a cluster")
+  /** Records that node `node.id` is alive at `now` (creates its row on the first beat). */
+  heartbeatNode(node: NodeBeat, now: number): Promise<void>;
+  /** The nodes whose last heartbeat is at or after `aliveSince`, with the runs each holds under a live lease at `now`. */
+  listNodes(aliveSince: number, now: number): Promise<NodeRecord[]>;
+  /** Forgets a node (its clean stop). */
+  removeNode(id: string): Promise<void>;
 
   // -------- result deliveries (docs/spec.md §4 `callback_url`, §8.13) and the tenants' webhook secrets
   /** Stores a new pending delivery; false (nothing written) when the run's ending already has one. */
@@ -286,6 +299,21 @@ export interface Store {
   ensureWebhookSecret(tenant: string, secret: string, now: number): Promise<WebhookSecretRecord>;
   /** Makes `secret` current and keeps the one it replaces as `previous` (rotated_at = now). */
   rotateWebhookSecret(tenant: string, secret: string, now: number): Promise<WebhookSecretRecord>;
+}
+
+/** What a node reports of itself with each heartbeat. */
+export interface NodeBeat {
+  /** The node's owner id in leases. */
+  id: string;
+  started_at: number;
+  /** Free-form facts about the node (host, pid, URL, version, runs in memory). */
+  info: JsonObject;
+}
+
+export interface NodeRecord extends NodeBeat {
+  heartbeat_at: number;
+  /** Runs queued or running whose live lease (lease_until >= now) this node holds. */
+  runs_held: number;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';

@@ -5,18 +5,17 @@
  * SHA-224/256/384/512 (56/64/96/128 hex), in any letter case. Checked against the raw bytes, before
  * the body is parsed, with a constant-time comparison.
  *
- * Logins are looked up through a small per-store cache (5 s, also for unknown logins); deleting a
- * login through the API forgets it at once on this node.
+ * Logins are looked up through the node's `logins` cache (src/engine/caches.ts: 5 s, also for unknown
+ * logins); deleting a login through the API forgets it at once here and, through a hint, on the other nodes.
  */
 import { corezoidSignatureMatches as signatureMatches } from '../../core/signatures.js';
 import type { SecretBox } from '../../core/secretbox.js';
+import type { Caches, TtlCache } from '../../engine/caches.js';
 import type { Logger } from '../../engine/executor.js';
 import type { Store } from '../../store/types.js';
 
 const TIME_RE = /^\d{1,12}$/;
 const LOGIN_RE = /^\d{1,15}$/;
-const CACHE_TTL_MS = 5_000;
-const CACHE_MAX = 10_000;
 
 export interface LoginEntry {
   login: number;
@@ -26,15 +25,14 @@ export interface LoginEntry {
 
 /** Logins with their opened secrets, briefly cached. */
 export class LoginDirectory {
-  private readonly cache = new Map<number, { at: number; entry: Promise<LoginEntry | null> }>();
+  private readonly cache: TtlCache<LoginEntry | null>;
 
-  constructor(private readonly store: Store, private readonly box: SecretBox, private readonly log: Logger) {}
+  constructor(private readonly store: Store, private readonly box: SecretBox, private readonly log: Logger, private readonly caches: Caches) {
+    this.cache = caches.cache('logins');
+  }
 
   find(login: number): Promise<LoginEntry | null> {
-    const now = Date.now();
-    const hit = this.cache.get(login);
-    if (hit && now - hit.at < CACHE_TTL_MS) return hit.entry;
-    const entry = this.store.findApiLogin(login).then((row) => {
+    return this.cache.load(String(login), () => this.store.findApiLogin(login).then((row) => {
       if (!row) return null;
       try {
         return { login: row.login, tenant: row.tenant, secret: this.box.open(row.secret_ciphertext) };
@@ -42,25 +40,21 @@ export class LoginDirectory {
         this.log.error({ login }, 'an API login secret could not be decrypted (wrong FLOWGATE_MASTER_KEY?)');
         return null;
       }
-    });
-    if (this.cache.size >= CACHE_MAX) this.cache.clear();
-    this.cache.set(login, { at: now, entry });
-    entry.catch(() => this.cache.delete(login));
-    return entry;
+    }));
   }
 
   forget(login: number): void {
-    this.cache.delete(login);
+    this.caches.changed('logins', String(login));
   }
 }
 
 const directories = new WeakMap<Store, LoginDirectory>();
 
 /** The one directory of a store, shared by the signed API and the api-logins routes. */
-export function loginDirectory(store: Store, box: SecretBox, log: Logger): LoginDirectory {
+export function loginDirectory(store: Store, box: SecretBox, log: Logger, caches: Caches): LoginDirectory {
   let dir = directories.get(store);
   if (!dir) {
-    dir = new LoginDirectory(store, box, log);
+    dir = new LoginDirectory(store, box, log, caches);
     directories.set(store, dir);
   }
   return dir;

@@ -74,7 +74,7 @@ function sendEnvelope(ctx: Ctx, format: WireFormat, status: number, body: Envelo
 
 export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] {
   const ops = new CorezoidOps(d);
-  const logins = loginDirectory(d.store, d.secretBox, d.log);
+  const logins = loginDirectory(d.store, d.secretBox, d.log, d.engine.caches);
 
   /** Any failure below the handler becomes an envelope (413 stays 413, a server fault is a 500). */
   const guarded = (format: (ctx: Ctx) => WireFormat, handler: Handler): Handler => async (ctx) => {

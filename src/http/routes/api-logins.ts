@@ -30,7 +30,7 @@ const loginView = (l: ApiLogin): Record<string, unknown> => ({
 });
 
 export function apiLoginRoutes(d: RouteDeps): RouteDef[] {
-  const directory = loginDirectory(d.store, d.secretBox, d.log);
+  const directory = loginDirectory(d.store, d.secretBox, d.log, d.engine.caches);
 
   const create = async (ctx: Ctx): Promise<void> => {
     const body = await jsonObjectBody(ctx);

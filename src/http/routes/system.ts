@@ -12,6 +12,9 @@ export function systemRoutes(d: RouteDeps): RouteDef[] {
       method: 'GET', path: '/readyz', auth: 'public', name: 'readyz',
       handler: async (ctx) => {
         if (!d.isReady()) throw new FlowgateError('unavailable', 'the server is starting or stopping', { headers: { 'Retry-After': '1' } });
+        if (d.storeAway()) {
+          throw new FlowgateError('unavailable', 'the database cannot be reached; the node retries its connection', { headers: { 'Retry-After': String(d.retryAfterSeconds) } });
+        }
         if (d.storageFull()) {
           throw new FlowgateError('storage_full', 'the server has no storage space left and refuses writes', { headers: { 'Retry-After': String(d.retryAfterSeconds) } });
         }

@@ -207,6 +207,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'nodes',
+    sql: `
+      -- The processes serving from this database and their last heartbeat (GET /v1/cluster).
+      CREATE TABLE nodes (
+        id           TEXT COLLATE "C" PRIMARY KEY,
+        started_at   BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL,
+        info         TEXT NOT NULL
+      );
+      -- What a node holds: its runs under a lease.
+      CREATE INDEX runs_owner ON runs (owner) WHERE owner IS NOT NULL;
+    `,
+  },
 ];
 
 /**

@@ -9,7 +9,7 @@
  */
 import type { ApiKey, Definition, Run, SecretMeta, StepRecord, Tenant, Workflow } from '../../core/types.js';
 import type {
-  ApiLogin, CreateResult, Delivery, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, Hint, HintListener, NewRun, RunFilter,
+  ApiLogin, CreateResult, Delivery, NodeBeat, NodeRecord, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, Hint, HintListener, NewRun, RunFilter,
   SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult, WebhookSecretRecord, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionPage,
 } from '../types.js';
 import { AccountQueries } from './accounts.js';
@@ -19,6 +19,7 @@ import { HintChannel } from './hints.js';
 import { LeaseQueries } from './leases.js';
 import { LoginQueries } from './logins.js';
 import { migrate } from './migrations.js';
+import { NodeQueries } from './nodes.js';
 import { RunQueries } from './runs.js';
 import { WorkflowQueries } from './workflows.js';
 
@@ -58,6 +59,7 @@ export class PostgresStore implements Store {
   private readonly leases: LeaseQueries;
   private readonly logins: LoginQueries;
   private readonly deliveries: DeliveryQueries;
+  private readonly nodes: NodeQueries;
   private closed = false;
 
   constructor(opts: PostgresOptions) {
@@ -74,6 +76,7 @@ export class PostgresStore implements Store {
     this.leases = new LeaseQueries(this.db);
     this.logins = new LoginQueries(this.db);
     this.deliveries = new DeliveryQueries(this.db);
+    this.nodes = new NodeQueries(this.db);
   }
 
   /** Round trips to the database since the store was opened (the hint connection not counted). */
@@ -171,6 +174,13 @@ export class PostgresStore implements Store {
   renewLeases(owner: string, ids: string[], leaseUntil: number): Promise<string[]> { return this.leases.renewLeases(owner, ids, leaseUntil); }
   hurryChildWaits(now: number): Promise<number> { return this.leases.hurryChildWaits(now); }
   nextWakeAt(): Promise<number | null> { return this.leases.nextWakeAt(); }
+  loadRuns(ids: string[]): Promise<Run[]> { return this.nodes.loadRuns(ids); }
+
+  // ---------------------------------------------------------------- nodes
+
+  heartbeatNode(node: NodeBeat, now: number): Promise<void> { return this.nodes.heartbeat(node, now); }
+  listNodes(aliveSince: number, now: number): Promise<NodeRecord[]> { return this.nodes.list(aliveSince, now); }
+  removeNode(id: string): Promise<void> { return this.nodes.remove(id); }
 
   // ---------------------------------------------------------------- result deliveries, webhook secrets
 

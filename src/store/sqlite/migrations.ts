@@ -244,6 +244,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN first_steps TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'nodes',
+    sql: `
+      -- The processes serving from this database and their last heartbeat (GET /v1/cluster).
+      CREATE TABLE nodes (
+        id           TEXT PRIMARY KEY,
+        started_at   INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        info         TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      -- What a node holds: its runs under a lease.
+      CREATE INDEX runs_owner ON runs (owner) WHERE owner IS NOT NULL;
+    `,
+  },
 ];
 
 /** Applies every migration not yet recorded, in order, each in its own transaction. */

@@ -14,6 +14,7 @@ import type {
   ApiLogin, CreateResult, NewRun, RunFilter, SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult,
   WorkflowActivity, WorkflowVersionPage,
 } from '../types.js';
+import type { NodeBeat, NodeRecord } from '../types.js';
 import type { Delivery, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, WebhookSecretRecord, WorkflowIdentifiers } from '../types.js';
 import { AccountQueries } from './accounts.js';
 import { openDatabase, type SqliteOptions } from './connection.js';
@@ -21,6 +22,7 @@ import { DeliveryQueries } from './deliveries.js';
 import { LeaseQueries } from './leases.js';
 import { LoginQueries } from './logins.js';
 import { migrate } from './migrations.js';
+import { NodeQueries } from './nodes.js';
 import { RunQueries } from './runs.js';
 import { WorkflowQueries } from './workflows.js';
 
@@ -53,6 +55,7 @@ interface Queries {
   leases: LeaseQueries;
   logins: LoginQueries;
   deliveries: DeliveryQueries;
+  nodes: NodeQueries;
 }
 
 export class SqliteStore implements Store {
@@ -76,6 +79,7 @@ export class SqliteStore implements Store {
           leases: new LeaseQueries(this.db, !this.capabilities.concurrentClaimers),
           deliveries: new DeliveryQueries(this.db, !this.capabilities.concurrentClaimers),
           logins: new LoginQueries(this.db),
+          nodes: new NodeQueries(this.db),
         };
       } catch (e) {
         throw new Error(`the SQLite store ${this.path} has no usable schema (was migrate() run?): ${(e as Error).message}`, { cause: e });
@@ -270,6 +274,22 @@ export class SqliteStore implements Store {
 
   async claimOrphanedRuns(owner: string, now: number, leaseUntil: number, limit: number): Promise<Run[]> {
     return this.q.leases.claimOrphanedRuns(owner, now, leaseUntil, limit);
+  }
+
+  async loadRuns(ids: string[]): Promise<Run[]> {
+    return this.q.nodes.loadRuns(ids);
+  }
+
+  async heartbeatNode(node: NodeBeat, now: number): Promise<void> {
+    this.q.nodes.heartbeat(node, now);
+  }
+
+  async listNodes(aliveSince: number, now: number): Promise<NodeRecord[]> {
+    return this.q.nodes.listNodes(aliveSince, now);
+  }
+
+  async removeNode(id: string): Promise<void> {
+    this.q.nodes.removeNode(id);
   }
 
   async renewLeases(owner: string, ids: string[], leaseUntil: number): Promise<string[]> {

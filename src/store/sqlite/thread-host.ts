@@ -89,7 +89,7 @@ class Unreadable {
       }
       case 'claimDueRuns': case 'claimOrphanedRuns':
         return this.runs(value as Run[], true);
-      case 'runsAwaitingDelivery':
+      case 'runsAwaitingDelivery': case 'loadRuns':
         return this.runs(value as Run[], false);
       case 'listSteps':
         return (value as StepRecord[]).map((r) => (tooDeep(r) ? this.record(r) : r));

@@ -1,0 +1,278 @@
+// Three real server processes on one PostgreSQL database (docs/operations.md "Running a cluster"):
+// `?wait` answered by whichever node runs the run; a callback sent to node C for a run waiting on
+// node A; kill -9 of a node under a 32-connection trigger load (every acknowledged run exists and
+// finishes once, the dead node's parked and running runs finish on the others); a 1 000-item foreach
+// spread across the nodes with exact statistics; the database cut away under load (through a TCP
+// proxy only these nodes use) and back. Skipped with the reason when PostgreSQL does not answer,
+// failed under CI=true.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { createTestDatabase, skipReason, type TestDatabase } from '../helpers/postgres.js';
+import { killServerProcesses, sigkill, startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+const TOKEN = 'fga_cluster_test_admin';
+const MASTER_KEY = 'cluster-test-master-key-shared-by-every-node';
+const LEASE_MS = 3000;
+const skip = await skipReason();
+
+let db: TestDatabase;
+let proxy: TcpProxy;
+const dirs: string[] = [];
+const nodes: ServerProcess[] = [];
+
+async function startNode(): Promise<ServerProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'flowgate-cluster-'));
+  dirs.push(dir);
+  const url = new URL(db.url);
+  url.host = `127.0.0.1:${proxy.port}`;
+  return startServerProcess(dir, {
+    token: TOKEN,
+    env: { FLOWGATE_DATABASE_URL: url.toString(), FLOWGATE_MASTER_KEY: MASTER_KEY, FLOWGATE_LEASE_MS: String(LEASE_MS), FLOWGATE_DATABASE_POOL_SIZE: '8' },
+  });
+}
+
+interface Answer { status: number; body: any; headers: Headers }
+
+async function call(node: ServerProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  const res = await fetch(node.url + path, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': typeof body === 'string' ? 'application/yaml' : 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try { parsed = text ? JSON.parse(text) : text; } catch { /* not JSON */ }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
+    await sleep(50);
+  }
+}
+
+/** The run as a live node sees it, once it has ended. */
+const ended = (node: ServerProcess, id: string, ms = 20_000): Promise<any> => until(`run ${id} ended`, ms, async () => {
+  const r = await call(node, 'GET', `/v1/runs/${id}`);
+  return r.status === 200 && ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? r.body : undefined;
+});
+
+/** Runs `fn` over `items` with at most `width` at once. */
+async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  }));
+  return out;
+}
+
+describe('a cluster of three nodes on one PostgreSQL database', { skip, concurrency: false }, () => {
+  before(async () => {
+    db = await createTestDatabase();
+    proxy = await startTcpProxy({ host: new URL(db.url).hostname, port: Number(new URL(db.url).port || 5432) });
+    // Started together: they migrate once, under the migration lock.
+    nodes.push(...(await Promise.all([startNode(), startNode(), startNode()])));
+    const [a] = nodes;
+    const put = async (id: string, yaml: string): Promise<void> => {
+      const r = await call(a, 'PUT', `/v1/workflows/${id}`, yaml);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    };
+    await put('hold', 'id: hold\nsteps:\n  - id: hold\n    type: wait\n    timeout: 1h\n  - id: answer\n    type: reply\n');
+    await put('nap', 'id: nap\nparams:\n  n: { type: number, required: true }\nsteps:\n  - id: pause\n    type: delay\n    for: 300ms\n  - id: answer\n    type: reply\n    data: { doubled: "{{ n * 2 }}" }\n');
+    await put('work', 'id: work\nsteps:\n  - id: first\n    type: set\n    set: { a: 1 }\n  - id: pause\n    type: delay\n    for: 400ms\n  - id: second\n    type: set\n    set: { b: 2 }\n');
+    await put('item', 'id: item\nsteps:\n  - id: pause\n    type: delay\n    for: 100ms\n  - id: done\n    type: set\n    set: { done: true }\n');
+    await put('fan', 'id: fan\nparams:\n  items: { type: array, required: true }\nsteps:\n  - id: each\n    type: foreach\n    items: items\n    workflow: item\n    concurrency: 250\n');
+  });
+
+  after(async () => {
+    killServerProcesses();
+    await proxy?.close();
+    await db?.drop().catch(() => {});
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('GET /v1/cluster on any node lists the three nodes with their heartbeats', async () => {
+    const r = await call(nodes[1], 'GET', '/v1/cluster');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.clustered, true);
+    assert.equal(r.body.items.length, 3, JSON.stringify(r.body.items));
+    assert.equal(r.body.items.filter((n: any) => n.self).length, 1);
+    const metrics = await (await fetch(`${nodes[2].url}/metrics`)).text();
+    assert.match(metrics, /flowgate_node_info\{node="[^"]+",clustered="true"\} 1/);
+  });
+
+  test('a callback sent to node C for a run waited for on node A answers A\'s ?wait at once', async () => {
+    const [a, , c] = nodes;
+    for (let i = 0; i < 3; i++) {
+      const waiting = call(a, 'POST', '/v1/workflows/hold/runs?wait=20', { n: i });
+      // The run parks on A; its callback URL is in the store for any node to find.
+      const run = await until('the run parks', 5000, async () => {
+        const list = await call(c, 'GET', '/v1/runs?workflow=hold&status=waiting');
+        return list.body.items.find((x: any) => x.input?.n === i);
+      });
+      const t0 = performance.now();
+      const cb = await call(c, 'POST', `/v1/callbacks/${new URL(run.callback_url).pathname.split('/').pop()}`, { ok: true });
+      assert.equal(cb.status, 202, JSON.stringify(cb.body));
+      const answer = await waiting;
+      const ms = performance.now() - t0;
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.deepEqual(answer.body, { n: i, ok: true });
+      assert.ok(ms < 1500, `A answered ${ms.toFixed(0)} ms after C took the callback (its wait was 20 s)`);
+    }
+  });
+
+  test('triggers spread over the nodes: ?wait is answered by whichever node runs the run, well under its timeout', async () => {
+    const answers = await pool(Array.from({ length: 24 }, (_, i) => i), 12, async (i) => {
+      const t0 = performance.now();
+      const r = await call(nodes[i % 3], 'POST', '/v1/workflows/nap/runs?wait=20', { n: i });
+      return { i, r, ms: performance.now() - t0 };
+    });
+    for (const { i, r, ms } of answers) {
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.deepEqual(r.body, { doubled: i * 2 });
+      assert.ok(ms < 5000, `run ${i} answered after ${ms.toFixed(0)} ms (300 ms of delay; the wait was 20 s)`);
+    }
+  });
+
+  test('an Idempotency-Key sent to all three nodes at once makes one run', async () => {
+    const key = `same-${Date.now()}`;
+    const rs = await Promise.all(nodes.map((n) => call(n, 'POST', '/v1/workflows/work/runs', {}, { 'idempotency-key': key })));
+    const ids = new Set(rs.map((r) => r.body.id));
+    assert.ok(rs.every((r) => r.status === 202 || r.status === 200), JSON.stringify(rs.map((r) => r.status)));
+    assert.equal(ids.size, 1, `one run for one key: ${[...ids].join(', ')}`);
+  });
+
+  test('a 1 000-item foreach spreads its children over the nodes and ends with exact statistics', async () => {
+    const [a] = nodes;
+    const items = Array.from({ length: 1000 }, (_, i) => ({ i }));
+    const r = await call(a, 'POST', '/v1/workflows/fan/runs', { items });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const done = await ended(nodes[1], r.body.id, 60_000);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    assert.deepEqual(done.data.stats, { total: 1000, succeeded: 1000, failed: 0 });
+    // Every child exists once and succeeded (their delays were claimed by whichever node looked first).
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: string }>(
+        "SELECT count(*) AS n FROM runs WHERE parent_run_id = $1 AND status = 'succeeded'", [r.body.id],
+      );
+      assert.equal(Number(rows[0].n), 1000);
+    } finally {
+      await client.end();
+    }
+  });
+
+  test('kill -9 of a node under a 32-connection trigger load: every acknowledged run finishes once, the dead node\'s runs on the others', async () => {
+    const [a, b, c] = nodes;
+    const acknowledged: string[] = [];
+    let stop = false;
+    let refusedByDead = 0;
+    const loops = Array.from({ length: 32 }, async (_, k) => {
+      for (let j = 0; !stop; j++) {
+        const target = [a, b, c][(k + j) % 3];
+        try {
+          const r = await call(target, 'POST', '/v1/workflows/work/runs', {});
+          if (r.status === 202 || r.status === 200) acknowledged.push(r.body.id);
+        } catch {
+          refusedByDead++; // the killed node: nothing was acknowledged
+        }
+      }
+    });
+    try {
+      await sleep(1200);
+      await sigkill(b);
+      await sleep(1500);
+    } finally {
+      stop = true;
+      await Promise.all(loops);
+    }
+    assert.ok(acknowledged.length > 100, `${acknowledged.length} runs acknowledged`);
+    assert.ok(refusedByDead > 0, 'the load reached the killed node after it died');
+    // The dead node's runs (parked in their delay, or running) finish on A and C once its leases expire.
+    const t0 = Date.now();
+    const results = await pool(acknowledged, 16, async (id) => {
+      const run = await ended(id.charCodeAt(id.length - 1) % 2 ? a : c, id, 30_000);
+      const steps = await call(a, 'GET', `/v1/runs/${id}/steps`);
+      return { run, steps: steps.body.items as { seq: number; step_id: string }[] };
+    });
+    for (const { run, steps } of results) {
+      assert.equal(run.status, 'succeeded', `${run.id}: ${JSON.stringify(run.error)}`);
+      assert.deepEqual(run.data, { a: 1, b: 2 });
+      const ids = steps.map((s) => s.step_id);
+      assert.deepEqual(ids.filter((s) => s !== 'pause' && s !== 'first' && s !== 'second'), []);
+      assert.equal(new Set(steps.map((s) => s.seq)).size, steps.length, `${run.id}: each step record once (${ids.join(', ')})`);
+      assert.equal(ids.filter((s) => s === 'second').length, 1, `${run.id}: the last step once (${ids.join(', ')})`);
+    }
+    const cluster = await until('the dead node drops out of /v1/cluster', 15_000, async () => {
+      const r = await call(a, 'GET', '/v1/cluster');
+      return r.body.items.length === 2 ? r.body : undefined;
+    });
+    assert.equal(cluster.items.length, 2);
+    assert.ok(Date.now() - t0 < 40_000);
+    nodes.splice(1, 1); // b is gone
+  });
+
+  test('the database cut away under load: intake answers 503 with Retry-After, /readyz is not ready, and all recovers without a restart', async () => {
+    const [a, c] = nodes;
+    const acknowledged: string[] = [];
+    const during: number[] = [];
+    let cut = false;
+    let stop = false;
+    const loops = Array.from({ length: 8 }, async (_, k) => {
+      while (!stop) {
+        const r = await call([a, c][k % 2], 'POST', '/v1/workflows/work/runs', {}).catch(() => null);
+        if (r && (r.status === 202 || r.status === 200)) acknowledged.push(r.body.id);
+        if (r && cut) {
+          during.push(r.status);
+          if (r.status === 503) assert.ok(r.headers.get('retry-after'), 'a 503 says when to try again');
+        }
+        if (cut) await sleep(50);
+      }
+    });
+    try {
+      await sleep(500);
+      cut = true;
+      proxy.cut();
+      await sleep(400);
+      const notReady = await until('a node reports not ready', 5000, async () => {
+        const r = await call(a, 'GET', '/readyz');
+        return r.status === 503 ? r : undefined;
+      });
+      assert.ok(notReady.headers.get('retry-after'));
+      await sleep(1500);
+      assert.ok(during.includes(503), `triggers while the database was away were refused with 503: ${[...new Set(during)].join(', ')}`);
+      assert.ok(!during.some((s) => s >= 500 && s !== 503), `no other 5xx: ${[...new Set(during)].join(', ')}`);
+      proxy.restore();
+      cut = false;
+      for (const n of [a, c]) {
+        await until('the node is ready again', 15_000, async () => ((await call(n, 'GET', '/readyz')).status === 200 ? true : undefined));
+      }
+      await sleep(500);
+    } finally {
+      proxy.restore();
+      stop = true;
+      await Promise.all(loops);
+    }
+    const after = await call(c, 'POST', '/v1/workflows/nap/runs?wait=10', { n: 5 });
+    assert.equal(after.status, 200, JSON.stringify(after.body));
+    const results = await pool(acknowledged, 16, (id) => ended(a, id, 30_000));
+    for (const run of results) assert.equal(run.status, 'succeeded', `${run.id}: ${JSON.stringify(run.error)}`);
+    assert.ok(acknowledged.length > 20, `${acknowledged.length} runs acknowledged around the cut`);
+  });
+});
