@@ -111,10 +111,22 @@ export class LeaseKeeper {
     this.retry = null;
   }
 
-  private async renew(): Promise<void> {
+  /**
+   * Extends the lease of every run this node executes; a run whose lease could not be extended is
+   * no longer this node's (it expired and another node claimed it, or the run was cancelled): that
+   * is logged and its slice stops. With several claimers, also takes over runs whose lease expired.
+   */
+  async renew(): Promise<void> {
     try {
-      const ids = this.executor.activeIds;
-      if (ids.length) await this.store.renewLeases(this.opts.owner, ids, this.opts.clock() + this.opts.leaseMs);
+      const jobs = this.executor.leasedJobs();
+      if (jobs.length) {
+        const renewed = new Set(await this.store.renewLeases(this.opts.owner, jobs.map((j) => j.run.id), this.opts.clock() + this.opts.leaseMs));
+        const lost = jobs.filter((j) => !renewed.has(j.run.id));
+        if (lost.length) {
+          this.opts.log.warn({ run_ids: lost.map((j) => j.run.id) }, 'these runs are no longer leased to this node (taken over or cancelled); their slices stop');
+          for (const job of lost) this.executor.leaseLost(job);
+        }
+      }
       if (this.store.capabilities.concurrentClaimers) await this.recover();
     } catch (e) {
       this.opts.log.error({ err: e }, 'lease renewal failed');
