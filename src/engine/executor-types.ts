@@ -57,4 +57,10 @@ export interface Job {
   fresh?: FreshRun;
   /** The run's compiled workflow version, when the caller already holds it (saves a lookup). */
   loaded?: LoadedWorkflow;
+  /**
+   * Set by lease renewal when this node no longer holds the run (its lease expired and another node
+   * claimed it, or it was cancelled): the slice stops before its next step instead of working on
+   * a run whose next commit the store refuses anyway.
+   */
+  leaseLost?: boolean;
 }

@@ -45,6 +45,22 @@ export class Executor {
     return [...ids];
   }
 
+  /** The jobs whose runs are stored with this node's lease (a fresh run has none yet): what renewal extends. */
+  leasedJobs(): Job[] {
+    const jobs: Job[] = [];
+    for (const job of this.active.values()) if (!job.fresh) jobs.push(job);
+    return jobs;
+  }
+
+  /**
+   * Renewal found `job`'s run no longer leased to this node. Its slice stops before its next step,
+   * if that slice still holds the run (a job that ended meanwhile, or was replaced by a later
+   * job of the same run, is left alone).
+   */
+  leaseLost(job: Job): void {
+    if (this.active.get(job.run.id) === job) job.leaseLost = true;
+  }
+
   /** Whether a slice of this node holds the run now. */
   isActive(runId: string): boolean {
     return this.active.has(runId);

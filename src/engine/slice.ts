@@ -107,7 +107,7 @@ export class Slice {
     let resume = this.job.resume;
     let recovered = this.job.recovered === true;
     let executed = 0;
-    while (this.run.status === 'running' && !this.host.isStopping()) {
+    while (this.run.status === 'running' && !this.host.isStopping() && this.job.leaseLost !== true) {
       const step = this.currentStep(loaded);
       if (!step) break;
       const records = needsRecords(this.run, step.def.id, recovered) ? await this.loadRecords() : NO_RECORDS;

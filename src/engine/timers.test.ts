@@ -37,11 +37,18 @@ class FakeStore {
 
 class FakeExecutor {
   jobs: Job[] = [];
+  /** The jobs it is executing (their runs leased to it). */
+  held: Job[] = [];
+  lost: Job[] = [];
   dispatch(job: Job): void {
     this.jobs.push(job);
   }
-  get activeIds(): string[] {
-    return [];
+  leasedJobs(): Job[] {
+    return [...this.held];
+  }
+  leaseLost(job: Job): void {
+    this.lost.push(job);
+    job.leaseLost = true;
   }
   get heldIds(): string[] {
     return [];
@@ -141,4 +148,74 @@ test('recover claims orphans in batches until none are left and marks them recov
   assert.equal(await keeper.recover(), 450);
   assert.equal(exec.jobs.length, 450);
   assert.ok(exec.jobs.every((j) => j.recovered === true));
+});
+
+/** A store whose renewLeases extends only the leases `holds` says are still the owner's. */
+class RenewingStore extends FakeStore {
+  holds = new Set<string>();
+  renewals: { owner: string; ids: string[]; leaseUntil: number }[] = [];
+  async renewLeases(owner: string, ids: string[], leaseUntil: number): Promise<string[]> {
+    this.renewals.push({ owner, ids, leaseUntil });
+    return ids.filter((id) => this.holds.has(id));
+  }
+}
+
+const heldJob = (id: string): Job => ({ run: { id } as Run });
+
+test('renew extends the lease of every run the node executes, for leaseMs from now', async () => {
+  const store = new RenewingStore();
+  const exec = new FakeExecutor();
+  exec.held = [heldJob('a'), heldJob('b')];
+  store.holds = new Set(['a', 'b']);
+  const warned: object[] = [];
+  const keeper = new LeaseKeeper(store as unknown as Store, exec as unknown as Executor, {
+    owner: 'me', leaseMs: 30_000, clock: () => 1_000, log: { ...silent, warn: (o: object) => void warned.push(o) },
+  });
+  await keeper.renew();
+  assert.deepEqual(store.renewals, [{ owner: 'me', ids: ['a', 'b'], leaseUntil: 31_000 }]);
+  assert.deepEqual(exec.lost, []);
+  assert.deepEqual(warned, []);
+  assert.equal(exec.jobs.length, 0, 'a single-claimer store is not searched for orphans at every renewal');
+});
+
+test('a lease renewal refuses is noticed: logged, and the slice holding that run is told to stop', async () => {
+  const store = new RenewingStore();
+  const exec = new FakeExecutor();
+  const [kept, takenOver] = [heldJob('kept'), heldJob('taken-over')];
+  exec.held = [kept, takenOver];
+  store.holds = new Set(['kept']);
+  const warned: { run_ids?: string[] }[] = [];
+  const keeper = new LeaseKeeper(store as unknown as Store, exec as unknown as Executor, {
+    owner: 'me', leaseMs: 30_000, clock: Date.now, log: { ...silent, warn: (o: object) => void warned.push(o) },
+  });
+  await keeper.renew();
+  assert.deepEqual(exec.lost, [takenOver]);
+  assert.equal(takenOver.leaseLost, true);
+  assert.equal(kept.leaseLost, undefined);
+  assert.deepEqual(warned.map((w) => w.run_ids), [['taken-over']]);
+});
+
+test('with several claimers, each renewal also takes over runs whose lease expired', async () => {
+  const store = new RenewingStore();
+  store.capabilities = { concurrentClaimers: true, notify: false };
+  store.orphans = ['expired-elsewhere'];
+  const exec = new FakeExecutor();
+  const keeper = new LeaseKeeper(store as unknown as Store, exec as unknown as Executor, { owner: 'me', leaseMs: 30_000, clock: Date.now, log: silent });
+  await keeper.renew();
+  assert.deepEqual(store.renewals, [], 'nothing held: nothing to renew');
+  assert.deepEqual(exec.jobs.map((j) => [j.run.id, j.recovered]), [['expired-elsewhere', true]]);
+});
+
+test('a renewal that fails is logged and the keeper goes on', async () => {
+  const store = new RenewingStore();
+  store.renewLeases = async () => { throw new Error('database is gone'); };
+  const exec = new FakeExecutor();
+  exec.held = [heldJob('a')];
+  const errors: object[] = [];
+  const keeper = new LeaseKeeper(store as unknown as Store, exec as unknown as Executor, {
+    owner: 'me', leaseMs: 30_000, clock: Date.now, log: { ...silent, error: (o: object) => void errors.push(o) },
+  });
+  await keeper.renew();
+  assert.equal(errors.length, 1);
+  assert.deepEqual(exec.lost, [], 'a failed renewal says nothing about who holds the run');
 });

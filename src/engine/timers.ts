@@ -174,11 +174,23 @@ export class LeaseKeeper {
     this.retry = null;
   }
 
-  /** Extends the leases of every run this node holds (executing, ready, or waiting for a concurrency slot). */
+  /**
+   * Extends the leases of every run this node holds (executing, ready, or waiting for a concurrency
+   * slot); a run it executes whose lease could not be extended is no longer this node's (it expired
+   * and another node claimed it, or the run was cancelled): that is logged and its slice stops.
+   * (Runs whose leases expired elsewhere are taken over by the orphan pass, `start`.)
+   */
   async renew(): Promise<void> {
     try {
       const ids = this.executor.heldIds;
-      if (ids.length) await this.store.renewLeases(this.opts.owner, ids, this.opts.clock() + this.opts.leaseMs);
+      if (ids.length) {
+        const renewed = new Set(await this.store.renewLeases(this.opts.owner, ids, this.opts.clock() + this.opts.leaseMs));
+        const lost = this.executor.leasedJobs().filter((j) => !renewed.has(j.run.id));
+        if (lost.length) {
+          this.opts.log.warn({ run_ids: lost.map((j) => j.run.id) }, 'these runs are no longer leased to this node (taken over or cancelled); their slices stop');
+          for (const job of lost) this.executor.leaseLost(job);
+        }
+      }
     } catch (e) {
       this.opts.log.error({ err: e }, 'lease renewal failed');
     }
