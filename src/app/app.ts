@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { setMaxDepth } from '../core/depth.js';
 import { randomToken } from '../core/ids.js';
@@ -12,6 +13,7 @@ import { warmUpRegexEngine } from '../core/regex.js';
 import { SecretBox } from '../core/secretbox.js';
 import { Engine } from '../engine/engine.js';
 import { Authenticator } from '../http/auth.js';
+import { consoleSite } from '../http/console.js';
 import type { RouteDeps } from '../http/deps.js';
 import { Metrics } from '../http/metrics.js';
 import { setMaxBodyBytes } from '../http/request.js';
@@ -154,6 +156,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     ],
     auth, metrics, log, publicUrl: config.publicUrl, isAccepting: () => accepting,
     rateLimiter, connections: config.connections,
+    // The web console, built by scripts/build-ui.mjs (npm install, npm start and npm test run it).
+    console: consoleSite(fileURLToPath(new URL('../../ui/dist', import.meta.url))),
   });
 
   if (config.examplesDir) await applyExamples(store, config.examplesDir, 'default', SUPPORTED_STEP_TYPES, log);

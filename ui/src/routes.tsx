@@ -1,0 +1,21 @@
+/**
+ * The console's route table, in one place: each page adds one line here. Paths are the console's
+ * own (the server answers index.html for any of them); `nav` routes appear in the top bar.
+ */
+import type { ComponentType } from 'react';
+import { WorkflowsPage } from './pages/workflows/WorkflowsPage.js';
+import { SettingsPlaceholder, RunsPlaceholder } from './pages/placeholders.js';
+
+export interface RouteEntry {
+  path: string;
+  component: ComponentType<any>;
+  /** The label in the top bar's navigation, for top-level pages. */
+  nav?: string;
+}
+
+export const routes: RouteEntry[] = [
+  { path: '/', component: WorkflowsPage },
+  { path: '/workflows', component: WorkflowsPage, nav: 'Workflows' },
+  { path: '/runs', component: RunsPlaceholder, nav: 'Runs' },
+  { path: '/settings', component: SettingsPlaceholder, nav: 'Settings' },
+];
