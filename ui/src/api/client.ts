@@ -18,6 +18,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Use this session instead of the stored one (signing in checks a token before keeping it). */
   session?: Session;
+  /** A non-2xx answer this returns true for is handed back instead of thrown (e.g. a run's own error reply). */
+  accept?: (res: Response) => boolean;
 }
 
 /** A 401 on a stored session means the token stopped working: forget it (the shell shows sign-in). */
@@ -42,7 +44,7 @@ export async function apiFetch(path: string, opts: RequestOptions = {}): Promise
     headers['Content-Type'] = 'application/json';
   } else if (opts.type) headers['Content-Type'] = opts.type;
   const res = await fetch(apiUrl(path, opts.query), { method: opts.method ?? 'GET', headers, body, signal: opts.signal });
-  if (!res.ok) {
+  if (!res.ok && !opts.accept?.(res)) {
     const text = await res.text();
     const problem = toProblem(res.status, res.statusText, text, res.headers.get('content-type') ?? '');
     if (res.status === 401 && !opts.session) onUnauthorized?.();

@@ -1,12 +1,15 @@
 /** The typed API calls the console makes. Pages import from here, never call fetch. */
 import { api } from './client.js';
 import type { Session } from './session.js';
-import type { Page, Whoami, WorkflowSummary } from './types.js';
+import type { Page, Whoami, Workflow, WorkflowSummary } from './types.js';
 
 export { api, apiFetch, apiUrl } from './client.js';
 export { ApiError, describeError, type FieldProblem, type ProblemDocument } from './problem.js';
 export { readEventStream, jsonEvents, type SseEvent } from './sse.js';
 export * from './types.js';
+export * from './admin.js';
+export * from './start.js';
+export { apiUpload, type UploadAnswer } from './upload.js';
 
 /** Who a token is; with `session`, checks a token before it is kept. */
 export const whoami = (session?: Session): Promise<Whoami> => api<Whoami>('/v1/whoami', { session });
@@ -22,3 +25,7 @@ export async function listWorkflows(signal?: AbortSignal): Promise<WorkflowSumma
   } while (cursor);
   return all;
 }
+
+/** One workflow (its current version unless `version`), with its definition. */
+export const getWorkflow = (id: string, signal?: AbortSignal): Promise<Workflow> =>
+  api<Workflow>(`/v1/workflows/${encodeURIComponent(id)}`, { signal });
