@@ -22,3 +22,4 @@ export async function listWorkflows(signal?: AbortSignal): Promise<WorkflowSumma
   } while (cursor);
   return all;
 }
+export * from './runs.js';
