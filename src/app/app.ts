@@ -24,6 +24,7 @@ import { lumaRoutes } from '../http/compat/luma.js';
 import { adminRoutes } from '../http/routes/admin.js';
 import { apiLoginRoutes } from '../http/routes/api-logins.js';
 import { importRoutes } from '../http/routes/imports.js';
+import { runStreamRoutes } from '../http/routes/run-stream.js';
 import { runRoutes } from '../http/routes/runs.js';
 import { stepTestRoutes } from '../http/routes/step-test.js';
 import { systemRoutes } from '../http/routes/system.js';
@@ -137,16 +138,20 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   let ready = false;
   let accepting = true;
+  // Aborted first thing on close: every event stream ends, so closing waits for no stream.
+  const shutdown = new AbortController();
   const rateLimiter = new RateLimiter(config.rateLimit);
   const deps: RouteDeps = {
     store, engine, intake, auth, secretBox: box, secrets, metrics, log, supportedStepTypes: SUPPORTED_STEP_TYPES,
     isReady: () => ready && accepting, storageFull: () => storage.full, retryAfterSeconds: config.retryAfterSeconds,
     onSecretsChanged: (tenant) => secretCache.delete(tenant), clock: Date.now,
     webhookSecrets, rateLimiter,
+    sse: { heartbeatMs: config.sse.heartbeatMs, maxBufferBytes: config.sse.maxBufferBytes, shutdown: shutdown.signal },
+    runStreamsPerTenant: config.sse.runStreamsPerTenant,
   };
   const server = createHttpServer({
     routes: [
-      ...systemRoutes(deps), ...workflowRoutes(deps), ...runRoutes(deps), ...stepTestRoutes(deps), ...adminRoutes(deps),
+      ...systemRoutes(deps), ...workflowRoutes(deps), ...runStreamRoutes(deps), ...runRoutes(deps), ...stepTestRoutes(deps), ...adminRoutes(deps),
       ...apiLoginRoutes(deps),
       ...webhookSecretRoutes(deps),
       ...corezoidRoutes(deps, config.corezoid),
@@ -178,6 +183,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     closing ??= (async () => {
       accepting = false;
       ready = false;
+      shutdown.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), 5_000);

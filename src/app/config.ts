@@ -56,6 +56,8 @@ export interface Config {
   launchTtlSeconds: number;
   /** Requests/s per API key and trigger requests/s per workflow; 0 (the default) is off (docs/spec.md §8.14). */
   rateLimit: { perKey: number; perWorkflow: number };
+  /** Event streams (docs/api.md "Live changes"): heartbeat interval, bytes waiting for a slow reader before it is dropped, run streams per tenant. */
+  sse: { heartbeatMs: number; maxBufferBytes: number; runStreamsPerTenant: number };
   /**
    * Incoming connections (docs/operations.md): the whole header block must arrive within
    * `headersTimeoutMs` and the whole request, body included, within `requestTimeoutMs` (0: no limit),
@@ -234,5 +236,10 @@ function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
       perWorkflow: intEnv(env, 'FLOWGATE_RATE_LIMIT_PER_WORKFLOW', 0),
     },
     connections: connectionLimits(env),
+    sse: {
+      heartbeatMs: intEnv(env, 'FLOWGATE_SSE_HEARTBEAT_MS', 15_000),
+      maxBufferBytes: intEnv(env, 'FLOWGATE_SSE_MAX_BUFFER_BYTES', 1024 * 1024),
+      runStreamsPerTenant: intEnv(env, 'FLOWGATE_RUN_STREAMS_PER_TENANT', 20),
+    },
   };
 }

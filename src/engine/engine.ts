@@ -13,6 +13,7 @@ import { DeliveryLoop, type DeliveryConfig } from './delivery.js';
 import type { WebhookSecretsPort } from './webhook-secrets.js';
 import type { CreateResult, RefPolicy, Store } from '../store/types.js';
 import { RunBus } from './bus.js';
+import { RunFeed } from './run-feed.js';
 import { Committer } from './committer.js';
 import { Executor, type Logger, type SecretsPort } from './executor.js';
 import { cancelled } from './machine.js';
@@ -67,6 +68,8 @@ export type CallbackResult = { kind: 'resumed'; run: Run } | { kind: 'replied'; 
 
 export class Engine {
   readonly bus = new RunBus();
+  /** Every committed run change of a tenant, from this node and (on a store with hints) the others. */
+  readonly feed: RunFeed;
   readonly workflows: WorkflowCache;
   readonly executor: Executor;
   private readonly committer: Committer;
@@ -89,6 +92,7 @@ export class Engine {
     this.log = deps.log;
     this.ports = { http: deps.http, secrets: deps.secrets };
     this.workflows = new WorkflowCache(store);
+    this.feed = new RunFeed(this.bus, store);
     this.committer = new Committer(store, { log: deps.log });
     this.executor = new Executor({
       store, committer: this.committer, bus: this.bus, workflows: this.workflows,

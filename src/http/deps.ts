@@ -9,6 +9,7 @@ import type { Intake } from '../triggers/intake.js';
 import type { Authenticator } from './auth.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
+import type { SseSettings } from './sse.js';
 
 export interface RouteDeps {
   store: Store;
@@ -34,4 +35,8 @@ export interface RouteDeps {
   webhookSecrets: WebhookSecrets;
   /** Per-key and per-workflow rate limits; the compatibility surfaces check it themselves (their routes are public). */
   rateLimiter: RateLimiter;
+  /** Event streams: heartbeat, the slow-reader bound, and the shutdown that ends them. */
+  sse: SseSettings;
+  /** Open `GET /v1/runs/stream` streams one tenant may hold (FLOWGATE_RUN_STREAMS_PER_TENANT). */
+  runStreamsPerTenant: number;
 }

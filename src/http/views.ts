@@ -1,6 +1,7 @@
 /** How domain objects look on the wire: ISO times, links, no internal fields (leases, tokens). */
 import { secretRefName } from '../core/definition.js';
 import type { Definition, Run, StepRecord, Workflow } from '../core/types.js';
+import type { WorkflowActivity, WorkflowVersionInfo } from '../store/types.js';
 
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
 
@@ -61,6 +62,22 @@ export function workflowView(wf: Workflow, base: string, extra: Record<string, u
     id: wf.id, name: wf.name, version: wf.version, archived: wf.archived,
     definition: shownDefinition(wf.definition), triggers: triggersView(wf, base),
     created_at: iso(wf.created_at), updated_at: iso(wf.updated_at), ...extra,
+  };
+}
+
+/** What a workflow list item adds: its newest run and how many runs were created in the last 24 hours. */
+export function activityView(a: WorkflowActivity | undefined): Record<string, unknown> {
+  const last = a?.last_run ?? null;
+  return {
+    last_run: last === null ? null : { id: last.id, status: last.status, created_at: iso(last.created_at) },
+    runs_24h: a?.runs_since ?? 0,
+  };
+}
+
+export function versionView(wf: string, v: WorkflowVersionInfo, current: boolean, base: string): Record<string, unknown> {
+  return {
+    version: v.version, name: v.name, created_at: iso(v.created_at), current,
+    links: { self: `${base}/v1/workflows/${wf}?version=${v.version}` },
   };
 }
 

@@ -119,6 +119,31 @@ export interface SaveWorkflowResult {
   created: boolean;
 }
 
+/** One stored version of a workflow, without its definition (`listWorkflowVersions`). */
+export interface WorkflowVersionInfo {
+  version: number;
+  /** The definition's name in that version. */
+  name: string;
+  /** When that version was saved (epoch ms). */
+  created_at: number;
+}
+
+export interface WorkflowVersionPage {
+  /** Newest first. */
+  versions: WorkflowVersionInfo[];
+  /** Pass as `before` to read the next page; null on the last page. */
+  next_cursor: number | null;
+}
+
+/** What the workflow list shows of a workflow's runs (`workflowActivity`). */
+export interface WorkflowActivity {
+  workflow: string;
+  /** The workflow's newest run (by id, so by creation), whatever its version; null when it has none. */
+  last_run: { id: string; status: RunStatus; created_at: number } | null;
+  /** How many of its runs were created at or after `since` (by run id time, as `RunFilter.since`). */
+  runs_since: number;
+}
+
 export interface Store {
   readonly capabilities: StoreCapabilities;
 
@@ -175,6 +200,17 @@ export interface Store {
   saveWorkflow(tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number): Promise<SaveWorkflowResult>;
   getWorkflow(tenant: string, id: string, version?: number): Promise<Workflow | null>;
   listWorkflows(tenant: string): Promise<Workflow[]>;
+  /**
+   * The versions of one workflow of the tenant (archived ones too), newest first: at most `limit`,
+   * only those below `before` when given. Null when the tenant has no such workflow.
+   */
+  listWorkflowVersions(tenant: string, id: string, page: { limit: number; before?: number }): Promise<WorkflowVersionPage | null>;
+  /**
+   * For every workflow `listWorkflows` lists (same order): its newest run and how many runs were
+   * created at or after `since`. One statement for the whole list, answered from an index of runs by
+   * (tenant, workflow, id) — never a scan of the tenant's runs.
+   */
+  workflowActivity(tenant: string, since: number): Promise<WorkflowActivity[]>;
   archiveWorkflow(tenant: string, id: string, now: number): Promise<boolean>;
   setWorkflowHash(tenant: string, id: string, hash: string, now: number): Promise<boolean>;
   /** Sets the identifiers given (the others stay); nothing changes when one is taken. New conv_ids skip brought ones. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { Definition } from '../../src/core/types.js';
 import type { ContractContext } from './contract.js';
-import { T0, definition, workflowIds } from './fixtures.js';
+import { T0, definition, makeRun, workflowIds } from './fixtures.js';
 
 /** The same definition with every object's keys in reverse order. */
 function reordered(value: unknown): unknown {
@@ -178,5 +178,53 @@ export function workflowsContract({ use }: ContractContext): void {
     assert.deepEqual(byGuid, byConv);
     assert.equal(await store.findWorkflowByConvId(w.conv_id + 1000), null);
     assert.equal(await store.findWorkflowByGuid('00000000-0000-4000-8000-000000000000'), null);
+  }));
+
+  it('versions are listed newest first in pages, per tenant; an unknown workflow is null', use(async (store) => {
+    for (let v = 1; v <= 5; v++) await store.saveWorkflow('default', definition('wf', { name: `name ${v}` }), 's', workflowIds(), T0 + v);
+    await store.saveWorkflow('acme', definition('wf', { name: 'theirs' }), 's', workflowIds(), T0);
+    const first = await store.listWorkflowVersions('default', 'wf', { limit: 2 });
+    assert.deepEqual(first, {
+      versions: [{ version: 5, name: 'name 5', created_at: T0 + 5 }, { version: 4, name: 'name 4', created_at: T0 + 4 }],
+      next_cursor: 4,
+    });
+    const second = await store.listWorkflowVersions('default', 'wf', { limit: 2, before: 4 });
+    assert.deepEqual(second?.versions.map((v) => v.version), [3, 2]);
+    const last = await store.listWorkflowVersions('default', 'wf', { limit: 2, before: 2 });
+    assert.deepEqual(last, { versions: [{ version: 1, name: 'name 1', created_at: T0 + 1 }], next_cursor: null });
+    const all = await store.listWorkflowVersions('default', 'wf', { limit: 10 });
+    assert.deepEqual(all?.versions.map((v) => v.version), [5, 4, 3, 2, 1]);
+    assert.equal(all?.next_cursor, null);
+    assert.deepEqual((await store.listWorkflowVersions('acme', 'wf', { limit: 10 }))?.versions.map((v) => v.name), ['theirs']);
+    assert.equal(await store.listWorkflowVersions('default', 'missing', { limit: 10 }), null);
+    assert.equal(await store.listWorkflowVersions('other', 'wf', { limit: 10 }), null, 'another tenant\'s workflow is not found');
+    await store.archiveWorkflow('default', 'wf', T0 + 9);
+    assert.equal((await store.listWorkflowVersions('default', 'wf', { limit: 10 }))?.versions.length, 5, 'an archived workflow keeps its versions');
+  }));
+
+  it('activity: each listed workflow\'s newest run and its runs since a time, per tenant', use(async (store) => {
+    for (const id of ['busy', 'idle', 'gone']) await store.saveWorkflow('default', definition(id), 's', workflowIds(), T0);
+    await store.saveWorkflow('acme', definition('busy'), 's', workflowIds(), T0);
+    const hour = 3_600_000;
+    const runs = [
+      makeRun({ workflow: 'busy', created_at: T0 - 30 * hour, status: 'succeeded' }),
+      makeRun({ workflow: 'busy', created_at: T0 - 2 * hour, status: 'failed' }),
+      makeRun({ workflow: 'busy', created_at: T0 - hour, status: 'waiting' }),
+      makeRun({ workflow: 'gone', created_at: T0 - hour }),
+      makeRun({ tenant: 'acme', workflow: 'busy', created_at: T0, status: 'running' }),
+      makeRun({ tenant: 'acme', workflow: 'busy', created_at: T0 + 1, status: 'running' }),
+    ];
+    await store.createRuns(runs.map((run) => ({ run, refPolicy: 'native' as const })));
+    await store.archiveWorkflow('default', 'gone', T0);
+    const activity = await store.workflowActivity('default', T0 - 24 * hour);
+    assert.deepEqual(activity, [
+      { workflow: 'busy', last_run: { id: runs[2].id, status: 'waiting', created_at: T0 - hour }, runs_since: 2 },
+      { workflow: 'idle', last_run: null, runs_since: 0 },
+    ], 'archived workflows are left out, as listWorkflows leaves them');
+    assert.deepEqual((await store.workflowActivity('default', T0 - 48 * hour)).map((a) => a.runs_since), [3, 0]);
+    assert.deepEqual(await store.workflowActivity('acme', T0 - 24 * hour), [
+      { workflow: 'busy', last_run: { id: runs[5].id, status: 'running', created_at: T0 + 1 }, runs_since: 2 },
+    ]);
+    assert.deepEqual(await store.workflowActivity('nobody', T0), []);
   }));
 }

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { DatabaseLockedError, openSqliteStore } from '../../src/store/sqlite/store.js';
-import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
+import { MIGRATIONS, migrate } from '../../src/store/sqlite/migrations.js';
+import { ACTIVITY_SQL } from '../../src/store/sqlite/workflows.js';
 import { makeRun, seedWorkflow } from './fixtures.js';
 import { sqliteContract, tempDb } from './sqlite-harness.js';
 
@@ -65,6 +66,20 @@ describe('sqlite store specifics', () => {
     } finally {
       await reopened.close();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the workflow list\'s activity reads runs only through an index (no scan of the tenant\'s runs)', () => {
+    const db = new Database(':memory:');
+    try {
+      migrate(db);
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${ACTIVITY_SQL}`).all('x', 'default') as { detail: string }[]).map((p) => p.detail);
+      const runReads = plan.filter((d) => /^(SEARCH|SCAN) (c|l|r)\b/.test(d));
+      assert.equal(runReads.length, 3, plan.join('\n'));
+      for (const d of runReads) assert.match(d, /^SEARCH \w+ USING (COVERING INDEX runs_by_workflow|INDEX sqlite_autoindex_runs_1)/, d);
+      assert.ok(!plan.some((d) => d.startsWith('SCAN')), plan.join('\n'));
+    } finally {
+      db.close();
     }
   });
 

@@ -6,11 +6,11 @@ import { sendAccepted, sendRunAnswer } from '../answers.js';
 import type { Ctx, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { sendJson } from '../problem.js';
+import { openSse } from '../sse.js';
 import { clampedInt, paramsBody, timeQuery } from '../request.js';
 import { runView, stepRecordView } from '../views.js';
 
 const STATUSES = new Set<RunStatus>(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled']);
-const HEARTBEAT_MS = 15_000;
 
 export function runRoutes(d: RouteDeps): RouteDef[] {
   const load = async (ctx: Ctx): Promise<Run> => {
@@ -49,44 +49,26 @@ export function runRoutes(d: RouteDeps): RouteDef[] {
 
   const events = async (ctx: Ctx): Promise<void> => {
     const run = await load(ctx);
-    const { res } = ctx;
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no',
-    });
-    res.flushHeaders();
-    let seq = 0;
-    const send = (event: string, data: unknown): void => {
-      res.write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
     const queue: RunEvent[] = [];
-    let closed = false;
-    const close = (): void => {
-      if (closed) return;
-      closed = true;
-      off();
-      clearInterval(heartbeat);
-      res.end();
-    };
+    // Subscribed before the current state is read, so nothing committed in between is missed.
+    let off = d.engine.bus.subscribe(run.id, (e) => queue.push(e));
+    const stream = openSse(ctx.req, ctx.res, d.sse);
+    stream.onClose(() => off());
     const onEvent = (e: RunEvent): void => {
-      if (closed) return;
-      if (e.type === 'step') send('step', stepRecordView(e.record));
+      if (e.type === 'step') stream.send('step', stepRecordView(e.record));
       else {
-        send('run', runView(e.run, ctx.base));
-        if (isTerminal(e.run.status)) close();
+        stream.send('run', runView(e.run, ctx.base));
+        if (isTerminal(e.run.status)) stream.close();
       }
     };
-    const off = d.engine.bus.subscribe(run.id, (e) => queue.push(e));
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-    ctx.req.on('close', close);
-    // The current state first (read after subscribing, so nothing committed in between is missed).
     const current = (await d.store.getRun(ctx.principal.tenant, run.id)) ?? run;
-    send('run', runView(current, ctx.base));
-    if (isTerminal(current.status)) return close();
-    for (const e of queue.splice(0)) onEvent(e);
+    if (stream.closed) return;
+    stream.send('run', runView(current, ctx.base));
+    if (isTerminal(current.status)) return stream.close();
     off();
-    const offLive = d.engine.bus.subscribe(run.id, onEvent);
-    ctx.req.on('close', offLive);
-    if (closed) offLive();
+    for (const e of queue.splice(0)) if (!stream.closed) onEvent(e);
+    if (stream.closed) return;
+    off = d.engine.bus.subscribe(run.id, onEvent);
   };
 
   const cancel = async (ctx: Ctx): Promise<void> => {

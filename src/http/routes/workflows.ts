@@ -12,9 +12,11 @@ import { decodeText, mediaType } from '../body.js';
 import type { Ctx, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { problemBody, sendJson } from '../problem.js';
-import { header, jsonObjectBody, jsonObjectOf, paramsOf, rawBody } from '../request.js';
+import { clampedInt, header, jsonObjectBody, jsonObjectOf, paramsOf, rawBody } from '../request.js';
 import { requireSignature } from '../verify.js';
-import { shownSource, workflowView } from '../views.js';
+import { activityView, shownSource, versionView, workflowView } from '../views.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 const DEFINITION_TYPES = new Set(['', 'application/json', 'application/yaml', 'text/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain']);
 
@@ -54,8 +56,27 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
   };
 
   const list = async (ctx: Ctx): Promise<void> => {
-    const items = await d.store.listWorkflows(ctx.principal.tenant);
-    sendJson(ctx.res, 200, { items: items.map((wf) => workflowView(wf, ctx.base)), next_cursor: null });
+    const tenant = ctx.principal.tenant;
+    const [items, activity] = await Promise.all([d.store.listWorkflows(tenant), d.store.workflowActivity(tenant, d.clock() - DAY_MS)]);
+    const byId = new Map(activity.map((a) => [a.workflow, a]));
+    sendJson(ctx.res, 200, { items: items.map((wf) => workflowView(wf, ctx.base, activityView(byId.get(wf.id)))), next_cursor: null });
+  };
+
+  /** The stored versions of a workflow, newest first (the current one first on the first page). */
+  const versions = async (ctx: Ctx): Promise<void> => {
+    const raw = ctx.query.get('cursor');
+    let before: number | undefined;
+    if (raw !== null && raw !== '') {
+      before = Number(raw);
+      if (!/^\d+$/.test(raw) || !Number.isSafeInteger(before) || before < 1) throw validationFailed([{ path: 'cursor', message: 'must be the next_cursor of a previous page' }], 'Invalid cursor');
+    }
+    const page = await d.store.listWorkflowVersions(ctx.principal.tenant, ctx.params.id!, { limit: clampedInt(ctx, 'limit', 50, 1, 1000), before });
+    if (!page) throw notFound(`workflow ${ctx.params.id}`);
+    // Versions only grow and the head is always the newest: the current one is the first of the first page.
+    sendJson(ctx.res, 200, {
+      items: page.versions.map((v, i) => versionView(ctx.params.id!, v, before === undefined && i === 0, ctx.base)),
+      next_cursor: page.next_cursor === null ? null : String(page.next_cursor),
+    });
   };
 
   const get = async (ctx: Ctx): Promise<void> => {
@@ -158,6 +179,7 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     { method: 'PUT', path: '/v1/workflows/:id', auth: 'admin', name: 'workflows.put', handler: put },
     { method: 'GET', path: '/v1/workflows', auth: 'read', name: 'workflows.list', handler: list },
     { method: 'GET', path: '/v1/workflows/:id', auth: 'read', name: 'workflows.get', handler: get },
+    { method: 'GET', path: '/v1/workflows/:id/versions', auth: 'read', name: 'workflows.versions', handler: versions },
     { method: 'DELETE', path: '/v1/workflows/:id', auth: 'admin', name: 'workflows.archive', handler: archive },
     { method: 'POST', path: '/v1/workflows/:id/hash/rotate', auth: 'admin', name: 'workflows.rotate', handler: rotateHash },
     { method: 'PUT', path: '/v1/workflows/:id/identifiers', auth: 'admin', name: 'workflows.identifiers', handler: setIdentifiers },

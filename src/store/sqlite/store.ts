@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import type { ApiKey, Definition, Run, SecretMeta, StepRecord, Tenant, Workflow } from '../../core/types.js';
 import type {
   ApiLogin, CreateResult, NewRun, RunFilter, SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult,
+  WorkflowActivity, WorkflowVersionPage,
 } from '../types.js';
 import type { Delivery, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, WebhookSecretRecord, WorkflowIdentifiers } from '../types.js';
 import { AccountQueries } from './accounts.js';
@@ -181,6 +182,14 @@ export class SqliteStore implements Store {
 
   async listWorkflows(tenant: string): Promise<Workflow[]> {
     return this.q.workflows.list(tenant);
+  }
+
+  async listWorkflowVersions(tenant: string, id: string, page: { limit: number; before?: number }): Promise<WorkflowVersionPage | null> {
+    return this.q.workflows.listVersions(tenant, id, page);
+  }
+
+  async workflowActivity(tenant: string, since: number): Promise<WorkflowActivity[]> {
+    return this.q.workflows.activity(tenant, since);
   }
 
   /** true when the workflow existed and was not archived yet. */

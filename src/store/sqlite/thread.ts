@@ -19,7 +19,7 @@ const VERBS = [
   'migrate', 'getSetting', 'putSetting', 'ensureTenant', 'getTenant', 'createKey', 'findKeyByHash', 'listKeys',
   'deleteKey', 'putSecret', 'getSecretCiphertexts', 'listSecrets', 'deleteSecret', 'createApiLogin', 'findApiLogin',
   'listApiLogins', 'deleteApiLogin', 'saveWorkflow', 'getWorkflow', 'listWorkflows', 'archiveWorkflow',
-  'setWorkflowHash', 'setWorkflowIdentifiers', 'findWorkflowByConvId', 'findWorkflowByGuid', 'createRuns', 'writeBatch', 'applyTransitions',
+  'setWorkflowHash', 'setWorkflowIdentifiers', 'listWorkflowVersions', 'workflowActivity', 'findWorkflowByConvId', 'findWorkflowByGuid', 'createRuns', 'writeBatch', 'applyTransitions',
   'getRun', 'loadRun', 'findRunByCallbackToken', 'findRunByRef', 'listRuns', 'listSteps', 'setReply', 'claimDueRuns',
   'claimOrphanedRuns', 'renewLeases', 'hurryChildWaits', 'nextWakeAt', 'createDelivery', 'claimDueDeliveries',
   'recordDeliveryAttempt', 'listDeliveries', 'nextDeliveryAt', 'runsAwaitingDelivery', 'getWebhookSecret',

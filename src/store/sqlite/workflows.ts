@@ -4,8 +4,11 @@
  * written once and never changed.
  */
 import type Database from 'better-sqlite3';
-import type { Definition, Workflow } from '../../core/types.js';
-import type { SaveWorkflowResult, SetIdentifiersResult, WorkflowIdentifiers } from '../types.js';
+import { uuidv7Floor } from '../../core/ids.js';
+import type { Definition, RunStatus, Workflow } from '../../core/types.js';
+import type {
+  SaveWorkflowResult, SetIdentifiersResult, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionInfo, WorkflowVersionPage,
+} from '../types.js';
 import { canonicalJson, rowToWorkflow, type WorkflowRow } from './rows.js';
 
 const WORKFLOW_COLUMNS = `w.tenant, w.id, w.version, w.name, w.source, w.definition,
@@ -14,6 +17,25 @@ const WORKFLOW_COLUMNS = `w.tenant, w.id, w.version, w.name, w.source, w.definit
 /** The current version joined with its head. */
 const CURRENT = `SELECT ${WORKFLOW_COLUMNS} FROM workflow_heads h
   JOIN workflows w ON w.tenant = h.tenant AND w.id = h.id AND w.version = h.version`;
+
+/**
+ * The workflow list's view of runs: per active workflow, its newest run and a count of the recent
+ * ones. Both are correlated lookups on runs_by_workflow (tenant, workflow, id): the newest run is
+ * the index's last entry, the count an index-only range from the floor id of `since`.
+ */
+export const ACTIVITY_SQL = `SELECT h.id AS workflow, l.id AS last_id, l.status AS last_status, l.created_at AS last_created_at,
+    (SELECT count(*) FROM runs c WHERE c.tenant = h.tenant AND c.workflow = h.id AND c.id >= ?) AS runs_since
+  FROM workflow_heads h
+  LEFT JOIN runs l ON l.id = (SELECT r.id FROM runs r WHERE r.tenant = h.tenant AND r.workflow = h.id ORDER BY r.id DESC LIMIT 1)
+  WHERE h.tenant = ? AND h.archived_at IS NULL ORDER BY h.id`;
+
+interface ActivityRow {
+  workflow: string;
+  last_id: string | null;
+  last_status: RunStatus | null;
+  last_created_at: number | null;
+  runs_since: number;
+}
 
 interface HeadRow {
   version: number;
@@ -40,6 +62,8 @@ export class WorkflowQueries {
   private readonly setIds;
   private readonly saveTx;
   private readonly setIdsTx;
+  private readonly versions;
+  private readonly activityOf;
 
   constructor(private readonly db: Database.Database) {
     this.current = db.prepare<[string, string], WorkflowRow>(`${CURRENT} WHERE h.tenant = ? AND h.id = ?`);
@@ -93,6 +117,10 @@ export class WorkflowQueries {
       `UPDATE workflow_heads SET conv_id = COALESCE(?, conv_id), hash = COALESCE(?, hash), guid = COALESCE(?, guid), updated_at = ?
         WHERE tenant = ? AND id = ?`,
     );
+    this.versions = db.prepare<[string, string, number, number], WorkflowVersionInfo>(
+      `SELECT version, name, created_at FROM workflows WHERE tenant = ? AND id = ? AND version < ? ORDER BY version DESC LIMIT ?`,
+    );
+    this.activityOf = db.prepare<[string, string], ActivityRow>(ACTIVITY_SQL);
     this.saveTx = db.transaction(this.saveInTx.bind(this));
     this.setIdsTx = db.transaction(this.setIdentifiersInTx.bind(this));
   }
@@ -159,6 +187,24 @@ export class WorkflowQueries {
 
   list(tenant: string): Workflow[] {
     return this.listActive.all(tenant).map(rowToWorkflow);
+  }
+
+  listVersions(tenant: string, id: string, page: { limit: number; before?: number }): WorkflowVersionPage | null {
+    const { limit, before } = page;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`listWorkflowVersions: limit must be a positive integer, got ${limit}`);
+    if (this.head.get(tenant, id) === undefined) return null;
+    const rows = this.versions.all(tenant, id, before ?? Number.MAX_SAFE_INTEGER, limit + 1);
+    const more = rows.length > limit;
+    if (more) rows.length = limit;
+    return { versions: rows.map((r) => ({ version: r.version, name: r.name, created_at: r.created_at })), next_cursor: more ? rows[rows.length - 1].version : null };
+  }
+
+  activity(tenant: string, since: number): WorkflowActivity[] {
+    return this.activityOf.all(uuidv7Floor(since), tenant).map((r) => ({
+      workflow: r.workflow,
+      last_run: r.last_id === null ? null : { id: r.last_id, status: r.last_status!, created_at: r.last_created_at! },
+      runs_since: r.runs_since,
+    }));
   }
 
   /** true when the workflow existed and was active (it is archived now). */

@@ -25,6 +25,7 @@ export async function listWorkflows(signal?: AbortSignal): Promise<WorkflowSumma
   } while (cursor);
   return all;
 }
+export * from './runs.js';
 
 /** One workflow (its current version unless `version`), with its definition. */
 export const getWorkflow = (id: string, signal?: AbortSignal): Promise<Workflow> =>
