@@ -17,7 +17,7 @@ import { RunFeed } from './run-feed.js';
 import { Committer } from './committer.js';
 import { Executor, type Logger, type SecretsPort } from './executor.js';
 import { cancelled } from './machine.js';
-import { testHttpStep, type StepTestResult } from './step-test.js';
+import { testHttpStep, testUnsavedHttpStep, type StepTestDeps, type StepTestResult } from './step-test.js';
 import { LeaseKeeper, TimerLoop } from './timers.js';
 import { WorkflowCache, type LoadedWorkflow } from './workflows.js';
 
@@ -206,10 +206,19 @@ export class Engine {
 
   /** Executes one http step of the current version on `data` without a run (the Test button). */
   testStep(tenant: string, workflow: string, step: string, data: JsonObject): Promise<StepTestResult> {
-    return testHttpStep({
+    return testHttpStep(this.stepTestDeps(), tenant, workflow, step, data);
+  }
+
+  /** Executes an unsaved http step definition on `data` (in a saved workflow's context when named), without a run. */
+  testUnsavedStep(tenant: string, step: unknown, workflow: string | null, data: JsonObject): Promise<StepTestResult> {
+    return testUnsavedHttpStep(this.stepTestDeps(), tenant, step, workflow, data);
+  }
+
+  private stepTestDeps(): StepTestDeps {
+    return {
       workflows: this.workflows, http: this.ports.http, secrets: this.ports.secrets,
       clock: this.config.clock, callbackUrl: this.config.callbackUrl,
-    }, tenant, workflow, step, data);
+    };
   }
 
   /**

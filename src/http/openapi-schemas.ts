@@ -136,6 +136,10 @@ export function schemas(): Obj {
     }, ['items']),
     ImportResult: object({ total: int(), created: int(), duplicates: int(), failed: int(), errors: arrayOf(ref('RowProblem')) }, ['total', 'created', 'duplicates', 'failed', 'errors']),
     StepTestRequest: object({ data: { type: 'object', additionalProperties: true } }, ['data']),
+    UnsavedStepTestRequest: object({
+      step: ref('Step'), data: { type: 'object', additionalProperties: true, description: 'The data the step reads (default `{}`)' },
+      workflow: str('A saved workflow whose context the step runs in', { pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }),
+    }, ['step'], { additionalProperties: false }),
     StepTestResult: object({
       request: object({ method: str(), url: str(), headers: { type: 'object', additionalProperties: str() }, body: str('Excerpt (first 64 KiB)') }, ['method', 'url', 'headers'], { additionalProperties: true }),
       response: nullable(object({ status: int(), headers: { type: 'object', additionalProperties: str() }, body: anyJson, truncated: { type: 'boolean' } }, ['status', 'headers', 'body'])),

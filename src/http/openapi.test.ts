@@ -16,6 +16,7 @@ const EXPECTED: Array<[string, string]> = [
   ['post', '/v1/workflows/{id}/runs/batch'],
   ['post', '/v1/workflows/{id}/runs/import'],
   ['post', '/v1/workflows/{id}/steps/{step}/test'],
+  ['post', '/v1/steps/test'],
   ['post', '/v1/workflows/{id}/hash/rotate'],
   ['get', '/v1/runs'],
   ['get', '/v1/runs/{id}'],

@@ -178,6 +178,17 @@ function paths(): Obj {
         responses: { '200': ok('What the step did', ref('StepTestResult')), '400': response('BadRequest'), '404': response('NotFound'), '422': response('ValidationFailed') },
       }),
     },
+    '/v1/steps/test': {
+      post: operation({
+        id: 'testUnsavedStep', tag: 'Workflows', summary: 'Run an unsaved http step on given data, without a run',
+        description: 'The "Test" button before saving: `step` is checked as a workflow\'s step is (422 `invalid-definition`, each problem at its path under `step`; `next` and `on_error` are not checked) and executed once as `POST /v1/workflows/{id}/steps/{step}/test` executes a saved one, with the same answer. `workflow` names a saved workflow whose context (`$plan`, `$run`) it runs in. Needs the admin role.',
+        body: { required: true, content: json(ref('UnsavedStepTestRequest')) },
+        responses: {
+          '200': ok('What the step did', ref('StepTestResult')), '400': response('BadRequest'), '404': response('NotFound'),
+          '422': problemResponse('Invalid request fields (`validation-failed`), an invalid step (`invalid-definition`, paths under `step`), or a step that is not http'),
+        },
+      }),
+    },
     '/v1/workflows/{id}/hash/rotate': {
       post: operation({
         id: 'rotateHash', tag: 'Workflows', summary: 'Issue a new direct-URL hash; the old one stops at once',
