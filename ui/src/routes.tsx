@@ -4,7 +4,11 @@
  */
 import type { ComponentType } from 'react';
 import { WorkflowsPage } from './pages/workflows/WorkflowsPage.js';
-import { SettingsPlaceholder, RunsPlaceholder } from './pages/placeholders.js';
+import { RunsPlaceholder } from './pages/placeholders.js';
+import { NewRunPage } from './pages/new-run/NewRunPage.js';
+import { ImportPage } from './pages/import/ImportPage.js';
+import { StepTestPage } from './pages/step-test/StepTestPage.js';
+import { SettingsPage } from './pages/settings/SettingsPage.js';
 
 export interface RouteEntry {
   path: string;
@@ -17,5 +21,8 @@ export const routes: RouteEntry[] = [
   { path: '/', component: WorkflowsPage },
   { path: '/workflows', component: WorkflowsPage, nav: 'Workflows' },
   { path: '/runs', component: RunsPlaceholder, nav: 'Runs' },
-  { path: '/settings', component: SettingsPlaceholder, nav: 'Settings' },
+  { path: '/workflows/:id/run', component: NewRunPage },
+  { path: '/workflows/:id/import', component: ImportPage },
+  { path: '/workflows/:id/test', component: StepTestPage },
+  { path: '/settings', component: SettingsPage, nav: 'Settings' },
 ];

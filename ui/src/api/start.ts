@@ -98,9 +98,10 @@ export async function importCsv(workflow: string, file: Blob, o: ImportOptions, 
 export interface StepTestResult {
   request: { method: string; url: string; headers?: Record<string, string>; body?: unknown } | null;
   response: { status: number; headers?: Record<string, string>; body?: unknown } | null;
-  duration_ms: number;
-  error?: { code?: string; message?: string; [k: string]: unknown } | null;
-  outcome: string;
+  duration_ms: number | null;
+  error?: { code: string; message: string } | null;
+  /** What the step would do next: `continue` (with the data it would set), `fail`, `retry`, `follow`. */
+  outcome: { kind: string; [field: string]: unknown };
   [field: string]: unknown;
 }
 

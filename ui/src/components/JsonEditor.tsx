@@ -1,6 +1,10 @@
 /**
  * A JSON editor (CodeMirror 6): syntax highlighting, bracket matching, a parse error marked at its
  * place. Controlled from outside through `value` / `onChange`; labelled for screen readers.
+ *
+ * The editor lives in a shadow root: CodeMirror's styles are then adopted style sheets
+ * (constructed in script), which the console's Content-Security-Policy (`style-src 'self'`)
+ * allows, where in the document itself they would be an inline <style> element it refuses.
  */
 import { useEffect, useRef } from 'react';
 import { basicSetup } from 'codemirror';
@@ -15,8 +19,9 @@ export interface JsonEditorProps {
 }
 
 const theme = EditorView.theme({
-  '&': { backgroundColor: 'var(--panel)', color: 'var(--text)', border: '1px solid var(--border)', borderRadius: 'var(--radius)' },
+  '&': { minHeight: '14em', maxHeight: '60vh', backgroundColor: 'var(--panel)', color: 'var(--text)', border: '1px solid var(--border)', borderRadius: 'var(--radius)' },
   '&.cm-focused': { outline: '2px solid var(--accent)', outlineOffset: '1px' },
+  '.cm-scroller': { overflow: 'auto' },
   '.cm-content': { fontFamily: 'var(--mono, ui-monospace, monospace)', caretColor: 'var(--text)' },
   '.cm-gutters': { backgroundColor: 'var(--code-bg)', color: 'var(--muted)', border: 'none' },
   '.cm-activeLine, .cm-activeLineGutter': { backgroundColor: 'color-mix(in srgb, var(--accent) 7%, transparent)' },
@@ -29,8 +34,10 @@ export function JsonEditor({ value, onChange, label }: JsonEditorProps) {
   change.current = onChange;
 
   useEffect(() => {
+    const shadow = host.current!.shadowRoot ?? host.current!.attachShadow({ mode: 'open' });
     const v = new EditorView({
-      parent: host.current!,
+      parent: shadow,
+      root: shadow,
       doc: value,
       extensions: [
         basicSetup,
