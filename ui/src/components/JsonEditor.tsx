@@ -45,6 +45,7 @@ export function JsonEditor({ value, onChange, label }: JsonEditorProps) {
         linter(jsonParseLinter()),
         lintGutter(),
         theme,
+        EditorView.lineWrapping,
         EditorView.contentAttributes.of({ 'aria-label': label, 'aria-multiline': 'true' }),
         EditorView.updateListener.of((u) => { if (u.docChanged) change.current(u.state.doc.toString()); }),
       ],
@@ -60,5 +61,11 @@ export function JsonEditor({ value, onChange, label }: JsonEditorProps) {
     if (v && v.state.doc.toString() !== value) v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: value } });
   }, [value]);
 
-  return <div className="json-editor" ref={host} />;
+  return (
+    <div className="json-editor-field">
+      {/* The visible name; the editable area inside the shadow root carries it as its aria-label. */}
+      <div className="json-editor-label" aria-hidden="true">{label}</div>
+      <div className="json-editor" ref={host} />
+    </div>
+  );
 }

@@ -45,7 +45,12 @@ function ImportForm({ workflow }: { workflow: string }) {
   const [result, setResult] = useState<ImportResult | null>(null);
   const [error, setError] = useState<unknown>(null);
 
-  const set = (patch: Partial<ImportOptions>) => { setOpts((o) => ({ ...o, ...patch })); setPreview(null); setResult(null); };
+  // A change in how the file is read makes the preview stale; all-or-nothing vs partial does not.
+  const set = (patch: Partial<ImportOptions>) => {
+    setOpts((o) => ({ ...o, ...patch }));
+    if (Object.keys(patch).some((k) => k !== 'partial')) setPreview(null);
+    setResult(null);
+  };
 
   const runPreview = async () => {
     if (!file) return;
@@ -99,7 +104,7 @@ function ImportForm({ workflow }: { workflow: string }) {
           <Button variant="primary" onClick={runImport} disabled={!file} busy={importing}>Import</Button>
         </div>
         {progress && (importing || result) ? (
-          <div className="field">
+          <div className="field upload-progress">
             <label htmlFor="import-progress">{importing ? `Uploading… ${pct}%` : 'Uploaded'}</label>
             <progress id="import-progress" className="progress" max={100} value={pct}>{pct}%</progress>
           </div>
