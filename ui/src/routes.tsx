@@ -4,7 +4,9 @@
  */
 import type { ComponentType } from 'react';
 import { WorkflowsPage } from './pages/workflows/WorkflowsPage.js';
-import { SettingsPlaceholder, RunsPlaceholder } from './pages/placeholders.js';
+import { SettingsPlaceholder } from './pages/placeholders.js';
+import { RunsPage } from './pages/runs/RunsPage.js';
+import { RunPage } from './pages/runs/RunPage.js';
 
 export interface RouteEntry {
   path: string;
@@ -16,6 +18,7 @@ export interface RouteEntry {
 export const routes: RouteEntry[] = [
   { path: '/', component: WorkflowsPage },
   { path: '/workflows', component: WorkflowsPage, nav: 'Workflows' },
-  { path: '/runs', component: RunsPlaceholder, nav: 'Runs' },
+  { path: '/runs', component: RunsPage, nav: 'Runs' },
+  { path: '/runs/:id', component: RunPage },
   { path: '/settings', component: SettingsPlaceholder, nav: 'Settings' },
 ];
