@@ -4,7 +4,8 @@
  */
 import type { ComponentType } from 'react';
 import { WorkflowsPage } from './pages/workflows/WorkflowsPage.js';
-import { RunsPlaceholder } from './pages/placeholders.js';
+import { RunsPage } from './pages/runs/RunsPage.js';
+import { RunPage } from './pages/runs/RunPage.js';
 import { NewRunPage } from './pages/new-run/NewRunPage.js';
 import { ImportPage } from './pages/import/ImportPage.js';
 import { StepTestPage } from './pages/step-test/StepTestPage.js';
@@ -20,7 +21,8 @@ export interface RouteEntry {
 export const routes: RouteEntry[] = [
   { path: '/', component: WorkflowsPage },
   { path: '/workflows', component: WorkflowsPage, nav: 'Workflows' },
-  { path: '/runs', component: RunsPlaceholder, nav: 'Runs' },
+  { path: '/runs', component: RunsPage, nav: 'Runs' },
+  { path: '/runs/:id', component: RunPage },
   { path: '/workflows/:id/run', component: NewRunPage },
   { path: '/workflows/:id/import', component: ImportPage },
   { path: '/workflows/:id/test', component: StepTestPage },

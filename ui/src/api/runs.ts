@@ -118,3 +118,6 @@ export interface LaunchView {
   workflow: { id: string; name?: string | null; version: number; definition: Record<string, unknown> } | null;
   expires_at: string;
 }
+
+/** A run that will not change any more (succeeded, failed, cancelled). */
+export const isTerminalStatus = (status: string): boolean => status === 'succeeded' || status === 'failed' || status === 'cancelled';
