@@ -134,7 +134,21 @@ export function schemas(): Obj {
         ],
       }),
     }, ['items']),
-    ImportResult: object({ total: int(), created: int(), duplicates: int(), failed: int(), errors: arrayOf(ref('RowProblem')) }, ['total', 'created', 'duplicates', 'failed', 'errors']),
+    ImportResult: object({
+      total: int(), created: int(), duplicates: int(), failed: int(), errors: arrayOf(ref('RowProblem')),
+      dry_run: { type: 'boolean' }, delimiter: str('With preview: the delimiter used', { enum: [',', ';', '|'] }),
+      encoding: str('With preview: the encoding used', { enum: ['utf-8', 'windows-1251'] }), preview: ref('ImportPreview'),
+    }, ['total', 'created', 'duplicates', 'failed', 'errors']),
+    ImportPreview: object({
+      columns: arrayOf(str()),
+      rows: arrayOf(object({
+        row: int('Line in the file (header = 1)'), fields: arrayOf(str(), { description: 'As parsed, before coercion' }),
+        values: { type: 'object', additionalProperties: str(), description: 'The fields by column name' },
+        status: str(undefined, { enum: ['ok', 'duplicate', 'failed'] }),
+        params: nullable({ type: 'object', description: 'The run\'s params once coerced (null for a failed row)' }),
+        errors: arrayOf(object({ column: str(), message: str() }, ['message'])),
+      }, ['row', 'fields', 'values', 'status', 'params', 'errors'])),
+    }, ['columns', 'rows']),
     StepTestRequest: object({ data: { type: 'object', additionalProperties: true } }, ['data']),
     UnsavedStepTestRequest: object({
       step: ref('Step'), data: { type: 'object', additionalProperties: true, description: 'The data the step reads (default `{}`)' },

@@ -157,6 +157,7 @@ function paths(): Obj {
           query('partial', 'Create the good rows even when some are bad', { type: 'boolean', default: false }),
           query('dry_run', 'Check every row, create nothing', { type: 'boolean', default: false }),
           query('format', 'json: the summary; csv: the failed rows as CSV with an `error` column (counts in Flowgate-Import-* headers)', str(undefined, { enum: ['json', 'csv'], default: 'json' })),
+          query('preview', 'A dry run whose answer adds the first N data rows as parsed (`preview`) and the `delimiter` and `encoding` used', int(undefined, { minimum: 1, maximum: 100 })),
         ],
         body: { required: true, content: { 'text/csv': { schema: str('CSV text'), example: 'amount;currency\n10;EUR\n25;USD\n' } } },
         responses: {

@@ -39,6 +39,28 @@ export interface CsvImportOptions {
   dryRun: boolean;
   /** Concurrent starts per chunk. */
   chunkSize?: number;
+  /** Describe the first this many data rows as parsed (`ImportOutcome.preview`); 0 or absent: none. */
+  preview?: number;
+}
+
+/** One data row as the file gave it and what became of it. */
+export interface PreviewRow {
+  /** The file's line number (the header is line 1). */
+  row: number;
+  /** The fields as parsed (after delimiter and encoding), before any coercion. */
+  fields: string[];
+  /** The same by column name (the columns the row has). */
+  values: Record<string, string>;
+  /** `ok`: would be created; `duplicate`: its ref repeats one with the same values; `failed`: see errors. */
+  status: 'ok' | 'duplicate' | 'failed';
+  /** The run's params once coerced by the declared types (rows that are not failed). */
+  params: JsonObject | null;
+  errors: Array<{ column?: string; message: string }>;
+}
+
+export interface ImportPreview {
+  columns: string[];
+  rows: PreviewRow[];
 }
 
 /** A row that failed, kept for the CSV of failed rows. */
@@ -54,6 +76,8 @@ export interface ImportOutcome {
   refused: boolean;
   columns: string[];
   failedRows: FailedRow[];
+  /** With `preview`: the first data rows. */
+  preview?: ImportPreview;
 }
 
 interface GoodRow {
@@ -83,6 +107,11 @@ export class CsvImport {
   private total = 0;
   /** A problem with the header refuses the file whatever `partial` says. */
   private headerBroken = false;
+  /** The first `opts.preview` data rows, and the params and duplicates among them. */
+  private readonly previewRows: Array<{ row: number; fields: string[] }> = [];
+  private readonly previewRowNumbers = new Set<number>();
+  private readonly previewParams = new Map<number, JsonObject>();
+  private readonly previewDuplicates = new Set<number>();
 
   constructor(
     private readonly intake: Intake,
@@ -100,7 +129,23 @@ export class CsvImport {
       this.checkRefColumn();
     }
     this.total++;
+    this.previewed(row, fields);
     this.dataRow(row, fields);
+  }
+
+  private previewed(row: number, fields: string[]): void {
+    if (this.previewRows.length >= (this.opts.preview ?? 0)) return;
+    this.previewRows.push({ row, fields });
+    this.previewRowNumbers.add(row);
+  }
+
+  private inPreview(row: number): boolean {
+    return this.previewRowNumbers.has(row);
+  }
+
+  private duplicate(row: number): void {
+    this.duplicates++;
+    if (this.inPreview(row)) this.previewDuplicates.add(row);
   }
 
   /** A record the parser could not read. */
@@ -112,6 +157,7 @@ export class CsvImport {
       return;
     }
     this.total++;
+    this.previewed(row, []);
     this.fail(row, [], [{ row, message }]);
   }
 
@@ -176,14 +222,12 @@ export class CsvImport {
     if (ref !== null) {
       const first = this.refs.get(ref);
       if (first) {
-        if (first.key === key) {
-          this.duplicates++;
-          return;
-        }
+        if (first.key === key) return this.duplicate(row);
         return this.fail(row, fields, [{ row, column: this.opts.refColumn!, message: `ref ${JSON.stringify(ref)} is already used by line ${first.row} with other values` }]);
       }
       this.refs.set(ref, { row, key });
     }
+    if (this.inPreview(row)) this.previewParams.set(row, data);
     this.good.push({ row, fields, ref, input, data, key });
   }
 
@@ -215,7 +259,7 @@ export class CsvImport {
       }
       const holder = await this.store.findRunByRef(tenant, this.workflow.id, g.ref);
       if (!holder) fresh.push(g);
-      else if (canonical(holder.input) === g.key) this.duplicates++;
+      else if (canonical(holder.input) === g.key) this.duplicate(g.row);
       else this.fail(g.row, g.fields, [{ row: g.row, column: this.opts.refColumn!, message: `ref ${JSON.stringify(g.ref)} is already used by run ${holder.id} with other values` }]);
     }
     const refused = this.headerBroken || (!this.opts.partial && this.failed.size > 0);
@@ -232,7 +276,7 @@ export class CsvImport {
           if (r.kind === 'error') {
             this.fail(g.row, g.fields, [{ row: g.row, message: r.error instanceof FlowgateError ? r.error.message : 'the run could not be created' }]);
           } else if (r.kind === 'created') created++;
-          else if (r.kind === 'existing') this.duplicates++;
+          else if (r.kind === 'existing') this.duplicate(g.row);
           else this.fail(g.row, g.fields, [{ row: g.row, column: this.opts.refColumn!, message: `ref ${JSON.stringify(g.ref)} is already used by run ${r.run.id} with other values` }]);
         });
       }
@@ -244,6 +288,21 @@ export class CsvImport {
       refused,
       columns: this.columns,
       failedRows,
+      ...(this.opts.preview ? { preview: this.preview(errors) } : {}),
     };
+  }
+
+  private preview(errors: RowProblem[]): ImportPreview {
+    const columns = this.columns ?? [];
+    const rows = this.previewRows.map(({ row, fields }): PreviewRow => {
+      const values: Record<string, string> = {};
+      columns.forEach((name, i) => {
+        if (name !== '' && i < fields.length) Object.defineProperty(values, name, { value: fields[i], enumerable: true, writable: true, configurable: true });
+      });
+      const own = errors.filter((e) => e.row === row).map((e) => (e.column !== undefined ? { column: e.column, message: e.message } : { message: e.message }));
+      const status = this.failed.has(row) ? 'failed' : this.previewDuplicates.has(row) ? 'duplicate' : 'ok';
+      return { row, fields, values, status, params: status === 'failed' ? null : this.previewParams.get(row) ?? null, errors: own };
+    });
+    return { columns, rows };
   }
 }

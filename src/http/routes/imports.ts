@@ -4,7 +4,8 @@
  * Query: `delimiter` (`,` `;` `|`, detected from the first line when absent), `encoding` (`utf-8`
  * default, `windows-1251`; else the Content-Type charset), `header` (default true), `ref_column`,
  * `partial` (default false), `dry_run` (check only), `format` (`json` default; `csv` answers the failed
- * rows as CSV with an `error` column, the counts in `Flowgate-Import-*` headers).
+ * rows as CSV with an `error` column, the counts in `Flowgate-Import-*` headers), `preview=N` (a dry run
+ * whose answer adds the first N data rows as parsed, with the delimiter and encoding used).
  *
  * Answers: 200 `{ total, created, duplicates, failed, errors }`; 422 problem+json with
  * `errors: [{ row, column?, message }]` when bad rows refuse the file (nothing is created); 413 past
@@ -36,7 +37,11 @@ interface ImportQuery {
   partial: boolean;
   dryRun: boolean;
   format: 'json' | 'csv';
+  /** Describe the first this many data rows (1..100; implies dryRun); 0: none. */
+  preview: number;
 }
+
+const MAX_PREVIEW = 100;
 
 function readQuery(ctx: Ctx): ImportQuery {
   const problems: FieldProblem[] = [];
@@ -62,9 +67,16 @@ function readQuery(ctx: Ctx): ImportQuery {
   const refColumn = ctx.query.get('ref_column') || null;
   const format = (ctx.query.get('format') || 'json').toLowerCase();
   if (format !== 'json' && format !== 'csv') problems.push({ path: 'format', message: 'must be json or csv' });
+  let preview = 0;
+  const p = ctx.query.get('preview');
+  if (p !== null && p !== '') {
+    preview = /^\d+$/.test(p) ? Number(p) : NaN;
+    if (!(preview >= 1 && preview <= MAX_PREVIEW)) problems.push({ path: 'preview', message: `must be a number of rows from 1 to ${MAX_PREVIEW}` });
+    else if (format === 'csv') problems.push({ path: 'preview', message: 'is answered as JSON: leave out format=csv' });
+  }
   const query: ImportQuery = {
     delimiter, encoding: encoding ?? 'utf-8', header: flag('header', true), refColumn,
-    partial: flag('partial', false), dryRun: flag('dry_run', false), format: format as 'json' | 'csv',
+    partial: flag('partial', false), dryRun: flag('dry_run', false) || preview > 0, format: format as 'json' | 'csv', preview,
   };
   if (problems.length) throw validationFailed(problems, 'Invalid import parameters');
   return query;
@@ -97,7 +109,7 @@ export function importRoutes(d: RouteDeps, limits: CsvLimits): RouteDef[] {
     if (!CSV_TYPES.has(media.type)) throw new FlowgateError('unsupported_media_type', `send the file as text/csv, not ${media.type}`);
 
     const job = new CsvImport(d.intake, d.engine, d.store, wf, {
-      header: q.header, refColumn: q.refColumn, partial: q.partial, dryRun: q.dryRun,
+      header: q.header, refColumn: q.refColumn, partial: q.partial, dryRun: q.dryRun, preview: q.preview,
     });
     let delimiter: CsvDelimiter = q.delimiter ?? ',';
     const items = readCsv(ctx.req, ctx.res, {
@@ -111,6 +123,8 @@ export function importRoutes(d: RouteDeps, limits: CsvLimits): RouteDef[] {
     }
     const outcome = await job.finish();
     const { result } = outcome;
+    // With preview: the first rows as parsed, and the delimiter and encoding the file was read with.
+    const previewed = outcome.preview ? { preview: outcome.preview, delimiter, encoding: q.encoding } : {};
     const status = outcome.refused ? 422 : 200;
     if (q.format === 'csv') {
       return sendText(ctx.res, status, `text/csv; charset=${q.encoding}`, failedRowsCsv(outcome, delimiter, q.encoding), {
@@ -122,12 +136,12 @@ export function importRoutes(d: RouteDeps, limits: CsvLimits): RouteDef[] {
     if (outcome.refused) {
       const detail = result.failed > 0 ? `${result.failed} of ${result.total} rows are invalid; nothing was created` : 'the file is invalid; nothing was created';
       throw new FlowgateError('validation_failed', detail, {
-        extra: { total: result.total, created: 0, duplicates: result.duplicates, failed: result.failed },
+        extra: { total: result.total, created: 0, duplicates: result.duplicates, failed: result.failed, ...previewed },
         // CSV problems name a row (and a column) instead of a path (docs/spec.md §8.16).
         errors: result.errors as unknown as FieldProblem[],
       });
     }
-    sendJson(ctx.res, 200, q.dryRun ? { ...result, dry_run: true } : result);
+    sendJson(ctx.res, 200, q.dryRun ? { ...result, dry_run: true, ...previewed } : result);
   };
 
   return [
