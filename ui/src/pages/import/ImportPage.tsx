@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import { Link } from 'wouter';
 import { importCsv, previewImport, type ImportOptions, type ImportResult } from '../../api/index.js';
-import { Button, Empty, ErrorState, Field, Input, Loading, Select } from '../../components/ui/index.js';
+import { Badge, Button, Empty, ErrorState, Field, Input, Loading, Select } from '../../components/ui/index.js';
 import { useRole } from '../../session.js';
 import { workflowPath } from '../workflow-actions.js';
 import { useWorkflow } from '../useWorkflow.js';
@@ -14,6 +14,8 @@ import { delimiterName, previewModel, type PreviewModel } from './preview.js';
 import '../actions.css';
 
 const PREVIEW_ROWS = 20;
+const ROW_TONE = { ok: 'good', duplicate: 'neutral', failed: 'bad' } as const;
+const ROW_LABEL = { ok: 'ok', duplicate: 'duplicate', failed: 'bad' } as const;
 
 export function ImportPage({ params }: { params: { id: string } }) {
   const id = decodeURIComponent(params.id);
@@ -131,12 +133,13 @@ function PreviewTable({ model }: { model: PreviewModel }) {
           <table className="table">
             <caption className="sr-only">The first rows as the server parsed them</caption>
             <thead>
-              <tr><th scope="col" className="num">Line</th>{model.columns.map((c, i) => <th key={i} scope="col" className="mono">{c}</th>)}<th scope="col">Problems</th></tr>
+              <tr><th scope="col" className="num">Line</th><th scope="col">Row</th>{model.columns.map((c, i) => <th key={i} scope="col" className="mono">{c}</th>)}<th scope="col">Problems</th></tr>
             </thead>
             <tbody>
               {model.rows.map((r) => (
-                <tr key={r.row} className={r.problems.length ? 'row-bad' : undefined}>
+                <tr key={r.row} className={r.status === 'failed' ? 'row-bad' : undefined}>
                   <td className="num">{r.row}</td>
+                  <td><Badge tone={ROW_TONE[r.status]}>{ROW_LABEL[r.status]}</Badge></td>
                   {model.columns.map((_, i) => <td key={i}>{r.cells[i] ?? ''}</td>)}
                   <td className="cell-problems">{r.problems.join('; ')}</td>
                 </tr>

@@ -9,15 +9,17 @@ test('a preview answer becomes columns, rows with their cells and problems, and 
     preview: {
       columns: ['name', 'amount'],
       rows: [
-        { row: 2, values: ['Иван', '10'], errors: [] },
-        { row: 3, values: { name: 'Пётр', amount: 'x' }, errors: [{ column: 'amount', message: 'must be a number' }] },
+        { row: 2, fields: ['Иван', '10'], values: { name: 'Иван', amount: '10' }, status: 'ok', params: { name: 'Иван', amount: 10 }, errors: [] },
+        { row: 3, values: { name: 'Пётр', amount: 'x' }, status: 'failed', params: null, errors: [{ column: 'amount', message: 'must be a number' }] },
+        { row: 4, fields: [], values: {}, status: 'failed', params: null, errors: [{ message: 'unclosed quote' }] },
       ],
     },
   });
   assert.deepEqual(m.columns, ['name', 'amount']);
   assert.deepEqual(m.rows, [
-    { row: 2, cells: ['Иван', '10'], problems: [] },
-    { row: 3, cells: ['Пётр', 'x'], problems: ['amount: must be a number'] },
+    { row: 2, cells: ['Иван', '10'], status: 'ok', problems: [] },
+    { row: 3, cells: ['Пётр', 'x'], status: 'failed', problems: ['amount: must be a number'] },
+    { row: 4, cells: [], status: 'failed', problems: ['unclosed quote'] },
   ]);
   assert.deepEqual(m.others, [{ row: 30, column: undefined, message: 'has 3 fields, the header 2' }]);
   assert.deepEqual([m.total, m.failed, m.duplicates, m.delimiter, m.encoding, m.countsOnly], [40, 2, 1, ';', 'windows-1251', false]);
@@ -25,8 +27,10 @@ test('a preview answer becomes columns, rows with their cells and problems, and 
 });
 
 test("a previewed row without its own errors gets the answer's errors for its line", () => {
-  const m = previewModel({ total: 1, failed: 1, errors: [{ row: 2, column: 'a', message: 'is required' }], preview: { columns: ['a'], rows: [{ row: 2, values: [''] }] } });
+  const m = previewModel({ total: 2, failed: 1, duplicates: 1, errors: [{ row: 2, column: 'a', message: 'is required' }], preview: { columns: ['a'], rows: [{ row: 2, fields: [''] }, { row: 3, fields: ['x'], status: 'duplicate', errors: [] }] } });
   assert.deepEqual(m.rows[0].problems, ['a: is required']);
+  assert.equal(m.rows[0].status, 'failed');
+  assert.equal(m.rows[1].status, 'duplicate');
   assert.deepEqual(m.others, []);
 });
 

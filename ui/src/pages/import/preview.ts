@@ -12,7 +12,10 @@ export interface RowProblem {
 export interface PreviewRow {
   /** The row's line in the file (the header is line 1). */
   row: number;
+  /** The fields as parsed (decoded, not coerced); empty for a row that could not be parsed. */
   cells: string[];
+  /** `ok` (would be created), `duplicate`, `failed`. */
+  status: 'ok' | 'duplicate' | 'failed';
   problems: string[];
 }
 
@@ -58,14 +61,15 @@ export function previewModel(answer: unknown): PreviewModel {
     const o = (r ?? {}) as Record<string, unknown>;
     if (typeof o.row !== 'number') continue;
     const values = o.values;
-    const cells = Array.isArray(values)
-      ? values.map(text)
-      : values && typeof values === 'object'
+    const cells = Array.isArray(o.fields)
+      ? o.fields.map(text)
+      : values && typeof values === 'object' && !Array.isArray(values)
         ? columns.map((c) => text((values as Record<string, unknown>)[c]))
         : [];
     // The row's own problems, else the answer's errors for its line.
     const own = Array.isArray(o.errors) ? o.errors.map(problemText) : errors.filter((e) => e.row === o.row);
-    rows.push({ row: o.row, cells, problems: own.map(withColumn) });
+    const status = o.status === 'duplicate' || o.status === 'failed' || o.status === 'ok' ? o.status : own.length ? 'failed' : 'ok';
+    rows.push({ row: o.row, cells, status, problems: own.map(withColumn) });
   }
   const shown = new Set(rows.map((r) => r.row));
   return {
