@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/ and test/ with Node's test runner (TypeScript through tsx).
+// Runs every *.test.ts under src/, test/ and ui/src/ with Node's test runner (TypeScript through tsx),
+// after building the web console when its sources changed (the browser tests under test/ui/ use it).
 // Usage: npm test [-- <file or substring filter> ...]
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -15,7 +16,7 @@ const walk = (dir) => {
     else if (name.endsWith('.test.ts')) files.push(relative(root, path));
   }
 };
-for (const dir of ['src', 'test']) walk(join(root, dir));
+for (const dir of ['src', 'test', 'ui/src']) walk(join(root, dir));
 const filters = process.argv.slice(2);
 const chosen = filters.length ? files.filter((f) => filters.some((x) => f.includes(x))) : files;
 chosen.sort();
@@ -24,12 +25,20 @@ if (chosen.length === 0) {
   process.exit(1);
 }
 if (filters.length === 0) {
-  // The whole suite starts with the type check: a type error fails `npm test` like a failing test.
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit', cwd: root });
-  if (tsc.status !== 0) {
-    console.error('type check failed');
-    process.exit(tsc.status ?? 1);
+  // The whole suite starts with the type check (the server's and the console's own tsconfig): a type
+  // error fails `npm test` like a failing test.
+  for (const project of [root, join(root, 'ui')]) {
+    const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', project], { stdio: 'inherit', cwd: root });
+    if (tsc.status !== 0) {
+      console.error('type check failed');
+      process.exit(tsc.status ?? 1);
+    }
   }
+}
+const build = spawnSync(process.execPath, [join(root, 'scripts/build-ui.mjs'), '--if-stale'], { stdio: 'inherit', cwd: root });
+if (build.status !== 0) {
+  console.error('console build failed');
+  process.exit(build.status ?? 1);
 }
 const result = spawnSync(
   process.execPath,

@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { setMaxDepth } from '../core/depth.js';
 import { randomToken } from '../core/ids.js';
@@ -15,6 +16,7 @@ import { Engine } from '../engine/engine.js';
 import { NodePresence } from '../engine/presence.js';
 import { TenantSecrets } from '../engine/tenant-secrets.js';
 import { Authenticator } from '../http/auth.js';
+import { consoleSite } from '../http/console.js';
 import type { RouteDeps } from '../http/deps.js';
 import { Metrics } from '../http/metrics.js';
 import { setMaxBodyBytes } from '../http/request.js';
@@ -126,6 +128,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     ],
     auth, metrics, log, publicUrl: config.publicUrl, isAccepting: () => accepting,
     rateLimiter, connections: config.connections,
+    // The web console, built by scripts/build-ui.mjs (npm install, npm start and npm test run it).
+    console: consoleSite(fileURLToPath(new URL('../../ui/dist', import.meta.url))),
   });
 
   if (config.examplesDir) await applyExamples(store, config.examplesDir, 'default', SUPPORTED_STEP_TYPES, log);

@@ -206,6 +206,12 @@ function paths(): Obj {
         responses: { '200': ok('The workflow with its identifiers', ref('Workflow')), '404': response('NotFound'), '409': response('Conflict'), '422': response('ValidationFailed') },
       }),
     },
+    '/v1/whoami': {
+      get: operation({
+        id: 'whoami', tag: 'Tenants', summary: 'Who the caller is: its role and tenant (the console uses it to offer only what the token may do)',
+        responses: { '200': ok('The caller', object({ kind: str('`admin` for the admin token, `key` for a tenant key', { enum: ['admin', 'key'] }), role: str(undefined, { enum: ['admin', 'trigger', 'read'] }), tenant: str('The tenant the token acts on'), key_id: str('The key\'s id (tenant keys only)') }, ['kind', 'role', 'tenant'])), '404': response('NotFound') },
+      }),
+    },
     '/v1/tenants': {
       post: operation({
         id: 'createTenant', tag: 'Tenants', summary: 'Create a tenant (admin token only); an MPO company_id such as i123456789 can be a tenant id',

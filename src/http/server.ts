@@ -7,6 +7,7 @@ import FindMyWay from 'find-my-way';
 import { FlowgateError } from '../core/errors.js';
 import type { Logger } from '../engine/executor.js';
 import { requireRole, type Authenticator, type Principal } from './auth.js';
+import type { ConsoleSite } from './console.js';
 import type { Ctx, RouteDef } from './context.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -25,6 +26,8 @@ export interface ServerOptions {
   rateLimiter?: RateLimiter;
   /** Header and request deadlines and the per-client connection cap (0 turns each off). */
   connections: ConnectionLimits;
+  /** The web console, answering the GETs no route matches outside the API's paths. */
+  console?: ConsoleSite;
 }
 
 export interface ConnectionLimits {
@@ -65,6 +68,7 @@ export function createHttpServer(opts: ServerOptions): http.Server {
     const route = found?.store as RouteDef | undefined;
     const label = route?.name ?? 'unmatched';
     try {
+      if ((!found || !route) && opts.console?.serve(req, res, path)) return;
       if (!found || !route) {
         const other = ['GET', 'POST', 'PUT', 'DELETE'].filter((m) => m !== req.method && router.find(m as 'GET', path));
         if (other.length) throw new FlowgateError('method_not_allowed', `${req.method} is not allowed here`, { headers: { Allow: other.join(', ') } });

@@ -1,4 +1,4 @@
-/** Liveness, readiness (not while starting, stopping or out of storage space), metrics and the OpenAPI document. */
+/** Liveness, readiness (not while starting, stopping or out of storage space), metrics, who the caller is, and the OpenAPI document. */
 import { FlowgateError } from '../../core/errors.js';
 import type { RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
@@ -24,6 +24,13 @@ export function systemRoutes(d: RouteDeps): RouteDef[] {
     {
       method: 'GET', path: '/metrics', auth: 'public', name: 'metrics',
       handler: async (ctx) => sendText(ctx.res, 200, d.metrics.registry.contentType, await d.metrics.registry.metrics()),
+    },
+    {
+      method: 'GET', path: '/v1/whoami', auth: 'read', name: 'whoami',
+      handler: async (ctx) => {
+        const p = ctx.principal;
+        sendJson(ctx.res, 200, { kind: p.kind, role: p.role, tenant: p.tenant, ...(p.key_id ? { key_id: p.key_id } : {}) });
+      },
     },
     { method: 'GET', path: '/v1/openapi.json', auth: 'public', name: 'openapi', handler: async (ctx) => sendJson(ctx.res, 200, openApiDocument(ctx.base)) },
   ];
