@@ -40,6 +40,8 @@ class FakeExecutor {
   /** The jobs it is executing (their runs leased to it). */
   held: Job[] = [];
   lost: Job[] = [];
+  /** Runs it holds but has not started (ready, or waiting for a concurrency slot). */
+  queued: string[] = [];
   dispatch(job: Job): void {
     this.jobs.push(job);
   }
@@ -51,7 +53,7 @@ class FakeExecutor {
     job.leaseLost = true;
   }
   get heldIds(): string[] {
-    return [];
+    return [...this.held.map((j) => j.run.id), ...this.queued];
   }
 }
 
@@ -195,15 +197,16 @@ test('a lease renewal refuses is noticed: logged, and the slice holding that run
   assert.deepEqual(warned.map((w) => w.run_ids), [['taken-over']]);
 });
 
-test('with several claimers, each renewal also takes over runs whose lease expired', async () => {
+test('renew also extends the leases of runs held but not started yet; only a run being executed can be told to stop', async () => {
   const store = new RenewingStore();
-  store.capabilities = { concurrentClaimers: true, notify: false };
-  store.orphans = ['expired-elsewhere'];
   const exec = new FakeExecutor();
-  const keeper = new LeaseKeeper(store as unknown as Store, exec as unknown as Executor, { owner: 'me', leaseMs: 30_000, clock: Date.now, log: silent });
+  exec.held = [heldJob('executing')];
+  exec.queued = ['ready', 'waiting-for-a-slot'];
+  store.holds = new Set(['executing', 'ready']);
+  const keeper = new LeaseKeeper(store as unknown as Store, exec as unknown as Executor, { owner: 'me', leaseMs: 30_000, clock: () => 5, log: silent });
   await keeper.renew();
-  assert.deepEqual(store.renewals, [], 'nothing held: nothing to renew');
-  assert.deepEqual(exec.jobs.map((j) => [j.run.id, j.recovered]), [['expired-elsewhere', true]]);
+  assert.deepEqual(store.renewals, [{ owner: 'me', ids: ['executing', 'ready', 'waiting-for-a-slot'], leaseUntil: 30_005 }]);
+  assert.deepEqual(exec.lost, [], 'a queued run whose lease was not extended has no slice to stop');
 });
 
 test('a renewal that fails is logged and the keeper goes on', async () => {

@@ -29,7 +29,7 @@ export interface Console {
   server: TestServer;
   context: BrowserContext;
   page: Page;
-  /** Messages the browser logged as errors (console.error, uncaught exceptions, CSP violations). */
+  /** Messages the browser logged as errors (console.error, uncaught exceptions, CSP violations) and failed answers (`http: GET /v1/x 404`). */
   errors: string[];
   /** Opens `path` of the console. */
   open(path?: string): Promise<void>;
@@ -37,8 +37,8 @@ export interface Console {
   signIn(token?: string, tenant?: string): Promise<void>;
   screenshot(name: string): Promise<string>;
   /**
-   * Lets browser errors matching `pattern` pass (e.g. the "Failed to load resource … 401" Chromium
-   * logs for an API answer the test provokes on purpose). Every other error still fails the test.
+   * Lets errors matching `pattern` pass (e.g. `http: GET /v1/whoami 401` for a wrong token the test
+   * types on purpose). Every other error still fails the test.
    */
   allowErrors(pattern: RegExp): void;
   /** Asserts no browser errors (but allowed ones) were logged so far. */
@@ -71,7 +71,11 @@ export async function openConsole(opts: ConsoleOptions = {}): Promise<Console> {
   const errors: string[] = [];
   const allowed: RegExp[] = [];
   const watch = (p: Page) => {
-    p.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+    // Chromium logs every 4xx/5xx answer as "Failed to load resource" without its URL: those are
+    // recorded from the responses instead, with method, URL and status, so a test can allow exactly
+    // the answers it provokes.
+    p.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`); });
+    p.on('response', (r) => { if (r.status() >= 400) errors.push(`http: ${r.request().method()} ${new URL(r.url()).pathname} ${r.status()}`); });
     p.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   };
   watch(page);

@@ -11,8 +11,8 @@ test('sign in: a wrong token gets a clear message, the admin token shows the emp
     await page.getByRole('heading', { name: 'Sign in to Flowgate' }).waitFor();
     await c.screenshot('sign-in');
 
-    // The wrong token and the unknown tenant below are refused on purpose: Chromium logs those answers.
-    c.allowErrors(/Failed to load resource: the server responded with a status of (401|404)/);
+    // The wrong token and the unknown tenant below are refused on purpose.
+    c.allowErrors(/^http: GET \/v1\/whoami (401|404)$/);
     await page.getByLabel('Token').pressSequentially('not-the-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     const alert = page.getByRole('alert');

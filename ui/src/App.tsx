@@ -1,6 +1,7 @@
 /** The app: signed out, the sign-in page; signed in, the shell around the route table's pages. */
+import { Suspense } from 'react';
 import { Route, Switch } from 'wouter';
-import { Empty } from './components/ui/index.js';
+import { Empty, Loading } from './components/ui/index.js';
 import { routes } from './routes.js';
 import { SignIn } from './pages/sign-in/SignIn.js';
 import { Shell } from './Shell.js';
@@ -11,6 +12,7 @@ export function App() {
   if (!session) return <SignIn />;
   return (
     <Shell>
+      <Suspense fallback={<section className="page"><Loading /></section>}>
       <Switch>
         {routes.map((r) => <Route key={r.path} path={r.path} component={r.component} />)}
         <Route>
@@ -19,6 +21,7 @@ export function App() {
           </section>
         </Route>
       </Switch>
+      </Suspense>
     </Shell>
   );
 }

@@ -1,15 +1,21 @@
 /**
  * The console's route table, in one place: each page adds one line here. Paths are the console's
- * own (the server answers index.html for any of them); `nav` routes appear in the top bar.
+ * own (the server answers index.html for any of them); `nav` routes appear in the top bar. A page
+ * with heavy dependencies is `lazy(() => import(...))`: App renders routes inside Suspense.
  */
-import type { ComponentType } from 'react';
+import { lazy, type ComponentType } from 'react';
 import { WorkflowsPage } from './pages/workflows/WorkflowsPage.js';
 import { RunsPage } from './pages/runs/RunsPage.js';
-import { RunPage } from './pages/runs/RunPage.js';
 import { NewRunPage } from './pages/new-run/NewRunPage.js';
 import { ImportPage } from './pages/import/ImportPage.js';
 import { StepTestPage } from './pages/step-test/StepTestPage.js';
 import { SettingsPage } from './pages/settings/SettingsPage.js';
+
+// Pages with the graph and the editors (React Flow, CodeMirror) load when first opened, so the
+// sign-in page and the lists come up at once.
+const WorkflowPage = lazy(() => import('./pages/workflows/WorkflowPage.js').then((m) => ({ default: m.WorkflowPage })));
+const RunPage = lazy(() => import('./pages/runs/RunPage.js').then((m) => ({ default: m.RunPage })));
+const NewWorkflowPage = lazy(() => import('./pages/workflows/NewWorkflowPage.js').then((m) => ({ default: m.NewWorkflowPage })));
 
 export interface RouteEntry {
   path: string;
@@ -21,6 +27,8 @@ export interface RouteEntry {
 export const routes: RouteEntry[] = [
   { path: '/', component: WorkflowsPage },
   { path: '/workflows', component: WorkflowsPage, nav: 'Workflows' },
+  { path: '/workflows/new', component: NewWorkflowPage },
+  { path: '/workflows/:id', component: WorkflowPage },
   { path: '/runs', component: RunsPage, nav: 'Runs' },
   { path: '/runs/:id', component: RunPage },
   { path: '/workflows/:id/run', component: NewRunPage },

@@ -1,7 +1,8 @@
 /** The typed API calls the console makes. Pages import from here, never call fetch. */
 import { api } from './client.js';
+import { ApiError } from './problem.js';
 import type { Session } from './session.js';
-import type { Page, Whoami, Workflow, WorkflowSummary } from './types.js';
+import type { Page, SavedWorkflow, Whoami, Workflow, WorkflowSummary, WorkflowVersion } from './types.js';
 
 export { api, apiFetch, apiUrl } from './client.js';
 export { ApiError, describeError, type FieldProblem, type ProblemDocument } from './problem.js';
@@ -19,7 +20,7 @@ export async function listWorkflows(signal?: AbortSignal): Promise<WorkflowSumma
   const all: WorkflowSummary[] = [];
   let cursor: string | null = null;
   do {
-    const page: Page<WorkflowSummary> = await api<Page<WorkflowSummary>>('/v1/workflows', { query: { limit: 1000, cursor }, signal });
+    const page: Page<WorkflowSummary> = await api<Page<WorkflowSummary>>('/v1/workflows', { query: { cursor }, signal });
     all.push(...page.items);
     cursor = page.next_cursor;
   } while (cursor);
@@ -27,6 +28,39 @@ export async function listWorkflows(signal?: AbortSignal): Promise<WorkflowSumma
 }
 export * from './runs.js';
 
-/** One workflow (its current version unless `version`), with its definition. */
-export const getWorkflow = (id: string, signal?: AbortSignal): Promise<Workflow> =>
-  api<Workflow>(`/v1/workflows/${encodeURIComponent(id)}`, { signal });
+const wfPath = (id: string): string => `/v1/workflows/${encodeURIComponent(id)}`;
+
+/** A workflow (its current version, or version `version`), with its source text. */
+export const getWorkflow = (id: string, version?: number, signal?: AbortSignal): Promise<Workflow> =>
+  api<Workflow>(wfPath(id), { query: { version }, signal });
+
+/** The media type of a definition's text: JSON when it is a JSON object, else YAML. */
+export const definitionType = (source: string): string => (source.trimStart().startsWith('{') ? 'application/json' : 'application/yaml');
+
+/** Saves a definition (new workflow or new version); a 422 carries every problem with its path. */
+export const saveWorkflow = (id: string, source: string): Promise<SavedWorkflow> =>
+  api<SavedWorkflow>(wfPath(id), { method: 'PUT', body: source, type: definitionType(source) });
+
+export const archiveWorkflow = (id: string): Promise<void> => api<void>(wfPath(id), { method: 'DELETE' });
+
+export const rotateHash = (id: string): Promise<Workflow> => api<Workflow>(`${wfPath(id)}/hash/rotate`, { method: 'POST' });
+
+/**
+ * The workflow's versions, newest first. Read from GET /v1/workflows/{id}/versions; a server
+ * without that route (404 for a workflow that exists) gives 1..current, which ?version=N can read.
+ */
+export async function listVersions(id: string, current: number, signal?: AbortSignal): Promise<WorkflowVersion[]> {
+  try {
+    const all: WorkflowVersion[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page<WorkflowVersion> = await api<Page<WorkflowVersion>>(`${wfPath(id)}/versions`, { query: { cursor, limit: 1000 }, signal });
+      all.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor);
+    return all;
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 404 || !/no route/.test(e.detail)) throw e;
+    return Array.from({ length: current }, (_, i) => ({ version: current - i, current: i === 0 }));
+  }
+}

@@ -68,3 +68,16 @@ export interface Workflow extends WorkflowSummary {
   source?: string;
   source_type?: string;
 }
+
+export interface WorkflowVersion {
+  version: number;
+  name?: string;
+  created_at?: string;
+  current?: boolean;
+}
+
+/** A PUT's answer: the workflow, whether a new version was made, and the definition's warnings. */
+export interface SavedWorkflow extends Workflow {
+  created: boolean;
+  warnings?: { path: string; message: string }[];
+}

@@ -3,4 +3,4 @@ import { useQuery } from '@tanstack/react-query';
 import { getWorkflow } from '../api/index.js';
 
 export const useWorkflow = (id: string) =>
-  useQuery({ queryKey: ['workflow', id], queryFn: ({ signal }) => getWorkflow(id, signal) });
+  useQuery({ queryKey: ['workflow', id], queryFn: ({ signal }) => getWorkflow(id, undefined, signal) });

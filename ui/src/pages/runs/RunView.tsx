@@ -8,6 +8,7 @@ import { useMemo, useState, type ReactNode } from 'react';
 import { isTerminalStatus, type Run, type StepRecord } from '../../api/index.js';
 import { showValue } from '../../components/Exchange.js';
 import { StatusBadge } from '../../components/ui/index.js';
+import { WorkflowGraph, type StepState } from '../../graph/WorkflowGraph.js';
 import { childCounts, definitionStepIds, formatDuration, runDuration, runStates, type NodeState } from './run-states.js';
 import { StepPanel } from './StepPanel.js';
 import { useNow, when } from './RunsPage.js';
@@ -59,6 +60,9 @@ export function RunView({ run, steps, definition, workflowName, actions, links, 
   const order = new Map<string, number[]>();
   reading.path.forEach((id, i) => order.set(id, [...(order.get(id) ?? []), i + 1]));
   const sel = selected ? all.find((s) => s.id === selected) : undefined;
+  // The graph knows the six states of a step; a step a cancel stopped is drawn as not carried on.
+  const graphStates = useMemo(() => Object.fromEntries(Object.entries(reading.states)
+    .map(([id, st]) => [id, (st === 'cancelled' ? 'skipped' : st) as StepState])), [reading.states]);
 
   return (
     <div className="run-view">
@@ -86,6 +90,11 @@ export function RunView({ run, steps, definition, workflowName, actions, links, 
       ) : null}
       {run.status === 'waiting' && run.wake_at ? <p className="muted">Parked until {when(run.wake_at)}.</p> : null}
 
+      {definition ? (
+        <section className="run-graph" aria-label="Run graph">
+          <WorkflowGraph definition={definition} states={graphStates} path={reading.path} selected={selected} onSelect={(id) => setSelected(selected === id ? null : id)} label="Run graph" className="run-graph-canvas" />
+        </section>
+      ) : null}
       <div className={`run-body${sel ? ' with-panel' : ''}`}>
         <section className="run-steps" aria-labelledby="steps-title">
           <h2 id="steps-title">Steps</h2>
