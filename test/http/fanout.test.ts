@@ -8,7 +8,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { sleep, startTestServer, TERMINAL, type TestServer } from '../helpers/server.js';
 
-const CAP = 3000;
+// Enough children that the fan-out outlasts the parent's 0.5 s park interval even on a fast, idle machine
+// (with 3000 it could end before its first park, and no progress between 0 and 100 was ever committed).
+const CAP = 10_000;
 let s: TestServer;
 
 before(async () => {

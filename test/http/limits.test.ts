@@ -152,8 +152,12 @@ test('an unknown route is a 404 problem; a wrong method is 405 with Allow', asyn
   assert.equal(missing.status, 404);
   assert.match(missing.headers.get('content-type') ?? '', /^application\/problem\+json/);
   assert.equal(missing.body.status, 404);
-  const unauthenticated = await s.call('GET', '/no/such/path', { token: null });
+  const unauthenticated = await s.call('GET', '/v1/no/such/path', { token: null });
   assert.equal(unauthenticated.status, 404);
+  // Outside the API every path is one of the console's own routes: its index.html answers.
+  const consoleRoute = await s.call('GET', '/no/such/path', { token: null });
+  assert.equal(consoleRoute.status, 200);
+  assert.match(consoleRoute.headers.get('content-type') ?? '', /^text\/html/);
 
   const wrong = await s.call('PATCH', '/v1/workflows/sink', { json: {} });
   assert.equal(wrong.status, 405);
