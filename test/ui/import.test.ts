@@ -25,7 +25,7 @@ test('import: a Windows-1251 CSV with a bad row is previewed with its problem, i
     const file = join(dir, 'payouts.csv');
     writeFileSync(file, iconv.encode('name;amount\r\nИван;10\r\nПётр;много\r\nМария;30\r\n', 'windows-1251'));
     // The dry run refuses the file with a 422 on purpose (all-or-nothing, one bad row).
-    c.allowErrors(/Failed to load resource: the server responded with a status of 422/);
+    c.allowErrors(/^http: POST \/v1\/workflows\/payouts\/runs\/import 422$/);
 
     await c.open('/');
     await c.signIn('test-admin', 'default');

@@ -92,10 +92,13 @@ test('a waiting run turns green live in the list and on its page; the step panel
   await row2.locator('a').first().click();
   await page.waitForURL(new RegExp(`/runs/${second}$`));
   await page.getByRole('heading', { name: /Order approval/ }).waitFor();
-  assert.equal(await page.locator('[data-step="decision"]').getAttribute('data-state'), 'parked');
-  assert.equal(await page.locator('[data-step="lookup"]').getAttribute('data-state'), 'succeeded');
-  assert.equal(await page.locator('[data-step="record"]').getAttribute('data-state'), 'not_reached');
-  await page.locator('[data-step="lookup"] button').click();
+  assert.equal(await page.locator('li[data-step="decision"]').getAttribute('data-state'), 'parked');
+  // The graph colours the same states: its node of the parked step, and the path through the lookup.
+  assert.equal(await page.locator('.wf-node[data-step="decision"]').getAttribute('data-state'), 'parked');
+  assert.equal(await page.locator('.wf-node[data-step="lookup"]').getAttribute('data-state'), 'succeeded');
+  assert.equal(await page.locator('li[data-step="lookup"]').getAttribute('data-state'), 'succeeded');
+  assert.equal(await page.locator('li[data-step="record"]').getAttribute('data-state'), 'not_reached');
+  await page.locator('li[data-step="lookup"] button').click();
   const panel = page.locator('aside.step-panel');
   await panel.getByRole('heading', { name: 'Look up the customer' }).waitFor();
   const exchange = await panel.locator('.exchange').innerText();
@@ -117,7 +120,7 @@ test('a waiting run turns green live in the list and on its page; the step panel
   await body.pressSequentially('e}');
   await page.getByRole('button', { name: 'Resume', exact: true }).click();
   await page.locator('#run-status').getByText('succeeded').waitFor();
-  await page.locator('[data-step="record"][data-state="succeeded"]').waitFor();
+  await page.locator('li[data-step="record"][data-state="succeeded"]').waitFor();
   const done = await c.server.waitRun(second);
   assert.equal(done.status, 'succeeded');
   assert.equal(done.data.approved, true);
@@ -130,7 +133,7 @@ test('cancel a waiting run (with a confirmation); at 390 px the pages still read
   const { page } = c;
   const id = await start('C-1');
   await c.open(`/runs/${id}`);
-  await page.locator('[data-step="decision"][data-state="parked"]').waitFor();
+  await page.locator('li[data-step="decision"][data-state="parked"]').waitFor();
   await page.getByRole('button', { name: 'Cancel run' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByText('Cancel this run?').waitFor();
@@ -140,7 +143,7 @@ test('cancel a waiting run (with a confirmation); at 390 px the pages still read
   assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0, 'a finished run offers no cancel');
 
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.locator('[data-step="decision"] button').click();
+  await page.locator('li[data-step="decision"] button').click();
   await page.locator('aside.step-panel').waitFor();
   await c.screenshot('run-page-390');
   await c.open('/runs');

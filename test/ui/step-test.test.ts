@@ -89,7 +89,7 @@ steps:
     await c.screenshot('step-test-unsaved');
 
     // A step with a mistake: the server's problem at its path.
-    c.allowErrors(/Failed to load resource: the server responded with a status of 422/);
+    c.allowErrors(/^http: POST \/v1\/steps\/test 422$/);
     await step.click();
     await page.keyboard.press('ControlOrMeta+a');
     await page.keyboard.press('Delete');

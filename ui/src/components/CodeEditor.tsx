@@ -28,8 +28,8 @@ export interface CodeEditorProps {
   problems?: EditorProblem[];
   /** Accessible name of the text area. */
   label: string;
-  /** Ctrl/Cmd+S. */
-  onSave?: () => void;
+  /** Ctrl/Cmd+S, with the editor's text at that moment (React may not have rendered the last keystrokes yet). */
+  onSave?: (value: string) => void;
   minHeight?: string;
 }
 
@@ -56,7 +56,7 @@ export function CodeEditor({ value, onChange, language, readOnly = false, proble
           ro.current.of([EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]),
           EditorView.contentAttributes.of({ 'aria-label': label }),
           EditorView.lineWrapping,
-          keymap.of([{ key: 'Mod-s', preventDefault: true, run: () => { callbacks.current.onSave?.(); return true; } }]),
+          keymap.of([{ key: 'Mod-s', preventDefault: true, run: (view) => { callbacks.current.onSave?.(view.state.doc.toString()); return true; } }]),
           EditorView.updateListener.of((u) => {
             if (u.docChanged) callbacks.current.onChange?.(u.state.doc.toString());
           }),

@@ -69,9 +69,11 @@ export function DefinitionEditor({ id, source: initial, canEdit, onSaved, readOn
     setLanguage(l);
   };
 
-  const save = async () => {
+  // `typed`: the editor's own text (Ctrl+S), which can be newer than the last render's `source`.
+  const save = async (typed?: string) => {
     if (readOnly || busy) return;
-    const wfId = typeof id === 'string' ? id : id(parseSource(source));
+    const text = typeof typed === 'string' ? typed : source;
+    const wfId = typeof id === 'string' ? id : id(parseSource(text));
     if (!wfId) {
       setOutcome({ kind: 'error', title: 'The workflow needs an id', detail: 'Give it one in the id field (or as `id:` in the definition).' });
       return;
@@ -79,12 +81,12 @@ export function DefinitionEditor({ id, source: initial, canEdit, onSaved, readOn
     setBusy(true);
     setOutcome(null);
     try {
-      const saved = await saveWorkflow(wfId, source);
+      const saved = await saveWorkflow(wfId, text);
       setProblems(null);
       setOutcome(saved.created ? { kind: 'saved', title: `Saved as version ${saved.version}` } : { kind: 'unchanged', title: `No change: version ${saved.version} is the same` });
       onSaved?.(saved);
     } catch (e) {
-      if (e instanceof ApiError && e.errors.length) setProblems({ source, parsed: parseSource(source), list: e.errors });
+      if (e instanceof ApiError && e.errors.length) setProblems({ source: text, parsed: parseSource(text), list: e.errors });
       else setProblems(null);
       const p = describeError(e);
       setOutcome({ kind: 'error', title: p.title, detail: p.detail });
@@ -109,7 +111,7 @@ export function DefinitionEditor({ id, source: initial, canEdit, onSaved, readOn
           {!readOnly ? (
             <>
               {dirty ? <span className="muted">Unsaved changes</span> : null}
-              <Button variant="primary" busy={busy} onClick={save} aria-keyshortcuts="Control+S">Save</Button>
+              <Button variant="primary" busy={busy} onClick={() => void save()} aria-keyshortcuts="Control+S">Save</Button>
             </>
           ) : null}
         </div>
