@@ -39,6 +39,13 @@ function useParsed(source: string): unknown {
 
 export function DefinitionEditor({ id, source: initial, canEdit, onSaved, readOnlyNote }: DefinitionEditorProps) {
   const [source, setSource] = useState(initial);
+  // The text as it is now, set on every change before React renders it: what Save sends, so a click
+  // right after typing never saves the text of the last render.
+  const latest = useRef(initial);
+  const edit = (text: string) => {
+    latest.current = text;
+    setSource(text);
+  };
   const [language, setLanguage] = useState<EditorLanguage>(languageOfSource(initial));
   const [problems, setProblems] = useState<{ source: string; parsed: unknown; list: Problem[] } | null>(null);
   const [outcome, setOutcome] = useState<{ kind: 'saved' | 'unchanged' | 'error'; title: string; detail?: string } | null>(null);
@@ -49,7 +56,7 @@ export function DefinitionEditor({ id, source: initial, canEdit, onSaved, readOn
   shown.current = source;
   useEffect(() => {
     if (initial === shown.current) return;
-    setSource(initial);
+    edit(initial);
     setLanguage(languageOfSource(initial));
     setProblems(null);
     setOutcome(null);
@@ -64,15 +71,15 @@ export function DefinitionEditor({ id, source: initial, canEdit, onSaved, readOn
     if (l === language) return;
     if (!readOnly) {
       const converted = convertSource(source, l);
-      if (converted !== null) setSource(converted);
+      if (converted !== null) edit(converted);
     }
     setLanguage(l);
   };
 
-  // `typed`: the editor's own text (Ctrl+S), which can be newer than the last render's `source`.
+  // `typed`: the editor's own text (Ctrl+S); else the latest change (never the last render's copy).
   const save = async (typed?: string) => {
     if (readOnly || busy) return;
-    const text = typeof typed === 'string' ? typed : source;
+    const text = typeof typed === 'string' ? typed : latest.current;
     const wfId = typeof id === 'string' ? id : id(parseSource(text));
     if (!wfId) {
       setOutcome({ kind: 'error', title: 'The workflow needs an id', detail: 'Give it one in the id field (or as `id:` in the definition).' });
@@ -115,7 +122,7 @@ export function DefinitionEditor({ id, source: initial, canEdit, onSaved, readOn
             </>
           ) : null}
         </div>
-        <CodeEditor value={source} onChange={setSource} language={language} readOnly={readOnly} problems={placed?.editor} label="Workflow definition" onSave={save} minHeight="420px" />
+        <CodeEditor value={source} onChange={edit} language={language} readOnly={readOnly} problems={placed?.editor} label="Workflow definition" onSave={save} minHeight="420px" />
         <div aria-live="polite">
           {outcome?.kind === 'saved' || outcome?.kind === 'unchanged' ? <div className="notice notice-good" role="status">{outcome.title}</div> : null}
         </div>
