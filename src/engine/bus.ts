@@ -22,6 +22,8 @@ export class RunBus {
   private readonly settleWaiters = new Map<string, Set<(run: Run) => void>>();
   /** Followers of every run of a tenant, whichever node committed the change (run-changes streams). */
   private readonly tenantFollowers = new Map<string, Set<(e: RunEvent) => void>>();
+  /** Told when changes may have been missed (the cluster link's hint channel came back). */
+  private readonly gapListeners = new Set<() => void>();
   /** The highest rev published of each watched run (a remote re-read that brings nothing newer is dropped). */
   private readonly seenRev = new Map<string, number>();
 
@@ -94,6 +96,17 @@ export class RunBus {
       const s = this.tenantFollowers.get(tenant);
       if (s?.delete(fn) && s.size === 0) this.tenantFollowers.delete(tenant);
     };
+  }
+
+  /** Calls fn whenever changes may have been missed; returns the unsubscribe function. */
+  onGap(fn: () => void): () => void {
+    this.gapListeners.add(fn);
+    return () => void this.gapListeners.delete(fn);
+  }
+
+  /** Changes committed elsewhere may have been missed: everyone who follows more than one run re-reads. */
+  announceGap(): void {
+    for (const fn of [...this.gapListeners]) fn();
   }
 
   private noteRev(run: Run): void {

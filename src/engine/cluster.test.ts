@@ -163,6 +163,32 @@ describe('cluster link', () => {
     assert.equal(events.filter((e) => e.type === 'run' && isTerminal(e.run.status)).length, 1);
   });
 
+  test('the tenant feed on node A (the run-changes stream) hears what node B committed, and resyncs after a reconnect', async (t) => {
+    const { store, hints, a, b } = await nodes(t, { recheckMs: 60_000 });
+    await deployTo(store, HOLD);
+    const run = await parked(b, store, { n: 5 });
+    const seen: string[] = [];
+    let resyncs = 0;
+    const finished = new Promise<void>((resolve) => {
+      a.feed.follow('default', {
+        run: (r) => {
+          if (r.id !== run.id) return;
+          seen.push(r.status);
+          if (isTerminal(r.status)) resolve();
+        },
+        resync: () => resyncs++,
+      });
+    });
+    const t0 = performance.now();
+    await b.callback(run.callback_token, { ok: true });
+    await finished;
+    const ms = performance.now() - t0;
+    assert.ok(ms < 1000, `heard after ${ms.toFixed(0)} ms (the periodic re-read is a minute away here)`);
+    assert.equal(seen.at(-1), 'succeeded');
+    hints.reconnect();
+    assert.equal(resyncs, 1, 'a reconnect tells the feed that changes may have been missed');
+  });
+
   test('a workflow changed through node B is forgotten by node A\'s cache through an invalidate hint', async (t) => {
     const { store, hints, a, b } = await nodes(t);
     const v1 = await deployTo(store, { id: 'w', steps: [{ id: 'done', type: 'end', status: 'succeeded' }] });

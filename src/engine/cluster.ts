@@ -3,7 +3,9 @@
  *
  * - `run` hints (a run another node changed) are re-read from the store, in one batch read for
  *   every hint that arrived in the same turn, and published on this node's bus, so a `?wait`, Sync
- *   API or SSE caller here hears the run that node B executed at once.
+ *   API or SSE caller here, and the tenant's run-changes streams (run-feed.ts), hear the run that
+ *   node B executed at once. After the hint channel reconnects the bus announces a gap, so those
+ *   streams resync.
  * - Every `recheckMs` the runs this node's waiters and followers watch are re-read in batches (one
  *   store read per RECHECK_BATCH runs), and all of them after the hint channel reconnects: a lost
  *   hint costs at most that delay, never an answer.
@@ -90,6 +92,7 @@ export class ClusterLink implements HintListener {
     this.opts.log.info({}, 'the hint channel is back: re-reading what this node waits for');
     this.parts.invalidateAll();
     this.parts.wakeClaims();
+    this.bus.announceGap();
     this.recheck();
   }
 

@@ -101,7 +101,7 @@ export class Engine {
   ) {
     this.log = deps.log;
     this.ports = { http: deps.http, secrets: deps.secrets };
-    this.feed = new RunFeed(this.bus, store);
+    this.feed = new RunFeed(this.bus);
     this.caches = deps.caches ?? new Caches(config.clock, store.hints ? (h) => store.hints!.publish(h) : null, deps.log);
     this.workflows = new WorkflowCache(store, this.caches);
     this.committer = new Committer(store, { log: deps.log });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Run } from '../core/types.js';
-import type { HintListener, Store } from '../store/types.js';
 import { RunBus } from './bus.js';
 import { RunFeed, RunRevisions } from './run-feed.js';
 
@@ -14,7 +13,7 @@ const run = (over: Partial<Run>): Run => ({
 
 test('followers get their own tenant\'s runs from the bus; nothing once unsubscribed', () => {
   const bus = new RunBus();
-  const feed = new RunFeed(bus, { getRun: async () => null });
+  const feed = new RunFeed(bus);
   const seen: string[] = [];
   const off = feed.follow('t1', { run: (r) => seen.push(r.id), resync: () => undefined });
   bus.publishRun(run({ id: 'a' }));
@@ -26,28 +25,22 @@ test('followers get their own tenant\'s runs from the bus; nothing once unsubscr
   assert.equal(feed.followers('t1'), 0);
 });
 
-test('on a store with hints, another node\'s run change is re-read from the store; a reconnect asks for a resync', async () => {
-  const box: { listener: HintListener | null } = { listener: null };
-  const stored = run({ id: 'far', rev: 7, status: 'succeeded' });
-  const store: Pick<Store, 'hints' | 'getRun'> = {
-    hints: { subscribe: (l) => { box.listener = l; return () => { box.listener = null; }; }, publish: async () => undefined },
-    getRun: async (tenant, id) => (tenant === stored.tenant && id === stored.id ? stored : null),
-  };
-  const feed = new RunFeed(new RunBus(), store);
+test('another node\'s change read back by the cluster link reaches the followers; a gap asks for a resync', () => {
+  const bus = new RunBus();
+  const feed = new RunFeed(bus);
   const seen: Run[] = [];
   let resyncs = 0;
   const off = feed.follow('t1', { run: (r) => seen.push(r), resync: () => resyncs++ });
-  const listener = box.listener;
-  assert.ok(listener);
-  listener.hint({ kind: 'run', id: 'far', tenant: 't1', status: 'succeeded', replied: false });
-  listener.hint({ kind: 'run', id: 'other', tenant: 't2', status: 'running', replied: false });
-  listener.hint({ kind: 'work' });
-  await new Promise((r) => setImmediate(r));
+  assert.equal(bus.followsTenant('t1'), true, 'the cluster link sees that the tenant is followed');
+  bus.publishRemote(run({ id: 'far', rev: 7, status: 'succeeded' }));
+  bus.publishRemote(run({ id: 'other', tenant: 't2', rev: 1 }));
   assert.deepEqual(seen.map((r) => [r.id, r.rev]), [['far', 7]]);
-  listener.reconnected();
+  bus.announceGap();
   assert.equal(resyncs, 1);
   off();
-  assert.equal(box.listener, null, 'the feed stops listening when nobody follows');
+  assert.equal(bus.followsTenant('t1'), false, 'nothing left subscribed once nobody follows');
+  bus.announceGap();
+  assert.equal(resyncs, 1);
 });
 
 test('revisions: a change already shown is skipped; the previous status is known; finished runs are forgotten', () => {

@@ -1,13 +1,13 @@
 /**
  * The tenant-wide feed of committed run changes (`GET /v1/runs/stream`): the one place a follower of
- * "every run of this tenant" subscribes. It hears this node's bus (bus.ts: each creation and each
- * committed advance) and, on a store with cross-node hints (`Store.hints`), the run hints of the
- * other nodes, for which it re-reads the run from the store (a hint names a run; the store is the
- * truth). The same change may so arrive twice (the bus and this node's own hint): followers keep the
- * newest `rev` of each run they showed and skip anything not newer (`RunRevisions`).
+ * "every run of this tenant" subscribes. It hears the tenant's changes on this node's bus (bus.ts):
+ * what this node committed, and what other nodes committed as the cluster link (cluster.ts) read it
+ * back from the store after a hint. The same change may so arrive twice (this node's commit and its
+ * own hint): followers keep the newest `rev` of each run they showed and skip anything not newer
+ * (`RunRevisions`). When the cluster link reports a gap (the hint channel was lost and is back),
+ * every follower is asked to resync.
  */
 import { isTerminal, type Run } from '../core/types.js';
-import type { Hint, Store } from '../store/types.js';
 import type { RunBus } from './bus.js';
 
 export interface RunFollower {
@@ -18,61 +18,40 @@ export interface RunFollower {
 }
 
 export class RunFeed {
-  private readonly byTenant = new Map<string, Set<RunFollower>>();
-  private offBus: (() => void) | null = null;
-  private offHints: (() => void) | null = null;
+  private readonly byTenant = new Map<string, { followers: Set<RunFollower>; off: () => void }>();
+  private offGap: (() => void) | null = null;
 
-  constructor(private readonly bus: RunBus, private readonly store: Pick<Store, 'hints' | 'getRun'>) {}
+  constructor(private readonly bus: RunBus) {}
 
   /** Follows every committed change of the tenant's runs; returns the unsubscribe function. */
   follow(tenant: string, follower: RunFollower): () => void {
-    let set = this.byTenant.get(tenant);
-    if (!set) this.byTenant.set(tenant, (set = new Set()));
-    set.add(follower);
-    this.listen();
+    let entry = this.byTenant.get(tenant);
+    if (!entry) {
+      const followers = new Set<RunFollower>();
+      const off = this.bus.subscribeTenant(tenant, (e) => {
+        if (e.type === 'run') for (const f of [...followers]) f.run(e.run);
+      });
+      this.byTenant.set(tenant, (entry = { followers, off }));
+    }
+    entry.followers.add(follower);
+    this.offGap ??= this.bus.onGap(() => {
+      for (const { followers } of this.byTenant.values()) for (const f of [...followers]) f.resync();
+    });
     return () => {
-      const s = this.byTenant.get(tenant);
-      if (s?.delete(follower) && s.size === 0) this.byTenant.delete(tenant);
-      if (this.byTenant.size === 0) this.quiet();
+      const e = this.byTenant.get(tenant);
+      if (!e?.followers.delete(follower) || e.followers.size > 0) return;
+      e.off();
+      this.byTenant.delete(tenant);
+      if (this.byTenant.size === 0) {
+        this.offGap?.();
+        this.offGap = null;
+      }
     };
   }
 
   /** How many followers the tenant has (the stream cap counts them). */
   followers(tenant: string): number {
-    return this.byTenant.get(tenant)?.size ?? 0;
-  }
-
-  private deliver(run: Run): void {
-    const set = this.byTenant.get(run.tenant);
-    if (set) for (const f of [...set]) f.run(run);
-  }
-
-  private onHint(hint: Hint): void {
-    if (hint.kind !== 'run' || !this.byTenant.has(hint.tenant)) return;
-    this.store.getRun(hint.tenant, hint.id).then((run) => {
-      if (run) this.deliver(run);
-    }, () => undefined); // a hint is only a hint: a failed re-read is caught up by the next change or a resync
-  }
-
-  /** Listens while anyone follows (the bus costs nothing to the engine when nobody does). */
-  private listen(): void {
-    if (this.offBus) return;
-    this.offBus = this.bus.subscribeAll((e) => {
-      if (e.type === 'run' && this.byTenant.has(e.run.tenant)) this.deliver(e.run);
-    });
-    this.offHints = this.store.hints?.subscribe({
-      hint: (h) => this.onHint(h),
-      reconnected: () => {
-        for (const set of this.byTenant.values()) for (const f of [...set]) f.resync();
-      },
-    }) ?? null;
-  }
-
-  private quiet(): void {
-    this.offBus?.();
-    this.offHints?.();
-    this.offBus = null;
-    this.offHints = null;
+    return this.byTenant.get(tenant)?.followers.size ?? 0;
   }
 }
 
