@@ -23,6 +23,7 @@ import { setMaxBodyBytes } from '../http/request.js';
 import { corezoidRoutes } from '../http/compat/corezoid.js';
 import { csiRoutes } from '../http/compat/csi.js';
 import { launchSecret } from '../http/compat/launch.js';
+import { corsPolicy } from '../http/cors.js';
 import { lumaRoutes } from '../http/compat/luma.js';
 import { adminRoutes } from '../http/routes/admin.js';
 import { clusterRoutes } from '../http/routes/cluster.js';
@@ -127,7 +128,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       ...importRoutes(deps, config.csv),
     ],
     auth, metrics, log, publicUrl: config.publicUrl, isAccepting: () => accepting,
-    rateLimiter, connections: config.connections,
+    rateLimiter, connections: config.connections, cors: corsPolicy(config.corsOrigins),
     // The web console, built by scripts/build-ui.mjs (npm install, npm start and npm test run it).
     console: consoleSite(fileURLToPath(new URL('../../ui/dist', import.meta.url))),
   });

@@ -32,6 +32,8 @@ const NOT_BUILT_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-
 export interface ConsoleSite {
   /** Answers the request when it is the console's; false leaves it to the API's 404/405. */
   serve(req: IncomingMessage, res: ServerResponse, path: string): boolean;
+  /** Whether a GET of the path is the console's (a page or an asset path). */
+  serves(path: string): boolean;
 }
 
 function securityHeaders(res: ServerResponse): void {
@@ -96,18 +98,20 @@ export function consoleSite(dir: string): ConsoleSite {
     createReadStream(file).on('error', () => res.destroy()).pipe(res);
   };
 
+  const serves = (path: string): boolean => {
+    if (NOT_CONSOLE.test(path)) return false;
+    if (path.startsWith('/assets/')) return true;
+    // A path with a file extension that is not an asset is a missing file, not a console route.
+    const last = path.slice(path.lastIndexOf('/') + 1);
+    return !(last.includes('.') && last !== '.' && last !== '..');
+  };
+
   return {
+    serves,
     serve(req, res, path) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-      if (NOT_CONSOLE.test(path)) return false;
-      if (path.startsWith('/assets/')) {
-        sendAsset(req, res, path.slice('/assets/'.length));
-        return true;
-      }
-      // A path with a file extension that is not an asset is a missing file, not a console route.
-      const last = path.slice(path.lastIndexOf('/') + 1);
-      if (last.includes('.') && last !== '.' && last !== '..') return false;
-      sendIndex(req, res);
+      if ((req.method !== 'GET' && req.method !== 'HEAD') || !serves(path)) return false;
+      if (path.startsWith('/assets/')) sendAsset(req, res, path.slice('/assets/'.length));
+      else sendIndex(req, res);
       return true;
     },
   };

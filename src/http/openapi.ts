@@ -72,15 +72,15 @@ function paths(): Obj {
       get: operation({
         id: 'listWorkflowVersions', tag: 'Workflows', summary: 'The stored versions of a workflow, newest first',
         description: 'Archived workflows keep their versions. The first item of the first page is the current version. Read one with `GET /v1/workflows/{id}?version=N` (`links.self`).',
-        params: [workflowId, param('Limit'), query('cursor', 'The `next_cursor` of the previous page (a version number)', str(undefined, { pattern: '^[1-9][0-9]*$' }))],
-        responses: { '200': ok('A page of versions', listOf('WorkflowVersion')), '404': response('NotFound'), '422': response('ValidationFailed') },
+        params: [workflowId, param('Limit'), query('cursor', 'The `next_cursor` of the previous page (a version number); anything else is 400', str(undefined, { pattern: '^[1-9][0-9]*$' }))],
+        responses: { '200': ok('A page of versions', listOf('WorkflowVersion')), '400': response('BadRequest'), '404': response('NotFound') },
       }),
     },
     '/v1/workflows/{id}': {
       put: operation({
         id: 'putWorkflow', tag: 'Workflows', summary: 'Create or update a workflow',
-        description: 'The body is the definition in YAML or JSON. A definition that differs from the current one creates version N+1 (201 on creation, 200 otherwise); an identical one answers 200 with the current version. Every problem is reported at once (422).',
-        params: [workflowId],
+        description: 'The body is the definition in YAML or JSON. A definition that differs from the current one creates version N+1 (201); an identical one answers 200 with the current version. Every problem is reported at once (422). With `If-Match: <ETag>` the save happens only while the workflow is still at that tag (`*`: it exists); with `If-None-Match: *` only when it does not exist yet; else 412 and nothing is saved.',
+        params: [workflowId, param('IfMatch'), param('IfNoneMatch')],
         body: {
           required: true,
           content: {
@@ -91,16 +91,16 @@ function paths(): Obj {
           },
         },
         responses: {
-          '200': ok('Updated (new version) or unchanged', ref('Workflow')),
-          '201': ok('Created', ref('Workflow')),
-          '400': response('BadRequest'), '413': response('PayloadTooLarge'), '415': response('UnsupportedMediaType'),
+          '200': ok('Unchanged: the current version', ref('Workflow'), ETAG_HEADERS),
+          '201': ok('A new version (the first one creates the workflow)', ref('Workflow'), ETAG_HEADERS),
+          '400': response('BadRequest'), '412': response('PreconditionFailed'), '413': response('PayloadTooLarge'), '415': response('UnsupportedMediaType'),
           '422': response('InvalidDefinition'),
         },
       }),
       get: operation({
         id: 'getWorkflow', tag: 'Workflows', summary: 'Read a workflow, with every URL that starts it',
-        params: [workflowId, query('version', 'A specific version (default: the current one)', int(undefined, { minimum: 1 }))],
-        responses: { '200': ok('The workflow', ref('Workflow')), '404': response('NotFound') },
+        params: [workflowId, query('version', 'A specific version (default: the current one)', int(undefined, { minimum: 1 })), { name: 'If-None-Match', in: 'header', required: false, description: 'An ETag read before: 304 while the workflow is unchanged', schema: str() }],
+        responses: { '200': ok('The workflow', ref('Workflow'), ETAG_HEADERS), '304': { description: 'Not modified since the ETag named', headers: ETAG_HEADERS }, '404': response('NotFound'), '422': response('ValidationFailed') },
       }),
       delete: operation({
         id: 'archiveWorkflow', tag: 'Workflows', summary: 'Archive a workflow',
@@ -409,6 +409,10 @@ function paths(): Obj {
 const RESULT_HEADERS: Obj = {
   'Flowgate-Run-Id': header('The run id', str(undefined, { format: 'uuid' })),
   'Flowgate-Run-Status': header('The run status at the time of the answer', ref('RunStatus')),
+  'Preference-Applied': header('`wait=M` when the wait was asked with `Prefer: wait=N` (M: the wait given, capped)'),
+};
+const ETAG_HEADERS: Obj = {
+  ETag: header('The workflow\'s entity tag: changes with a new version, an archive, a rotated hash or moved identifiers (`If-Match` on PUT)', str(undefined, { pattern: '^"[0-9]+-[0-9a-f]{16}"$' })),
 };
 const ACCEPTED_HEADERS: Obj = {
   Location: header('Absolute URL of the run\'s status monitor (`/v1/runs/{id}/result`)', str(undefined, { format: 'uri' })),
@@ -431,7 +435,9 @@ function components(): Obj {
       Limit: query('limit', 'Page size; clamped to 1..1000, never an error', int(undefined, { default: 50 })),
       Cursor: query('cursor', 'The `next_cursor` of the previous page'),
       Wait: query('wait', 'Seconds to block for the result (capped by the server, default cap 300)', int(undefined, { minimum: 0 })),
-      Prefer: { name: 'Prefer', in: 'header', required: false, description: '`wait=N`: same as `?wait=N`', schema: str(undefined, { pattern: 'wait=\\d+' }) },
+      Prefer: { name: 'Prefer', in: 'header', required: false, description: '`wait=N`: same as `?wait=N`; when honoured the answer carries `Preference-Applied: wait=M` (M the wait given, capped)', schema: str(undefined, { pattern: 'wait=\\d+' }) },
+      IfMatch: { name: 'If-Match', in: 'header', required: false, description: 'Save only while the workflow is at this ETag (strong comparison), or `*`: only when it exists', schema: str() },
+      IfNoneMatch: { name: 'If-None-Match', in: 'header', required: false, description: '`*`: create only (412 when the workflow exists)', schema: str() },
       CallbackUrl: query('callback_url', 'Absolute http(s) URL (at most 2048 characters, no credentials) the run\'s result is POSTed to when it ends (signed, retried)', str(undefined, { format: 'uri', maxLength: 2048 })),
       Ref: query('ref', 'Caller-chosen unique key of the run within its workflow', str(undefined, { minLength: 1, maxLength: 255 })),
       IdempotencyKey: { name: 'Idempotency-Key', in: 'header', required: false, description: 'The run\'s ref (same as `?ref=`)', schema: str(undefined, { minLength: 1, maxLength: 255 }) },
@@ -442,6 +448,7 @@ function components(): Obj {
       Forbidden: problemResponse('The key\'s role is too low'),
       NotFound: problemResponse('Unknown id, or one of another tenant'),
       Conflict: problemResponse('Conflicting state, e.g. a ref reused with a different input'),
+      PreconditionFailed: problemResponse('`If-Match` / `If-None-Match` does not hold: the workflow changed since it was read (or exists, or does not); nothing was saved', ETAG_HEADERS),
       PayloadTooLarge: problemResponse('Body larger than the configured limit (default 1 MiB)'),
       UnsupportedMediaType: problemResponse('Body media type or charset not accepted'),
       ValidationFailed: problemResponse('Input does not match the declared params; every problem in `errors`'),

@@ -51,6 +51,52 @@ export function timeQuery(ctx: Ctx, name: string): number | undefined {
   return t;
 }
 
+/**
+ * The `cursor` of a paged list, checked against the shape of the `next_cursor` that list hands out:
+ * anything else is a 400 (a cursor is never guessed at, and never silently means the first page).
+ */
+export function cursorQuery(ctx: Ctx, shape: RegExp): string | undefined {
+  const raw = ctx.query.get('cursor');
+  if (raw === null || raw === '') return undefined;
+  if (!shape.test(raw)) {
+    throw new FlowgateError('bad_request', 'the cursor is not one this list handed out', {
+      errors: [{ path: 'cursor', message: 'must be the next_cursor of a previous page' }],
+    });
+  }
+  return raw;
+}
+
+/** One entity tag of an `If-Match` / `If-None-Match` list. */
+export interface EntityTag {
+  /** The tag with its quotes, as `ETag` sends it. */
+  tag: string;
+  weak: boolean;
+}
+
+const ENTITY_TAG = /^(W\/)?("[\x21\x23-\x7e\x80-\xff]*")$/;
+
+/**
+ * An `If-Match` / `If-None-Match` header (RFC 9110 §13.1): `*`, or a list of entity tags; undefined
+ * when absent. A value that is neither is a 400 (it cannot be evaluated, and guessing would let a
+ * write through that its sender meant to be conditional).
+ */
+export function entityTags(ctx: Ctx, name: 'if-match' | 'if-none-match'): '*' | EntityTag[] | undefined {
+  const raw = ctx.req.headers[name];
+  if (raw === undefined) return undefined;
+  const value = (Array.isArray(raw) ? raw.join(',') : raw).trim();
+  if (value === '*') return '*';
+  const tags: EntityTag[] = [];
+  for (const part of value.split(',')) {
+    const item = part.trim();
+    if (item === '') continue;
+    const m = ENTITY_TAG.exec(item);
+    if (!m) throw new FlowgateError('bad_request', `the ${name === 'if-match' ? 'If-Match' : 'If-None-Match'} header is not * or a list of entity tags`);
+    tags.push({ tag: m[2], weak: m[1] !== undefined });
+  }
+  if (tags.length === 0) throw new FlowgateError('bad_request', `the ${name === 'if-match' ? 'If-Match' : 'If-None-Match'} header is empty`);
+  return tags;
+}
+
 export function header(ctx: Ctx, name: string): string | undefined {
   const v = ctx.req.headers[name];
   return Array.isArray(v) ? v[0] : v;

@@ -9,6 +9,7 @@ import type { Logger } from '../engine/executor.js';
 import { requireRole, type Authenticator, type Principal } from './auth.js';
 import type { ConsoleSite } from './console.js';
 import type { Ctx, RouteDef } from './context.js';
+import { corsPolicy, type CorsPolicy } from './cors.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
 import { sendProblem } from './problem.js';
@@ -28,6 +29,8 @@ export interface ServerOptions {
   connections: ConnectionLimits;
   /** The web console, answering the GETs no route matches outside the API's paths. */
   console?: ConsoleSite;
+  /** Cross-origin requests (off unless FLOWGATE_CORS_ORIGINS names origins). */
+  cors?: CorsPolicy;
 }
 
 export interface ConnectionLimits {
@@ -59,19 +62,31 @@ export function createHttpServer(opts: ServerOptions): http.Server {
     byPath.get(route.path)!.add(route.method);
   }
 
+  /** The methods a path answers (HEAD wherever GET, OPTIONS everywhere), for Allow and 405s. */
+  const allowed = (path: string): string[] => {
+    const methods = ['GET', 'POST', 'PUT', 'DELETE'].filter((m) => router.find(m as 'GET', path));
+    if (methods.length === 0) return [];
+    if (methods.includes('GET')) methods.splice(1, 0, 'HEAD');
+    return [...methods, 'OPTIONS'];
+  };
+  const cors = opts.cors ?? corsPolicy([]);
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
-    const found = router.find(req.method as 'GET', path);
+    // HEAD is GET without the body (node:http drops the body of a HEAD answer by itself).
+    const found = router.find((req.method === 'HEAD' ? 'GET' : req.method) as 'GET', path);
     const route = found?.store as RouteDef | undefined;
-    const label = route?.name ?? 'unmatched';
+    const label = route?.name ?? (req.method === 'OPTIONS' ? 'options' : 'unmatched');
     try {
+      cors.apply(req, res);
+      if (req.method === 'OPTIONS') return options(req, res, path);
       if ((!found || !route) && opts.console?.serve(req, res, path)) return;
       if (!found || !route) {
-        const other = ['GET', 'POST', 'PUT', 'DELETE'].filter((m) => m !== req.method && router.find(m as 'GET', path));
-        if (other.length) throw new FlowgateError('method_not_allowed', `${req.method} is not allowed here`, { headers: { Allow: other.join(', ') } });
+        const allow = allowed(path);
+        if (allow.length) throw new FlowgateError('method_not_allowed', `${req.method} is not allowed here`, { headers: { Allow: allow.join(', ') } });
         throw new FlowgateError('not_found', `no route for ${req.method} ${path}`);
       }
       if (!opts.isAccepting() && route.auth !== 'public') {
@@ -99,6 +114,21 @@ export function createHttpServer(opts: ServerOptions): http.Server {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       opts.metrics.observeRequest(label, res.statusCode, seconds);
     }
+  };
+
+  /**
+   * OPTIONS answers which methods the path takes (no credentials needed: a browser's preflight
+   * carries none), with the preflight headers for an allowed origin; `OPTIONS *` asks of the server.
+   */
+  const options = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+    const allow = path === '*' ? ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'] : allowed(path);
+    if (allow.length === 0) {
+      if (!opts.console?.serves(path)) throw new FlowgateError('not_found', `no route for OPTIONS ${path}`);
+      allow.push('GET', 'HEAD', 'OPTIONS');
+    }
+    res.setHeader('Allow', allow.join(', '));
+    cors.preflight(req, res, allow.join(', '));
+    res.writeHead(204).end();
   };
 
   const limits = opts.connections;

@@ -50,6 +50,8 @@ export function openSse(req: IncomingMessage, res: ServerResponse, settings: Sse
   });
   res.flushHeaders();
   const stream = sseStream(res, settings);
+  // HEAD: the headers say what a GET would stream; the answer ends there.
+  if (req.method === 'HEAD') stream.close();
   req.on('close', () => stream.close());
   res.on('close', () => stream.close());
   return stream;

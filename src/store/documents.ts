@@ -4,6 +4,8 @@
  */
 import { canonicalJson } from '../core/canonical-json.js';
 import type { ApiKey, Definition, Workflow } from '../core/types.js';
+import { workflowEtag } from '../core/workflow-etag.js';
+import type { HeadCondition } from './types.js';
 
 const dec = <T>(s: string): T => JSON.parse(s) as T;
 
@@ -14,6 +16,21 @@ export function sameJson(storedText: string, value: unknown, valueText?: string)
 }
 
 // ------------------------------------------------------------------ workflows, keys
+
+/** Whether a workflow's current head (null: none yet) meets every condition of a conditional save. */
+export function headMeets(conditions: HeadCondition[], head: Workflow | null): { met: boolean; etag: string | null } {
+  const etag = head === null ? null : workflowEtag(head);
+  const listed = (etags: string[]): boolean => etag !== null && etags.includes(etag);
+  const holds = (c: HeadCondition): boolean => {
+    switch (c.kind) {
+      case 'absent': return head === null;
+      case 'present': return head !== null;
+      case 'one-of': return listed(c.etags);
+      case 'none-of': return !listed(c.etags);
+    }
+  };
+  return { met: conditions.every(holds), etag };
+}
 
 /** A version row joined with its head (see WORKFLOW_SELECT in workflows.ts). */
 export interface WorkflowRow {

@@ -119,6 +119,23 @@ export interface SaveWorkflowResult {
   created: boolean;
 }
 
+/**
+ * A condition on a workflow's head, checked in the save's own transaction (`If-Match` /
+ * `If-None-Match` on PUT): `absent` (no head at all), `present` (any head), `one-of` / `none-of`
+ * (the head's entity tag, core/workflow-etag.ts, is / is not one of these).
+ */
+export type HeadCondition =
+  | { kind: 'absent' }
+  | { kind: 'present' }
+  | { kind: 'one-of'; etags: string[] }
+  | { kind: 'none-of'; etags: string[] };
+
+/** A conditional save whose condition did not hold: nothing was written; `etag` is the head's (null: none). */
+export interface HeadUnmet {
+  unmet: true;
+  etag: string | null;
+}
+
 /** One stored version of a workflow, without its definition (`listWorkflowVersions`). */
 export interface WorkflowVersionInfo {
   version: number;
@@ -195,9 +212,13 @@ export interface Store {
    * Saves a definition. If it equals (structurally) the current version, nothing is written and the
    * current version is returned with created=false; otherwise version N+1 is stored. A first save
    * assigns the workflow a new global conv_id, a fresh hash and GUID (given by the caller).
-   * Saving an archived workflow un-archives it.
+   * Saving an archived workflow un-archives it. With `conditions`, the head is checked against them
+   * first, under the same lock as the save: unless every one holds, nothing is written (HeadUnmet).
    */
   saveWorkflow(tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number): Promise<SaveWorkflowResult>;
+  saveWorkflow(
+    tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number, conditions: HeadCondition[],
+  ): Promise<SaveWorkflowResult | HeadUnmet>;
   getWorkflow(tenant: string, id: string, version?: number): Promise<Workflow | null>;
   listWorkflows(tenant: string): Promise<Workflow[]>;
   /**

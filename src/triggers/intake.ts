@@ -132,8 +132,12 @@ export class Intake {
 
   /** Waits up to `seconds` (capped) for the run to reply or end; returns its state then. */
   wait(run: Run, seconds: number, justCreated: boolean): Promise<Run> {
-    const capped = Math.max(0, Math.min(seconds, this.limits.maxWaitSeconds));
-    return this.engine.awaitSettled(run, capped * 1000, !justCreated);
+    return this.engine.awaitSettled(run, this.cappedWait(seconds) * 1000, !justCreated);
+  }
+
+  /** The wait actually given to a caller who asked for `seconds` (FLOWGATE_MAX_WAIT_SECONDS caps it). */
+  cappedWait(seconds: number): number {
+    return Math.max(0, Math.min(seconds, this.limits.maxWaitSeconds));
   }
 
   /** Parses a wait request (`?wait=N` or `Prefer: wait=N`); null when none was asked. */

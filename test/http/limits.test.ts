@@ -163,7 +163,7 @@ test('an unknown route is a 404 problem; a wrong method is 405 with Allow', asyn
   assert.equal(wrong.status, 405);
   assert.match(wrong.headers.get('content-type') ?? '', /^application\/problem\+json/);
   const allow = (wrong.headers.get('allow') ?? '').split(/,\s*/).sort();
-  assert.deepEqual(allow, ['DELETE', 'GET', 'PUT']);
+  assert.deepEqual(allow, ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PUT']);
   const wrongPost = await s.call('DELETE', '/v1/runs');
   assert.equal(wrongPost.status, 405);
 });

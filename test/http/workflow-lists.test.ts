@@ -50,15 +50,15 @@ test('versions: newest first, paged by cursor, the current one marked, each link
   assert.equal(rest.body.next_cursor, null);
 });
 
-test('versions: unknown or another tenant\'s workflow 404, a bad cursor 422, no token 401; archived workflows keep theirs', async () => {
+test('versions: unknown or another tenant\'s workflow 404, a bad cursor 400, no token 401; archived workflows keep theirs', async () => {
   await s.createWorkflow('mine', reply('mine', 'Mine'));
   assert.equal((await s.call('GET', '/v1/workflows/mine/versions', { token: acmeAdmin })).status, 404);
   assert.equal((await s.call('GET', '/v1/workflows/mine/versions', { tenant: 'acme' })).status, 404);
   assert.equal((await s.call('GET', '/v1/workflows/nope/versions')).status, 404);
   const bad = await s.call('GET', '/v1/workflows/mine/versions?cursor=abc');
-  assert.equal(bad.status, 422);
+  assert.equal(bad.status, 400);
   assert.equal(bad.body.errors[0].path, 'cursor');
-  assert.equal((await s.call('GET', '/v1/workflows/mine/versions?cursor=0')).status, 422);
+  assert.equal((await s.call('GET', '/v1/workflows/mine/versions?cursor=0')).status, 400);
   assert.equal((await s.call('GET', '/v1/workflows/mine/versions', { token: null })).status, 401);
   assert.equal((await s.call('DELETE', '/v1/workflows/mine')).status, 204);
   const archived = await s.call('GET', '/v1/workflows/mine/versions');

@@ -10,6 +10,7 @@ import { it } from 'node:test';
 import type { Run } from '../../src/core/types.js';
 import type { Delivery, Store } from '../../src/store/types.js';
 import { uuidv7 } from '../../src/core/ids.js';
+import { workflowEtag } from '../../src/core/workflow-etag.js';
 import type { ContractContext } from './contract.js';
 import { T0, advanced, definition, makeRun, seedWorkflow, workflowIds } from './fixtures.js';
 
@@ -192,6 +193,16 @@ export function racesContract({ useTwo }: ContractContext): void {
     assert.equal(taken?.id, d.id);
     const attempt = { n: 1, started_at: NOW, duration_ms: 1, request: {}, status: 200, response: null, error: null };
     assert.equal(await a.recordDeliveryAttempt(d.id, 'node-a', attempt, { status: 'delivered', next_at: null, now: NOW + 1002 }), false, 'the old holder is fenced out');
+  }));
+
+  it('conditional saves from two handles on the same head: exactly one goes through', useTwo(async (a, b) => {
+    const base = await a.saveWorkflow('default', definition('guarded'), 'v1', workflowIds(), T0);
+    const onBase = [{ kind: 'one-of' as const, etags: [workflowEtag(base.workflow)] }];
+    const results = await Promise.all([a, b, a, b].map((s, i) => s.saveWorkflow('default', definition('guarded', { name: `edit ${i}` }), `v${i}`, workflowIds(), T0 + 1 + i, onBase)));
+    assert.equal(results.filter((r) => !('unmet' in r)).length, 1, JSON.stringify(results.map((r) => ('unmet' in r ? 'unmet' : r.workflow.version))));
+    assert.equal((await b.getWorkflow('default', 'guarded'))?.version, 2);
+    const created = await Promise.all([a, b].map((s, i) => s.saveWorkflow('default', definition('only-once', { name: `n${i}` }), 'x', workflowIds(), T0, [{ kind: 'absent' }])));
+    assert.equal(created.filter((r) => !('unmet' in r)).length, 1, 'create-only from two handles: one creates');
   }));
 
   it('saveWorkflow from two handles numbers the versions 1 and 2, never two 2s', useTwo(async (a, b) => {

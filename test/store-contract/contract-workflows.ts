@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { uuidv7Floor } from '../../src/core/ids.js';
 import type { Definition, Run } from '../../src/core/types.js';
+import { workflowEtag } from '../../src/core/workflow-etag.js';
+import type { HeadCondition } from '../../src/store/types.js';
 import type { ContractContext } from './contract.js';
 import { T0, definition, makeRun, workflowIds } from './fixtures.js';
 
@@ -83,6 +85,28 @@ export function workflowsContract({ use }: ContractContext): void {
     const third = await store.saveWorkflow('default', changedDef, 'v2 again', workflowIds(), T0 + 3);
     assert.equal(third.created, false);
     assert.equal(third.workflow.version, 2);
+  }));
+
+  it('a conditional save checks the head first and writes nothing when the condition fails', use(async (store) => {
+    const def = definition('cond');
+    const absentOnly: HeadCondition[] = [{ kind: 'absent' }];
+    const first = await store.saveWorkflow('default', def, 'v1', workflowIds(), T0, absentOnly);
+    assert.ok(!('unmet' in first));
+    const tag1 = workflowEtag(first.workflow);
+    const again = await store.saveWorkflow('default', definition('cond', { name: 'other' }), 'v1b', workflowIds(), T0 + 1, absentOnly);
+    assert.deepEqual(again, { unmet: true, etag: tag1 }, 'create-only on an existing workflow');
+    const v2 = await store.saveWorkflow('default', definition('cond', { name: 'v2' }), 'v2', workflowIds(), T0 + 2, [{ kind: 'one-of', etags: ['"x"', tag1] }]);
+    assert.ok(!('unmet' in v2) && v2.workflow.version === 2);
+    const stale = await store.saveWorkflow('default', definition('cond', { name: 'v3' }), 'v3', workflowIds(), T0 + 3, [{ kind: 'one-of', etags: [tag1] }]);
+    assert.deepEqual(stale, { unmet: true, etag: workflowEtag(v2.workflow) });
+    assert.equal((await store.getWorkflow('default', 'cond'))?.version, 2, 'nothing written');
+    assert.deepEqual(await store.saveWorkflow('default', definition('none'), 'x', workflowIds(), T0, [{ kind: 'present' }]), { unmet: true, etag: null });
+    assert.equal(await store.getWorkflow('default', 'none'), null);
+    const notThat = await store.saveWorkflow('default', definition('cond', { name: 'v3' }), 'v3', workflowIds(), T0 + 4, [{ kind: 'none-of', etags: [tag1] }]);
+    assert.ok(!('unmet' in notThat) && notThat.workflow.version === 3);
+    assert.ok(await store.archiveWorkflow('default', 'cond', T0 + 5));
+    const archived = await store.saveWorkflow('default', definition('cond', { name: 'v4' }), 'v4', workflowIds(), T0 + 6, [{ kind: 'one-of', etags: [workflowEtag(notThat.workflow)] }]);
+    assert.ok('unmet' in archived, 'an archive changes the head: the tag read before it is stale');
   }));
 
   it('a run keeps its version: every stored version stays readable', use(async (store) => {

@@ -7,8 +7,11 @@ import type { Ctx, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { sendJson } from '../problem.js';
 import { openSse } from '../sse.js';
-import { clampedInt, paramsBody, timeQuery } from '../request.js';
+import { clampedInt, cursorQuery, paramsBody, timeQuery } from '../request.js';
 import { runView, stepRecordView } from '../views.js';
+
+/** A run id (a lowercase UUIDv7): the runs list's `next_cursor`. */
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const STATUSES = new Set<RunStatus>(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled']);
 
@@ -31,7 +34,7 @@ export function runRoutes(d: RouteDeps): RouteDef[] {
       parent: ctx.query.get('parent') || undefined,
       since: timeQuery(ctx, 'since'),
       until: timeQuery(ctx, 'until'),
-      cursor: ctx.query.get('cursor') || undefined,
+      cursor: cursorQuery(ctx, RUN_ID),
       limit: clampedInt(ctx, 'limit', 50, 1, 1000),
     });
     sendJson(ctx.res, 200, { items: page.runs.map((r) => runView(r, ctx.base)), next_cursor: page.next_cursor });

@@ -4,7 +4,8 @@ import { parseDocument, validateDefinition } from '../../core/definition.js';
 import { FlowgateError, notFound, validationFailed, type FieldProblem } from '../../core/errors.js';
 import { isTerminal } from '../../core/types.js';
 import { UUID_RE, uuidv4 } from '../../core/ids.js';
-import type { WorkflowIdentifiers } from '../../store/types.js';
+import type { HeadCondition, WorkflowIdentifiers } from '../../store/types.js';
+import { workflowEtag } from '../../core/workflow-etag.js';
 import { checkRef, Intake } from '../../triggers/intake.js';
 import { checkResultUrl } from '../../triggers/result-url.js';
 import { sendAccepted, sendRunAnswer } from '../answers.js';
@@ -12,7 +13,7 @@ import { decodeText, mediaType } from '../body.js';
 import type { Ctx, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { problemBody, sendJson } from '../problem.js';
-import { clampedInt, header, jsonObjectBody, jsonObjectOf, paramsOf, rawBody } from '../request.js';
+import { clampedInt, cursorQuery, entityTags, header, jsonObjectBody, jsonObjectOf, paramsOf, rawBody } from '../request.js';
 import { requireSignature } from '../verify.js';
 import { activityView, shownSource, versionView, workflowView } from '../views.js';
 
@@ -21,6 +22,21 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const DEFINITION_TYPES = new Set(['', 'application/json', 'application/yaml', 'text/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain']);
 
 export const newHash = (): string => randomBytes(20).toString('hex');
+
+/**
+ * The conditions of a conditional PUT: `If-Match` (strong comparison, so a weak tag never matches;
+ * `*`: the workflow exists) and `If-None-Match` (`*`: create only; tags: not while it is one of these).
+ */
+function headConditions(ctx: Ctx): HeadCondition[] {
+  const out: HeadCondition[] = [];
+  const match = entityTags(ctx, 'if-match');
+  if (match === '*') out.push({ kind: 'present' });
+  else if (match) out.push({ kind: 'one-of', etags: match.filter((t) => !t.weak).map((t) => t.tag) });
+  const noneMatch = entityTags(ctx, 'if-none-match');
+  if (noneMatch === '*') out.push({ kind: 'absent' });
+  else if (noneMatch) out.push({ kind: 'none-of', etags: noneMatch.map((t) => t.tag) });
+  return out;
+}
 
 export function workflowRoutes(d: RouteDeps): RouteDef[] {
   const put = async (ctx: Ctx): Promise<void> => {
@@ -48,10 +64,16 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     }
     const tenant = ctx.principal.tenant;
     await d.store.ensureTenant(tenant);
-    const saved = await d.store.saveWorkflow(tenant, checked.definition, source, { hash: newHash(), guid: uuidv4() }, d.clock());
+    const saved = await d.store.saveWorkflow(tenant, checked.definition, source, { hash: newHash(), guid: uuidv4() }, d.clock(), headConditions(ctx));
+    if ('unmet' in saved) {
+      throw new FlowgateError('precondition_failed', saved.etag === null
+        ? `workflow ${id} does not exist (If-Match names a version of it)`
+        : `workflow ${id} changed since that version was read: read it again (its ETag is now ${saved.etag})`,
+      { headers: saved.etag === null ? {} : { ETag: saved.etag } });
+    }
     d.engine.workflows.invalidate(tenant, id);
     sendJson(ctx.res, saved.created ? 201 : 200, workflowView(saved.workflow, ctx.base, { created: saved.created, warnings: checked.warnings }), {
-      Location: `${ctx.base}/v1/workflows/${id}`,
+      Location: `${ctx.base}/v1/workflows/${id}`, ETag: workflowEtag(saved.workflow),
     });
   };
 
@@ -64,12 +86,8 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
 
   /** The stored versions of a workflow, newest first (the current one first on the first page). */
   const versions = async (ctx: Ctx): Promise<void> => {
-    const raw = ctx.query.get('cursor');
-    let before: number | undefined;
-    if (raw !== null && raw !== '') {
-      before = Number(raw);
-      if (!/^\d+$/.test(raw) || !Number.isSafeInteger(before) || before < 1) throw validationFailed([{ path: 'cursor', message: 'must be the next_cursor of a previous page' }], 'Invalid cursor');
-    }
+    const raw = cursorQuery(ctx, /^[1-9]\d{0,14}$/);
+    const before = raw === undefined ? undefined : Number(raw);
     const page = await d.store.listWorkflowVersions(ctx.principal.tenant, ctx.params.id!, { limit: clampedInt(ctx, 'limit', 50, 1, 1000), before });
     if (!page) throw notFound(`workflow ${ctx.params.id}`);
     // Versions only grow and the head is always the newest: the current one is the first of the first page.
@@ -88,7 +106,14 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     }
     const wf = await d.store.getWorkflow(ctx.principal.tenant, ctx.params.id!, version);
     if (!wf) throw notFound(`workflow ${ctx.params.id}`);
-    sendJson(ctx.res, 200, workflowView(wf, ctx.base, { source: shownSource(wf) }));
+    const etag = workflowEtag(wf);
+    // If-None-Match compares weakly (RFC 9110 §13.1.2): the tag, W/ or not.
+    const known = entityTags(ctx, 'if-none-match');
+    if (known === '*' || known?.some((t) => t.tag === etag)) {
+      ctx.res.writeHead(304, { ETag: etag, 'Cache-Control': 'no-cache' }).end();
+      return;
+    }
+    sendJson(ctx.res, 200, workflowView(wf, ctx.base, { source: shownSource(wf) }), { ETag: etag, 'Cache-Control': 'no-cache' });
   };
 
   const archive = async (ctx: Ctx): Promise<void> => {
@@ -102,7 +127,7 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     if (!(await d.store.setWorkflowHash(tenant, ctx.params.id!, newHash(), d.clock()))) throw notFound(`workflow ${ctx.params.id}`);
     d.engine.workflows.invalidate(tenant, ctx.params.id!);
     const wf = await d.store.getWorkflow(tenant, ctx.params.id!);
-    sendJson(ctx.res, 200, workflowView(wf!, ctx.base));
+    sendJson(ctx.res, 200, workflowView(wf!, ctx.base), { ETag: workflowEtag(wf!) });
   };
 
   /**
@@ -142,13 +167,14 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
         : `${result.field} ${String(ids[result.field])} is already used by another workflow`);
     }
     d.engine.workflows.invalidate(tenant, ctx.params.id!);
-    sendJson(ctx.res, 200, workflowView(result.workflow, ctx.base));
+    sendJson(ctx.res, 200, workflowView(result.workflow, ctx.base), { ETag: workflowEtag(result.workflow) });
   };
 
   const trigger = async (ctx: Ctx): Promise<void> => {
     const wf = d.intake.cachedWorkflow(ctx.principal.tenant, ctx.params.id!) ?? await d.intake.workflow(ctx.principal.tenant, ctx.params.id!);
     const ref = checkRef(header(ctx, 'idempotency-key') ?? ctx.query.get('ref'), header(ctx, 'idempotency-key') !== undefined ? 'Idempotency-Key' : 'ref');
-    const wait = Intake.waitSeconds(ctx.query.get('wait'), header(ctx, 'prefer'));
+    const waitQuery = ctx.query.get('wait');
+    const wait = Intake.waitSeconds(waitQuery, header(ctx, 'prefer'));
     const resultUrl = checkResultUrl(ctx.query.get('callback_url'));
     const bytes = await rawBody(ctx);
     // trigger.verify: the raw bytes are checked before anything is parsed or created.
@@ -157,6 +183,8 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     const params = paramsOf(ctx, bytes);
     const { run, created } = await d.intake.startNative(wf, params, { ref, resultUrl });
     if (wait === null) return sendAccepted(ctx, run, d.retryAfterSeconds);
+    // RFC 7240: say that `Prefer: wait` was honoured, with the wait given (it may be capped).
+    if (waitQuery === null) ctx.res.setHeader('Preference-Applied', `wait=${d.intake.cappedWait(wait)}`);
     const settled = run.reply !== null || isTerminal(run.status) ? run : await d.intake.wait(run, wait, created);
     sendRunAnswer(ctx, settled, d.retryAfterSeconds);
   };

@@ -10,7 +10,7 @@
 import type { ApiKey, Definition, Run, SecretMeta, StepRecord, Tenant, Workflow } from '../../core/types.js';
 import type {
   ApiLogin, CreateResult, Delivery, NodeBeat, NodeRecord, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, Hint, HintListener, NewRun, RunFilter,
-  SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult, WebhookSecretRecord, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionPage,
+  HeadCondition, HeadUnmet, SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult, WebhookSecretRecord, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionPage,
 } from '../types.js';
 import { AccountQueries } from './accounts.js';
 import { Db, type PostgresOptions } from './connection.js';
@@ -131,8 +131,14 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- workflows
 
-  saveWorkflow(tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number): Promise<SaveWorkflowResult> {
-    return this.workflows.save(tenant, definition, source, ids, now);
+  saveWorkflow(tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number): Promise<SaveWorkflowResult>;
+  saveWorkflow(
+    tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number, conditions: HeadCondition[],
+  ): Promise<SaveWorkflowResult | HeadUnmet>;
+  saveWorkflow(
+    tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number, conditions: HeadCondition[] = [],
+  ): Promise<SaveWorkflowResult | HeadUnmet> {
+    return this.workflows.save(tenant, definition, source, ids, now, conditions);
   }
   getWorkflow(tenant: string, id: string, version?: number): Promise<Workflow | null> { return this.workflows.get(tenant, id, version); }
   listWorkflows(tenant: string): Promise<Workflow[]> { return this.workflows.list(tenant); }

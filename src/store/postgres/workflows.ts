@@ -7,9 +7,9 @@
 import { uuidv7Floor } from '../../core/ids.js';
 import type { Definition, RunStatus, Workflow } from '../../core/types.js';
 import { canonicalJson } from '../../core/canonical-json.js';
-import { rowToWorkflow, type WorkflowRow } from '../documents.js';
+import { headMeets, rowToWorkflow, type WorkflowRow } from '../documents.js';
 import type {
-  SaveWorkflowResult, SetIdentifiersResult, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionInfo, WorkflowVersionPage,
+  HeadCondition, HeadUnmet, SaveWorkflowResult, SetIdentifiersResult, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionInfo, WorkflowVersionPage,
 } from '../types.js';
 import type { Db, Queryable } from './connection.js';
 
@@ -57,10 +57,12 @@ export class WorkflowQueries {
     }
   }
 
-  async save(tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number): Promise<SaveWorkflowResult> {
+  async save(
+    tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number, conditions: HeadCondition[],
+  ): Promise<SaveWorkflowResult | HeadUnmet> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction((tx) => this.saveInTx(tx, tenant, definition, source, ids, now));
+        return await this.db.transaction((tx) => this.saveInTx(tx, tenant, definition, source, ids, now, conditions));
       } catch (e) {
         // Two first saves of one workflow: the loser tries again and finds the winner's head. A conv_id
         // brought by another node at the same moment as this one was handed out: take the next.
@@ -72,8 +74,8 @@ export class WorkflowQueries {
   }
 
   private async saveInTx(
-    tx: Queryable, tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number,
-  ): Promise<SaveWorkflowResult> {
+    tx: Queryable, tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number, conditions: HeadCondition[],
+  ): Promise<SaveWorkflowResult | HeadUnmet> {
     const id = definition.id;
     const text = JSON.stringify(definition);
     const [head] = await tx.query<{ version: number; archived_at: number | null; definition: string }>(
@@ -82,6 +84,12 @@ export class WorkflowQueries {
         WHERE h.tenant = $1 AND h.id = $2 FOR UPDATE OF h`,
       [tenant, id],
     );
+    // Checked under the head's row lock: two editors sending the same If-Match cannot both save.
+    // (Two first saves racing past an absent head: the loser's retry below finds the winner's.)
+    if (conditions.length > 0) {
+      const check = headMeets(conditions, head === undefined ? null : await this.current(tx, tenant, id));
+      if (!check.met) return { unmet: true, etag: check.etag };
+    }
     let created: boolean;
     if (head === undefined) {
       await tx.query('INSERT INTO tenants (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [tenant, now]);

@@ -11,7 +11,7 @@ import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ApiKey, Definition, Run, SecretMeta, StepRecord, Tenant, Workflow } from '../../core/types.js';
 import type {
-  ApiLogin, CreateResult, NewRun, RunFilter, SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult,
+  ApiLogin, CreateResult, NewRun, RunFilter, HeadCondition, HeadUnmet, SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult,
   WorkflowActivity, WorkflowVersionPage,
 } from '../types.js';
 import type { NodeBeat, NodeRecord } from '../types.js';
@@ -179,10 +179,14 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- workflows
 
   /** Creates the tenant too when it does not exist yet. */
+  saveWorkflow(tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number): Promise<SaveWorkflowResult>;
+  saveWorkflow(
+    tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number, conditions: HeadCondition[],
+  ): Promise<SaveWorkflowResult | HeadUnmet>;
   async saveWorkflow(
-    tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number,
-  ): Promise<SaveWorkflowResult> {
-    return this.q.workflows.save(tenant, definition, source, ids, now);
+    tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number, conditions: HeadCondition[] = [],
+  ): Promise<SaveWorkflowResult | HeadUnmet> {
+    return this.q.workflows.save(tenant, definition, source, ids, now, conditions);
   }
 
   async getWorkflow(tenant: string, id: string, version?: number): Promise<Workflow | null> {

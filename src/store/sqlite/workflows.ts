@@ -6,8 +6,9 @@
 import type Database from 'better-sqlite3';
 import { uuidv7Floor } from '../../core/ids.js';
 import type { Definition, RunStatus, Workflow } from '../../core/types.js';
+import { headMeets } from '../documents.js';
 import type {
-  SaveWorkflowResult, SetIdentifiersResult, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionInfo, WorkflowVersionPage,
+  HeadCondition, HeadUnmet, SaveWorkflowResult, SetIdentifiersResult, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionInfo, WorkflowVersionPage,
 } from '../types.js';
 import { canonicalJson } from '../../core/canonical-json.js';
 import { rowToWorkflow, type WorkflowRow } from './rows.js';
@@ -152,14 +153,23 @@ export class WorkflowQueries {
     return { kind: 'set', workflow: rowToWorkflow(row) };
   }
 
-  save(tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number): SaveWorkflowResult {
-    return this.saveTx.immediate(tenant, definition, source, ids, now);
+  save(
+    tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number, conditions: HeadCondition[],
+  ): SaveWorkflowResult | HeadUnmet {
+    return this.saveTx.immediate(tenant, definition, source, ids, now, conditions);
   }
 
-  private saveInTx(tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number): SaveWorkflowResult {
+  private saveInTx(
+    tenant: string, definition: Definition, source: string, ids: { hash: string; guid: string }, now: number, conditions: HeadCondition[],
+  ): SaveWorkflowResult | HeadUnmet {
     const id = definition.id;
     const text = JSON.stringify(definition);
     const head = this.head.get(tenant, id);
+    if (conditions.length > 0) {
+      const current = head === undefined ? undefined : this.current.get(tenant, id);
+      const check = headMeets(conditions, current === undefined ? null : rowToWorkflow(current));
+      if (!check.met) return { unmet: true, etag: check.etag };
+    }
     let created: boolean;
     if (head === undefined) {
       this.ensureTenant.run(tenant, now);
