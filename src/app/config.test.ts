@@ -51,3 +51,18 @@ test('cluster mode (FLOWGATE_DATABASE_URL) needs the admin token and the master 
   assert.equal(config.adminTokenGenerated, false);
   assert.equal(config.masterKey, 'k'.repeat(40));
 });
+
+test('PORT is read when FLOWGATE_PORT is not set; FLOWGATE_PORT and --port win over it', () => {
+  assert.equal(loadConfig(flags(), { PORT: '9123' }).port, 9123);
+  assert.equal(loadConfig(flags(), { PORT: '9123', FLOWGATE_PORT: '9124' }).port, 9124);
+  assert.equal(loadConfig({ ...flags(), port: 9125 }, { PORT: '9123' }).port, 9125);
+  assert.equal(loadConfig(flags(), { PORT: '' }).port, 8080);
+  assert.throws(() => loadConfig(flags(), { PORT: 'http' }), /port must be 0-65535/);
+});
+
+test('settings that read as "off" mean off: a rate limit of 0 is no limit, not a refused start', () => {
+  const off = loadConfig(flags(), { FLOWGATE_RATE_LIMIT_PER_KEY: '0', FLOWGATE_RATE_LIMIT_PER_WORKFLOW: '0' });
+  assert.deepEqual(off.rateLimit, { perKey: 0, perWorkflow: 0 });
+  assert.equal(loadConfig(flags(), { FLOWGATE_RATE_LIMIT_PER_KEY: '7' }).rateLimit.perKey, 7);
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_RATE_LIMIT_PER_KEY: '-1' }), /FLOWGATE_RATE_LIMIT_PER_KEY must be a non-negative integer \(0 turns it off\)/);
+});

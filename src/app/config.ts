@@ -203,7 +203,7 @@ function nearest(name: string, known: string[]): string | undefined {
 function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
   // The settings a flag can override are read first, so that each counts as known whatever the flags.
   const fromEnv = {
-    dataDir: env.FLOWGATE_DATA_DIR, port: env.FLOWGATE_PORT, host: env.FLOWGATE_HOST, publicUrl: env.FLOWGATE_PUBLIC_URL,
+    dataDir: env.FLOWGATE_DATA_DIR, port: env.FLOWGATE_PORT || env.PORT || undefined, host: env.FLOWGATE_HOST, publicUrl: env.FLOWGATE_PUBLIC_URL,
     examples: env.FLOWGATE_EXAMPLES_DIR, logLevel: env.FLOWGATE_LOG_LEVEL,
   };
   const dataDir = resolve(flags.dataDir ?? fromEnv.dataDir ?? './data');
@@ -271,8 +271,8 @@ function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
     launchTtlSeconds: intEnv(env, 'FLOWGATE_LAUNCH_TTL_SECONDS', 15 * 60),
     corsOrigins: parseCorsOrigins(env.FLOWGATE_CORS_ORIGINS),
     rateLimit: {
-      perKey: intEnv(env, 'FLOWGATE_RATE_LIMIT_PER_KEY', 0),
-      perWorkflow: intEnv(env, 'FLOWGATE_RATE_LIMIT_PER_WORKFLOW', 0),
+      perKey: limitEnv(env, 'FLOWGATE_RATE_LIMIT_PER_KEY', 0),
+      perWorkflow: limitEnv(env, 'FLOWGATE_RATE_LIMIT_PER_WORKFLOW', 0),
     },
     connections: connectionLimits(env),
     database,

@@ -1,6 +1,7 @@
 /** The `flowgate` command: `serve` runs the server; the other commands speak to one over HTTP. */
 import { Command, Option } from 'commander';
 import type { ServeFlags } from '../app/config.js';
+import { VERSION } from '../core/version.js';
 import { registerClientCommands } from './commands.js';
 
 // A reader that stops early (`flowgate runs list | head`) closes the pipe: end quietly, as Unix tools do.
@@ -13,6 +14,7 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const program = new Command('flowgate')
   .description('Flowgate: start workflows by webhook, signed API, sync call, 202-and-poll or CSV; run them durably.')
+  .version(VERSION, '-V, --version', 'print the version of Flowgate')
   .showHelpAfterError();
 
 program

@@ -22,13 +22,16 @@ export interface ServerProcessOptions {
   logLevel?: string;
   /** Sees every chunk the process writes, on stdout and stderr. */
   onOutput?: (chunk: string) => void;
+  /** Runs the compiled server (dist/, `npm run build`) with plain node instead of the sources through tsx. */
+  compiled?: boolean;
 }
 
 const live = new Set<ChildProcess>();
 
 /** Starts `flowgate serve` on `dataDir`; resolves once it says where it serves, rejects after 20 s or an early exit. */
 export function startServerProcess(dataDir: string, opts: ServerProcessOptions): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--no-examples', '--log-level', opts.logLevel ?? 'warn'], {
+  const entry = opts.compiled ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+  const child = spawn(process.execPath, [...entry, 'serve', '--port', '0', '--data-dir', dataDir, '--no-examples', '--log-level', opts.logLevel ?? 'warn'], {
     cwd: ROOT, env: { ...process.env, FLOWGATE_ADMIN_TOKEN: opts.token, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
