@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Compiles the server (src/, without its tests) to JavaScript in dist/ with tsc (tsconfig.build.json),
 // and copies the plain-JavaScript worker entries beside the compiled files.
-// Usage: node scripts/build-server.mjs [--if-stale]
+// Usage: node scripts/build-server.mjs [--if-stale] [--optional]
 //   --if-stale  build only when dist/ is missing or older than a source file, tsconfig or package.json
+//   --optional  when the compiler is not installed (a production install), say so and exit 0
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,7 +34,7 @@ try {
   console.error(existsSync(stamp)
     ? 'note: dist/ may be older than src/, and the compiler (typescript) is not installed to rebuild it; running dist/ as it is'
     : 'the server is not built (dist/ is missing) and the compiler (typescript) is not installed: run `npm install` with dev dependencies, then `npm run build`');
-  process.exit(existsSync(stamp) ? 0 : 1);
+  process.exit(existsSync(stamp) || args.has('--optional') ? 0 : 1);
 }
 
 const started = Date.now();
