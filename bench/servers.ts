@@ -103,19 +103,20 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
   };
 }
 
-/** Reads stdout until the server prints its URL. */
+/** Reads stdout and stderr until the server prints its URL (Flowgate says it on stderr, its log being stdout). */
 function waitForUrl(child: ChildProcess, tail: OutputTail): Promise<string> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no URL printed within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
+    const onLine = (line: string): void => {
       tail.push(line);
       const m = /(?:serving on|listening on) (http:\/\/\S+)/.exec(line);
       if (m) {
         clearTimeout(timer);
         resolve(m[1].replace(/\/+$/, ''));
       }
-    });
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', onLine);
     child.once('exit', () => {
       clearTimeout(timer);
       reject(new Error(`the process exited (${child.exitCode ?? child.signalCode}) before printing its URL`));

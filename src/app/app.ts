@@ -58,7 +58,12 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config): Promise<RunningServer> {
-  const log = pino({ level: config.logLevel, base: { service: 'flowgate' } });
+  // One stream of JSON lines on stdout: ISO times, level names (docs/operations.md "Logs").
+  const log = pino({
+    level: config.logLevel, base: { service: 'flowgate' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  });
   // A promise rejected with no handler is a bug, never a reason to stop serving every other run:
   // it is logged and the server carries on (docs/operations.md). Removed again by close().
   const onUnhandledRejection = (reason: unknown): void => {
@@ -98,7 +103,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   engine.bus.subscribeAll((e) => {
     if (e.type !== 'run') return;
     const r = e.run;
-    if (r.status === 'failed') log.info({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, error: r.error }, 'run failed');
+    if (r.status === 'failed') log.warn({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, error: r.error }, 'run failed');
     else if (r.status === 'succeeded' || r.status === 'cancelled') log.debug({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, status: r.status }, 'run finished');
   });
   const auth = new Authenticator(store, config.adminToken, caches);
@@ -129,6 +134,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     ],
     auth, metrics, log, publicUrl: config.publicUrl, isAccepting: () => accepting,
     rateLimiter, connections: config.connections, cors: corsPolicy(config.corsOrigins),
+    accessLog: config.accessLog === 'off' ? undefined : ((level) => (line) => log[level](line, 'request'))(config.accessLog),
     // The web console, built by scripts/build-ui.mjs (npm install, npm start and npm test run it).
     console: consoleSite(fileURLToPath(new URL('../../ui/dist', import.meta.url))),
   });

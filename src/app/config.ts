@@ -33,7 +33,9 @@ export interface Config {
   adminTokenGenerated: boolean;
   masterKey: string;
   examplesDir: string | null;
-  logLevel: string;
+  logLevel: LogLevel;
+  /** FLOWGATE_ACCESS_LOG: the level of the line logged per request, or off (default info). */
+  accessLog: LogLevel | 'off';
   /** `code` steps: sandbox worker threads and the QuickJS heap limit of one evaluation. */
   code: { workers: number; memoryMb: number };
   /** Result deliveries to a trigger's `callback_url` (docs/spec.md §8.13): attempts, backoff, per-attempt timeout. */
@@ -75,6 +77,14 @@ export interface Config {
    * PostgreSQL store with this pool (docs/operations.md "PostgreSQL").
    */
   database: { url: string | null; poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number; idleTimeoutMs: number };
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function logLevel(name: string, raw: string, extra: readonly string[] = []): LogLevel {
+  if (![...LOG_LEVELS, ...extra].includes(raw)) throw new Error(`${name} must be one of ${[...LOG_LEVELS, ...extra].join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw as LogLevel;
 }
 
 const DEFAULT_EXAMPLES = resolve(new URL('../../examples', import.meta.url).pathname);
@@ -238,7 +248,8 @@ function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
     adminTokenGenerated,
     masterKey,
     examplesDir,
-    logLevel: flags.logLevel ?? fromEnv.logLevel ?? 'info',
+    logLevel: logLevel(flags.logLevel !== undefined ? '--log-level' : 'FLOWGATE_LOG_LEVEL', flags.logLevel ?? (fromEnv.logLevel || 'info')),
+    accessLog: logLevel('FLOWGATE_ACCESS_LOG', env.FLOWGATE_ACCESS_LOG || 'info', ['off']) as LogLevel | 'off',
     code: {
       workers: intEnv(env, 'FLOWGATE_CODE_WORKERS', Math.min(2, availableParallelism())),
       memoryMb: intEnv(env, 'FLOWGATE_CODE_MEMORY_MB', 32),

@@ -33,15 +33,17 @@ program
     const [{ loadConfig }, { startServer }] = await Promise.all([import('../app/config.js'), import('../app/app.js')]);
     const config = loadConfig(flags);
     const server = await startServer(config);
+    // stdout is the JSON log; what a person starting the server reads goes to stderr (the token only
+    // here, once, never into the log).
     if (config.adminTokenGenerated) {
-      process.stdout.write(`\nAdmin token (shown once; kept in ${config.dataDir}/admin-token):\n  ${config.adminToken}\n\n`);
+      process.stderr.write(`\nAdmin token (shown once; kept in ${config.dataDir}/admin-token):\n  ${config.adminToken}\n\n`);
     }
-    process.stdout.write(`Flowgate is serving on ${server.url}\n`);
+    process.stderr.write(`Flowgate is serving on ${server.url}\n`);
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
-      process.stdout.write(`${signal}: stopping intake, finishing work in flight\n`);
+      process.stderr.write(`${signal}: stopping intake, finishing work in flight\n`);
       server.close().then(() => process.exit(0), (e) => {
         console.error(e);
         process.exit(1);

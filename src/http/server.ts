@@ -31,6 +31,19 @@ export interface ServerOptions {
   console?: ConsoleSite;
   /** Cross-origin requests (off unless FLOWGATE_CORS_ORIGINS names origins). */
   cors?: CorsPolicy;
+  /** Writes the access log line of each request (FLOWGATE_ACCESS_LOG); absent: none. */
+  accessLog?: (line: AccessLine) => void;
+}
+
+/** One request as the access log shows it. */
+export interface AccessLine {
+  method: string | undefined;
+  /** The request's path, or the route's pattern when its URL is its credential; never the query. */
+  path: string;
+  route: string;
+  status: number;
+  duration_ms: number;
+  client: string | undefined;
 }
 
 export interface ConnectionLimits {
@@ -113,6 +126,12 @@ export function createHttpServer(opts: ServerOptions): http.Server {
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       opts.metrics.observeRequest(label, res.statusCode, seconds);
+      // The path of a route whose URL is its credential (a callback token, a direct-URL hash, a
+      // launch key) is logged as the route's pattern; no query string is logged (it may carry refs).
+      opts.accessLog?.({
+        method: req.method, path: route && route.auth !== 'public' ? path : route?.path ?? 'unmatched', route: label,
+        status: res.statusCode, duration_ms: Math.round(seconds * 1e5) / 100, client: req.socket.remoteAddress,
+      });
     }
   };
 
