@@ -92,14 +92,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const sandbox = new WorkerSandbox({ workers: config.code.workers, memoryBytes: config.code.memoryMb * 1024 * 1024, log });
   const webhookSecrets = new WebhookSecrets(store, box, Date.now);
   const delivery = { secrets: webhookSecrets, config: config.delivery };
-  const engine = new Engine(store, { http: outbound, secrets, log, sandbox, delivery, caches }, {
+  const metrics = new Metrics({ id: owner, clustered: store.capabilities.concurrentClaimers });
+  const engine = new Engine(store, { http: metrics.observedHttp(outbound), secrets, log, sandbox, delivery, caches, observer: metrics.observer }, {
     owner, leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: 200,
     maxStepsPerRun: config.maxStepsPerRun, maxForeachItems: config.maxForeachItems, maxActive: 2000, clock: Date.now,
     callbackUrl: (token) => `${publicBase}/v1/callbacks/${token}`,
   });
   const intake = new Intake(engine, { maxDataBytes: config.maxDataBytes, maxWaitSeconds: config.maxWaitSeconds, maxBatchItems: config.maxBatchItems });
-  const metrics = new Metrics({ id: owner, clustered: store.capabilities.concurrentClaimers });
-  metrics.follow(engine.bus, () => engine.executor.load);
+  metrics.gauges(() => engine.executor.load);
   engine.bus.subscribeAll((e) => {
     if (e.type !== 'run') return;
     const r = e.run;

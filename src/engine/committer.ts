@@ -17,6 +17,7 @@
  */
 import { isStorageFull, isStoreUnavailable } from '../core/errors.js';
 import type { CreateResult, NewRun, Store, Transition, TransitionResult } from '../store/types.js';
+import type { EngineObserver } from './observer.js';
 
 /** The first pause before a write refused for lack of space is tried again (ms); it doubles up to the cap (a failing write costs little; space that returns is used within a second). */
 export const SPACE_RETRY_MS = 200;
@@ -46,11 +47,13 @@ export class Committer {
   private spacePause = SPACE_RETRY_MS;
   private closed = false;
   private readonly log: CommitLog | undefined;
+  private readonly observer: EngineObserver | undefined;
 
-  constructor(private readonly store: Store, opts: { maxBatch?: number; maxInFlight?: number; log?: CommitLog } = {}) {
+  constructor(private readonly store: Store, opts: { maxBatch?: number; maxInFlight?: number; log?: CommitLog; observer?: EngineObserver } = {}) {
     this.maxBatch = opts.maxBatch ?? 2000;
     this.maxInFlight = opts.maxInFlight ?? 2;
     this.log = opts.log;
+    this.observer = opts.observer;
   }
 
   create(item: NewRun): Promise<CreateResult> {
@@ -106,10 +109,16 @@ export class Committer {
   /** One store call, one transaction, one fsync for everything queued. */
   private async write(creates: Pending<NewRun, CreateResult>[], transitions: Pending<Transition, TransitionResult>[]): Promise<void> {
     try {
-      const results = await this.store.writeBatch(creates.map((p) => p.item), transitions.map((p) => p.item));
+      const started = this.observer?.committed ? performance.now() : 0;
+      const newRuns = creates.map((p) => p.item);
+      const moves = transitions.map((p) => p.item);
+      const results = await this.store.writeBatch(newRuns, moves);
       this.spacePause = SPACE_RETRY_MS;
       creates.forEach((p, i) => p.resolve(results.creates[i]));
       transitions.forEach((p, i) => p.resolve(results.transitions[i]));
+      this.observer?.committed?.({
+        creates: newRuns, created: results.creates, transitions: moves, applied: results.transitions, seconds: (performance.now() - started) / 1000,
+      });
     } catch (e) {
       // A database out of reach is treated as a full one: the engine's own writes wait for it.
       if (isStorageFull(e) || isStoreUnavailable(e)) return this.outOfSpace(e, creates, transitions);

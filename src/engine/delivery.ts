@@ -20,6 +20,7 @@ import { standardWebhooksSignature } from '../steps/http-sign.js';
 import type { HttpPort, HttpResponse } from '../steps/types.js';
 import type { Delivery, DeliveryAttempt, DeliveryUpdate, Store } from '../store/types.js';
 import { DueLoop } from './due-loop.js';
+import type { EngineObserver } from './observer.js';
 import type { Logger } from './executor.js';
 import type { WebhookSecretsPort } from './webhook-secrets.js';
 
@@ -35,6 +36,8 @@ export interface DeliveryConfig {
   timeoutMs: number;
   /** Deliveries in flight at once (default 16). */
   concurrency?: number;
+  /** Told how each recorded attempt ended (metrics). */
+  observer?: EngineObserver;
 }
 
 /** Bytes of a request or response body kept in the attempt log. */
@@ -215,6 +218,7 @@ export class DeliveryLoop {
     const attempt: DeliveryAttempt = { n, started_at: started, duration_ms: now - started, request, status: res?.status ?? null, response, error };
     try {
       const recorded = await this.store.recordDeliveryAttempt(d.id, this.cfg.owner, attempt, next);
+      if (recorded) this.cfg.observer?.delivered?.(next.status === 'pending' ? 'retry' : next.status);
       if (!recorded) this.log.warn({ delivery_id: d.id, run_id: d.run_id }, 'a delivery attempt could not be recorded: the delivery was claimed elsewhere');
       else if (next.status === 'failed') this.log.warn({ delivery_id: d.id, run_id: d.run_id, attempts: n, error }, 'result delivery failed for good');
       else if (next.next_at !== null) this.nudge(next.next_at);

@@ -10,6 +10,7 @@ import { isTerminal, type Json, type JsonObject, type Run, type Workflow } from 
 import { DEFAULT_MAX_FOREACH_ITEMS } from '../steps/calls.js';
 import type { ChildSpec, ChildStart, HttpPort, SandboxPort } from '../steps/types.js';
 import { DeliveryLoop, type DeliveryConfig } from './delivery.js';
+import type { EngineObserver } from './observer.js';
 import type { WebhookSecretsPort } from './webhook-secrets.js';
 import type { CreateResult, RefPolicy, Store } from '../store/types.js';
 import { RunBus } from './bus.js';
@@ -96,6 +97,8 @@ export class Engine {
       /** The node's caches (made here when not given; the app shares them with the HTTP layer). */
       caches?: Caches;
       delivery?: { secrets: WebhookSecretsPort; config: Omit<DeliveryConfig, 'owner' | 'clock'> };
+      /** Told what is committed and delivered (metrics). */
+      observer?: EngineObserver;
     },
     private readonly config: EngineConfig,
   ) {
@@ -104,7 +107,7 @@ export class Engine {
     this.feed = new RunFeed(this.bus);
     this.caches = deps.caches ?? new Caches(config.clock, store.hints ? (h) => store.hints!.publish(h) : null, deps.log);
     this.workflows = new WorkflowCache(store, this.caches);
-    this.committer = new Committer(store, { log: deps.log });
+    this.committer = new Committer(store, { log: deps.log, observer: deps.observer });
     this.executor = new Executor({
       store, committer: this.committer, bus: this.bus, workflows: this.workflows,
       http: deps.http, sandbox: deps.sandbox, secrets: deps.secrets, log: deps.log,
@@ -128,7 +131,7 @@ export class Engine {
       invalidateAll: () => this.caches.invalidateAll(),
     }, { recheckMs: config.recheckMs ?? DEFAULT_RECHECK_MS, log: deps.log });
     this.deliveries = deps.delivery
-      ? new DeliveryLoop(store, deps.http, deps.delivery.secrets, deps.log, { ...deps.delivery.config, owner: config.owner, clock: config.clock })
+      ? new DeliveryLoop(store, deps.http, deps.delivery.secrets, deps.log, { ...deps.delivery.config, owner: config.owner, clock: config.clock, observer: deps.observer })
       : null;
   }
 
