@@ -2,6 +2,7 @@
  * The composition root: opens the store, wires engine, triggers and HTTP, applies the examples,
  * recovers unfinished runs and starts serving. The only place that knows which store is in use.
  */
+import { traceIdOf } from '../core/trace.js';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -103,8 +104,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   engine.bus.subscribeAll((e) => {
     if (e.type !== 'run') return;
     const r = e.run;
-    if (r.status === 'failed') log.warn({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, error: r.error }, 'run failed');
-    else if (r.status === 'succeeded' || r.status === 'cancelled') log.debug({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, status: r.status }, 'run finished');
+    if (r.status === 'failed') log.warn({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, trace_id: traceIdOf(r), error: r.error }, 'run failed');
+    else if (r.status === 'succeeded' || r.status === 'cancelled') log.debug({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, trace_id: traceIdOf(r), status: r.status }, 'run finished');
   });
   const auth = new Authenticator(store, config.adminToken, caches);
   setMaxBodyBytes(config.maxBodyBytes);

@@ -21,6 +21,7 @@ import type { HttpPort, HttpResponse } from '../steps/types.js';
 import type { Delivery, DeliveryAttempt, DeliveryUpdate, Store } from '../store/types.js';
 import { DueLoop } from './due-loop.js';
 import type { EngineObserver } from './observer.js';
+import { childSpan, traceHeaders, traceOfRun } from '../core/trace.js';
 import type { Logger } from './executor.js';
 import type { WebhookSecretsPort } from './webhook-secrets.js';
 
@@ -72,6 +73,8 @@ const excerpt = (b: Buffer | string): string => {
   const buf = typeof b === 'string' ? Buffer.from(b) : b;
   return buf.length > RECORDED_BODY_BYTES ? buf.subarray(0, RECORDED_BODY_BYTES).toString('utf8') : buf.toString('utf8');
 };
+
+const traceOfRunOrNone = (run: Run | null) => (run ? traceOfRun(run) : undefined);
 
 export class DeliveryLoop {
   private sweeper: NodeJS.Timeout | null = null;
@@ -180,6 +183,10 @@ export class DeliveryLoop {
       'webhook-id': d.id,
       'webhook-timestamp': String(Math.floor(started / 1000)),
     };
+    // The run's trace goes on to the receiver as a new span (one read of the run per attempt; a
+    // failed read only leaves the headers out).
+    const trace = traceOfRunOrNone(await this.store.loadRun(d.run_id).catch(() => null));
+    if (trace) Object.assign(headers, traceHeaders(childSpan(trace)));
     let request: JsonObject = { method: 'POST', url: d.url, headers, body: excerpt(d.body) };
     let res: HttpResponse | null = null;
     let error: DeliveryAttempt['error'] = null;

@@ -3,6 +3,7 @@
  * resume from callbacks. Everything that advances a run goes through the executor or a fenced
  * transition, so a run has one writer at a time.
  */
+import { childSpan, traceOfRun } from '../core/trace.js';
 import { FlowgateError, notFound } from '../core/errors.js';
 import { randomToken, uuidv7 } from '../core/ids.js';
 import { compileParams } from '../core/params.js';
@@ -321,9 +322,12 @@ export class Engine {
     if (!checked.ok) {
       return { key: spec.key, error: { code: 'child_invalid_input', message: `input for ${spec.workflow} is invalid: ${checked.errors.map((e) => `${e.path} ${e.message}`).join('; ')}` } };
     }
+    // A child run belongs to its parent's trace, as a span of its own.
+    const trace = traceOfRun(parent);
     const result = await this.startRun({
       workflow: wf, data: checked.data, input: spec.data, ref: `${parent.id}.${seq}.${spec.key}`, refPolicy: 'native',
       parent: { run_id: parent.id, step, seq },
+      ...(trace ? { meta: { trace: { ...childSpan(trace) } } } : {}),
     });
     return { key: spec.key, run: result.run };
   }

@@ -105,6 +105,7 @@ export function schemas(): Obj {
       reply: nullable(ref('Reply')), error: nullable(ref('RunError')), step: { type: ['string', 'null'], description: 'The step to run next, or the one the run is parked in' },
       attempt: int('1 + how many times the run was retried'), wake_at: { type: ['string', 'null'], format: 'date-time' },
       parent_run_id: { type: ['string', 'null'], format: 'uuid' },
+      trace_id: { type: ['string', 'null'], pattern: '^[0-9a-f]{32}$', description: 'The W3C trace the run belongs to (the trigger\'s `traceparent`; a child run its parent\'s), or null' },
       callback_url: str('The run\'s callback URL (`$run.callback_url`)', { format: 'uri' }), links: ref('RunLinks'),
       result_url: { type: ['string', 'null'], format: 'uri', description: 'Where the result is POSTed when the run ends (the trigger\'s `?callback_url=`)' },
       created_at: time(), started_at: { type: ['string', 'null'], format: 'date-time' }, finished_at: { type: ['string', 'null'], format: 'date-time' }, updated_at: time(),

@@ -1,4 +1,5 @@
 /** How domain objects look on the wire: ISO times, links, no internal fields (leases, tokens). */
+import { traceIdOf } from '../core/trace.js';
 import { secretRefName } from '../core/definition.js';
 import type { Definition, Run, StepRecord, Workflow } from '../core/types.js';
 import type { WorkflowActivity, WorkflowVersionInfo } from '../store/types.js';
@@ -93,7 +94,7 @@ export function runView(run: Run, base: string): Record<string, unknown> {
     step: run.step, input: run.input, data: run.data,
     reply: run.reply ? { ...run.reply, at: iso(run.reply.at) } : null,
     error: run.error, attempt: run.attempt,
-    wake_at: iso(run.wake_at), parent_run_id: run.parent?.run_id ?? null,
+    wake_at: iso(run.wake_at), parent_run_id: run.parent?.run_id ?? null, trace_id: traceIdOf(run) ?? null,
     callback_url: `${base}/v1/callbacks/${run.callback_token}`,
     /** Where the result is POSTed when the run ends (the trigger's `?callback_url=`), or null. */
     result_url: run.result_url,

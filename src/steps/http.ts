@@ -9,6 +9,7 @@
  *   record's output) and `resume` polls the Location until a non-202 answer or the deadline.
  * - A POST to the run's own callback URL goes to the engine (`ctx.selfCallback`), not the network.
  */
+import { childSpan, traceHeaders, traceOfRun } from '../core/trace.js';
 import { exceedsDepth, tooDeepMessage } from '../core/depth.js';
 import { parseDuration } from '../core/duration.js';
 import type { Attempt, Json, JsonObject } from '../core/types.js';
@@ -107,6 +108,9 @@ type Exchange =
 /** Signs (per attempt: a fresh timestamp) and sends one request through the HttpPort. */
 async function send(ctx: StepContext, s: Settings, prep: PreparedRequest, target: { method: string; url: URL; body: string | undefined; headers: Record<string, string> }): Promise<Exchange> {
   const headers = { ...target.headers };
+  // The run's trace goes on, as a new span per attempt, unless the step sends its own traceparent.
+  const trace = traceOfRun(ctx.run);
+  if (trace && !Object.keys(headers).some((k) => k.toLowerCase() === 'traceparent')) Object.assign(headers, traceHeaders(childSpan(trace)));
   const url = new URL(target.url);
   if (prep.secret !== null) {
     const signed = sign(prep.scheme, prep.secret, headers['webhook-id'] ?? prep.key, ctx.now(), target.body);

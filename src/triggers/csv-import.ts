@@ -9,6 +9,7 @@
  * Rows are fed one at a time by the caller (who parses the file as a stream); only the prepared
  * good rows and the failed rows are kept.
  */
+import type { TraceContext } from '../core/trace.js';
 import { FlowgateError } from '../core/errors.js';
 import type { JsonObject, Workflow } from '../core/types.js';
 import type { Engine } from '../engine/engine.js';
@@ -43,6 +44,8 @@ export interface CsvImportOptions {
   chunkSize?: number;
   /** Describe the first this many data rows as parsed (`ImportOutcome.preview`); 0 or absent: none. */
   preview?: number;
+  /** The request's W3C trace context: every run of the file belongs to that trace. */
+  trace?: TraceContext;
 }
 
 /** One data row as the file gave it and what became of it. */
@@ -268,6 +271,7 @@ export class CsvImport {
         const slice = fresh.slice(i, i + chunk);
         const results = await Promise.all(slice.map((g) => this.engine.startRun({
           workflow: this.workflow, data: g.data, input: g.input, ref: g.ref, refPolicy: 'native',
+          ...(this.opts.trace ? { meta: { trace: { ...this.opts.trace } } } : {}),
         }).then((r): CreateResult | { kind: 'error'; error: unknown } => r, (error: unknown) => ({ kind: 'error' as const, error }))));
         results.forEach((r, k) => {
           const g = slice[k];

@@ -9,6 +9,7 @@ import type { JsonObject, Run, Workflow } from '../core/types.js';
 import type { Engine } from '../engine/engine.js';
 import type { CreateResult, RefPolicy } from '../store/types.js';
 import { readRef, REF_MAX } from '../core/ref.js';
+import type { TraceContext } from '../core/trace.js';
 
 export interface IntakeLimits {
   maxDataBytes: number;
@@ -27,6 +28,14 @@ export interface StartOptions {
   callbackToken?: string;
   /** Kept with the run as `meta` (see Run.meta). */
   meta?: JsonObject;
+  /** The trigger's W3C trace context (core/trace.ts), kept in `meta.trace`. */
+  trace?: TraceContext;
+}
+
+/** The run's meta: what the surface keeps, and the trace the trigger belongs to. */
+function metaOf(opts: StartOptions): JsonObject | undefined {
+  if (!opts.trace) return opts.meta;
+  return { ...opts.meta, trace: { ...opts.trace } };
 }
 
 export type Started = { workflow: Workflow; result: CreateResult };
@@ -90,7 +99,7 @@ export class Intake {
       workflow: wf, data, input: input as JsonObject, ref: opts.ref ?? null,
       refPolicy: opts.refPolicy ?? 'native', resultUrl: opts.resultUrl ?? null,
       ...(opts.callbackToken ? { callbackToken: opts.callbackToken } : {}),
-      ...(opts.meta ? { meta: opts.meta } : {}),
+      ...(opts.meta || opts.trace ? { meta: metaOf(opts) } : {}),
     });
   }
 
@@ -109,7 +118,7 @@ export class Intake {
    * Many runs in one request: every item is validated, the valid ones are created together (one
    * group commit), and each item answers in request order.
    */
-  async startBatch(wf: Workflow, items: { ref?: unknown; data?: unknown }[]): Promise<BatchItemResult[]> {
+  async startBatch(wf: Workflow, items: { ref?: unknown; data?: unknown }[], trace?: TraceContext): Promise<BatchItemResult[]> {
     if (items.length > this.limits.maxBatchItems) {
       throw new FlowgateError('payload_too_large', `a batch holds at most ${this.limits.maxBatchItems} items; got ${items.length}`);
     }
@@ -121,7 +130,7 @@ export class Intake {
         if (typeof data !== 'object' || data === null || Array.isArray(data)) {
           throw validationFailed([{ path: `items[${i}].data`, message: 'must be an object' }], 'Invalid item');
         }
-        const { run, created } = await this.startNative(wf, data as Record<string, unknown>, { ref });
+        const { run, created } = await this.startNative(wf, data as Record<string, unknown>, { ref, trace });
         return { ref, run_id: run.id, status: created ? 'created' : 'existing' };
       } catch (e) {
         if (e instanceof FlowgateError) return { ref, error: e };

@@ -10,6 +10,7 @@
  * With `sync`, each created run also gets `__callback_url` and the answer waits for its reply (or
  * end) as the Sync API does.
  */
+import type { TraceContext } from '../../core/trace.js';
 import { FlowgateError } from '../../core/errors.js';
 import { isTerminal, type Json, type JsonObject, type Run, type RunStatus, type Workflow } from '../../core/types.js';
 import type { CreateResult } from '../../store/types.js';
@@ -28,6 +29,8 @@ export interface OpsScope {
   only?: Workflow;
   /** Sync API: how long to wait for the created runs, in ms. */
   syncWaitMs?: number;
+  /** The request's W3C trace context: every run it creates belongs to that trace. */
+  trace?: TraceContext;
 }
 
 export interface OpsResult {
@@ -192,7 +195,7 @@ export class CorezoidOps {
     const started = ready.map((p) => {
       const callback = scope.syncWaitMs === undefined ? null : this.d.engine.newCallback();
       return this.d.intake.start(p.workflow, p.input, {
-        ref: p.ref, refPolicy: 'while-active',
+        ref: p.ref, refPolicy: 'while-active', trace: scope.trace,
         ...(callback ? { callbackToken: callback.token, extra: { __callback_url: callback.url } } : {}),
       }).then((result) => ({ ok: true as const, result }), (error: unknown) => ({ ok: false as const, error }));
     });

@@ -13,6 +13,7 @@
  * `proc`, and HTTP 400 (500 when an op failed for a fault of the server). Nothing is created by a
  * refused request.
  */
+import { traceOf } from '../../core/trace.js';
 import { FlowgateError } from '../../core/errors.js';
 import { safeEqual } from '../../core/ids.js';
 import type { Json, Workflow } from '../../core/types.js';
@@ -112,7 +113,7 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
       throw new EnvelopeError(e instanceof Error ? e.message : 'the body is not JSON');
     }
     const list = envelopeOps(parsed, opts.maxOps);
-    const scope = { tenant: check.login.tenant };
+    const scope = { tenant: check.login.tenant, trace: traceOf(ctx.req.headers) };
     const targets = await ops.workflowsToStart(list, scope);
     // trigger.verify of every workflow the envelope creates tasks in: the raw body must carry its signature too.
     for (const wf of new Set(targets)) await requireSignature(d, ctx, wf, body);
@@ -173,7 +174,7 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
     // The URL's hash is the credential: no key bucket, the workflow's own (shared with its other surfaces).
     const touchesWorkflow = list.some((op) => typeof op === 'object' && op !== null && (op as { type?: unknown }).type === 'create');
     if (touchesWorkflow) d.rateLimiter.check(undefined, [wf]);
-    const result = await ops.run(list, { tenant: wf.tenant, only: wf });
+    const result = await ops.run(list, { tenant: wf.tenant, only: wf, trace: traceOf(ctx.req.headers) });
     const { status, requestProc } = processed(result.answers);
     sendEnvelope(ctx, format, status, { request_proc: requestProc, ops: result.answers });
   });

@@ -16,6 +16,7 @@
  * `QueryParameters` is taken as the params themselves; a Content-Type that names no params format
  * (e.g. text/plain) is ignored. `trigger.public: false` turns all three off.
  */
+import { traceOf } from '../../core/trace.js';
 import { notFound, validationFailed } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import { UUID_RE } from '../../core/ids.js';
@@ -136,7 +137,7 @@ export function csiRoutes(d: RouteDeps): RouteDef[] {
     const params = queryParameters(ctx, bytes);
     // The GUID is the credential: the workflow's own bucket, shared with its other surfaces.
     d.rateLimiter.check(undefined, [wf]);
-    const { run } = await d.intake.startNative(wf, params, { ref });
+    const { run } = await d.intake.startNative(wf, params, { ref, trace: traceOf(ctx.req.headers) });
     return { wf, run };
   };
 

@@ -12,6 +12,7 @@
  * HTTP status and as `statusCode`, with `reasonPhrase` set (401 Unauthorized, 403 Forbidden, 404
  * NotFound, 409 Conflict, 413 PayloadTooLarge, 500 Failure).
  */
+import { traceOf } from '../../core/trace.js';
 import { STATUS_CODES } from 'node:http';
 import { FlowgateError } from '../../core/errors.js';
 import { UUID_RE } from '../../core/ids.js';
@@ -184,7 +185,7 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
     }
     const ref = checkRef(header(ctx, 'idempotency-key'), 'Idempotency-Key');
     limit(p, [wf]);
-    const { run } = await d.intake.startNative(wf, variables, { ref, meta });
+    const { run } = await d.intake.startNative(wf, variables, { ref, meta, trace: traceOf(ctx.req.headers) });
     sendJson(ctx.res, 200, success('Successfully submitted workflow trigger request.', {
       executionConfig: { triggerId: run.id, ...config },
       statusInfo: { status: 'SUBMITTED' },

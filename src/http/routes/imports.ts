@@ -11,6 +11,7 @@
  * `errors: [{ row, column?, message }]` when bad rows refuse the file (nothing is created); 413 past
  * FLOWGATE_CSV_MAX_BYTES or FLOWGATE_CSV_MAX_ROWS (nothing is created).
  */
+import { traceOf } from '../../core/trace.js';
 import { FlowgateError, validationFailed, type FieldProblem } from '../../core/errors.js';
 import { CsvImport, type ImportOutcome } from '../../triggers/csv-import.js';
 import { parseMediaType } from '../body.js';
@@ -109,7 +110,7 @@ export function importRoutes(d: RouteDeps, limits: CsvLimits): RouteDef[] {
     if (!CSV_TYPES.has(media.type)) throw new FlowgateError('unsupported_media_type', `send the file as text/csv, not ${media.type}`);
 
     const job = new CsvImport(d.intake, d.engine, d.store, wf, {
-      header: q.header, refColumn: q.refColumn, partial: q.partial, dryRun: q.dryRun, preview: q.preview,
+      header: q.header, refColumn: q.refColumn, partial: q.partial, dryRun: q.dryRun, preview: q.preview, trace: traceOf(ctx.req.headers),
     });
     let delimiter: CsvDelimiter = q.delimiter ?? ',';
     const items = readCsv(ctx.req, ctx.res, {

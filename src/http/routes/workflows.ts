@@ -5,6 +5,7 @@ import { FlowgateError, notFound, validationFailed, type FieldProblem } from '..
 import { isTerminal } from '../../core/types.js';
 import { UUID_RE, uuidv4 } from '../../core/ids.js';
 import type { HeadCondition, WorkflowIdentifiers } from '../../store/types.js';
+import { traceOf } from '../../core/trace.js';
 import { workflowEtag } from '../../core/workflow-etag.js';
 import { checkRef, Intake } from '../../triggers/intake.js';
 import { checkResultUrl } from '../../triggers/result-url.js';
@@ -181,7 +182,7 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     const signed = requireSignature(d, ctx, wf, bytes);
     if (signed) await signed;
     const params = paramsOf(ctx, bytes);
-    const { run, created } = await d.intake.startNative(wf, params, { ref, resultUrl });
+    const { run, created } = await d.intake.startNative(wf, params, { ref, resultUrl, trace: traceOf(ctx.req.headers) });
     if (wait === null) return sendAccepted(ctx, run, d.retryAfterSeconds);
     // RFC 7240: say that `Prefer: wait` was honoured, with the wait given (it may be capped).
     if (waitQuery === null) ctx.res.setHeader('Preference-Applied', `wait=${d.intake.cappedWait(wait)}`);
@@ -197,7 +198,7 @@ export function workflowRoutes(d: RouteDeps): RouteDef[] {
     if (!Array.isArray(body.items)) {
       throw new FlowgateError('validation_failed', 'the body must be { "items": [ { "ref"?, "data" }, … ] }', { errors: [{ path: 'items', message: 'must be an array' }] });
     }
-    const results = await d.intake.startBatch(wf, body.items as { ref?: unknown; data?: unknown }[]);
+    const results = await d.intake.startBatch(wf, body.items as { ref?: unknown; data?: unknown }[], traceOf(ctx.req.headers));
     sendJson(ctx.res, 200, {
       items: results.map((r) => ('error' in r ? { ref: r.ref, error: problemBody(r.error) } : r)),
     });
