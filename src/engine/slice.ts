@@ -9,7 +9,7 @@
 import { NOT_SYNC, type CompiledStep, type CompiledWorkflow, type Scope } from '../core/compiled.js';
 import { exceedsDepth, tooDeepMessage } from '../core/depth.js';
 import { copyRun } from '../core/run.js';
-import type { Json, JsonObject, Run, RunError, StepRecord } from '../core/types.js';
+import type { Json, JsonObject, Reply, Run, RunError, StepRecord } from '../core/types.js';
 import { STEP_KINDS } from '../steps/index.js';
 import type { ChildPort, HttpPort, Outcome, Resumption, SandboxPort, StepContext, StepKind, StepLimits } from '../steps/types.js';
 import type { ExecutorDeps, Job } from './executor-types.js';
@@ -130,7 +130,7 @@ export class Slice {
       const ctx = new SliceStepContext(d, parent, loaded, step, record.seq, chosen.attempt, resumption || chosen.attempt > 1 ? record : null, buildScope({
         run: parent, workflowName: loaded.compiled.workflow.name, callbackUrl: d.callbackUrl,
         steps: this.views ?? {}, secrets: this.secrets, stepCount: loaded.compiled.steps.size, now: attemptStarted,
-      }));
+      }), this.secretValues);
       // Synchronously when the step can (no promise for most steps), else awaited.
       const sync = resumption ? NOT_SYNC : executeSync(kind, ctx);
       const outcome = sync !== NOT_SYNC ? sync : await executeAsync(kind, ctx, resumption);
@@ -260,6 +260,10 @@ export class Slice {
     run.lease_until = holding ? now + d.leaseMs : null;
     const secretValues = this.secretValues;
     if (secretValues.length === 0) return { run, steps: this.pending };
+    // Whatever came from $secrets is stored (and so shown) redacted: the run's data, reply and error
+    // and its step records. A later step needing the value reads $secrets again.
+    run.data = redact(run.data, secretValues);
+    if (run.reply) run.reply = redact(run.reply as unknown as JsonObject, secretValues) as unknown as Reply;
     if (run.error) run.error = redact(run.error as unknown as JsonObject, secretValues) as unknown as RunError;
     return { run, steps: this.pending.map((r) => redactRecord(r, secretValues)) };
   }
@@ -326,6 +330,7 @@ class SliceStepContext implements StepContext {
   constructor(
     private readonly d: ExecutorDeps, readonly run: Run, loaded: LoadedWorkflow, readonly step: CompiledStep,
     readonly seq: number, readonly attempt: number, readonly record: StepRecord | null, readonly scope: Scope,
+    private readonly secretValues: string[],
   ) {
     this.workflow = loaded.compiled;
     this.now = d.clock;
@@ -335,7 +340,11 @@ class SliceStepContext implements StepContext {
   }
 
   get children(): ChildPort {
-    return { start: (specs) => this.d.startChildren(this.run, this.step.def.id, this.seq, specs) };
+    // A secret's value given to a child run is redacted there as it is here (docs/workflow-format.md "Secrets").
+    const secrets = this.secretValues;
+    return {
+      start: (specs) => this.d.startChildren(this.run, this.step.def.id, this.seq, secrets.length === 0 ? specs : specs.map((c) => ({ ...c, data: redact(c.data, secrets) }))),
+    };
   }
 
   get selfCallback(): StepContext['selfCallback'] {
