@@ -58,7 +58,7 @@ export function schemas(): Obj {
         public: { type: 'boolean', default: true },
         verify: object({
           scheme: str('Inbound signature every trigger must carry', { enum: ['standard-webhooks', 'github', 'stripe', 'hmac', 'trifacta', 'corezoid'] }),
-          secret: str('The tenant secret that keys it: `{{ $secrets.<name> }}`', { pattern: '^\\{\\{\\s*\\$secrets\\.[A-Za-z_][A-Za-z0-9_]{0,63}\\s*\\}\\}$' }),
+          secret: str('The tenant secret that keys it: `{{ $secrets.<name> }}` (a definition stored before this rule, with the secret written in it, shows `[redacted]`)', { pattern: '^(\\{\\{\\s*\\$secrets\\.[A-Za-z_][A-Za-z0-9_]{0,63}\\s*\\}\\}|\\[redacted\\])$' }),
           tolerance: str('Replay window of a signed timestamp (default `5m`)'),
           header: str('hmac: the header carrying the signature'),
           algorithm: str('hmac: the digest', { enum: ['sha256', 'sha512', 'sha1'], default: 'sha256' }),

@@ -43,8 +43,8 @@ interface OperationSpec {
   public?: boolean;
 }
 
-/** Failures every authenticated operation can answer. */
-const AUTH_FAILURES: Obj = { '401': response('Unauthorized'), '403': response('Forbidden'), '429': response('RateLimited') };
+/** Failures every authenticated operation can answer (404: the admin token's Flowgate-Tenant names no tenant). */
+const AUTH_FAILURES: Obj = { '401': response('Unauthorized'), '403': response('Forbidden'), '404': response('NotFound'), '429': response('RateLimited') };
 
 function operation(spec: OperationSpec): Obj {
   const op: Obj = { operationId: spec.id, tags: [spec.tag], summary: spec.summary };
@@ -52,7 +52,7 @@ function operation(spec: OperationSpec): Obj {
   const params = spec.public ? (spec.params ?? []) : [param('Tenant'), ...(spec.params ?? [])];
   if (params.length) op.parameters = params;
   if (spec.body) op.requestBody = spec.body;
-  op.responses = spec.public ? { ...spec.responses } : { ...spec.responses, ...AUTH_FAILURES };
+  op.responses = spec.public ? { ...spec.responses } : { ...AUTH_FAILURES, ...spec.responses };
   if (spec.public) op.security = [];
   return op;
 }
@@ -106,7 +106,7 @@ function paths(): Obj {
         id: 'archiveWorkflow', tag: 'Workflows', summary: 'Archive a workflow',
         description: 'New runs are refused; running runs finish.',
         params: [workflowId],
-        responses: { '200': ok('The archived workflow', ref('Workflow')), '404': response('NotFound') },
+        responses: { '204': { description: 'Archived (no body)' }, '404': response('NotFound') },
       }),
     },
     '/v1/workflows/{id}/runs': {
@@ -248,7 +248,7 @@ function paths(): Obj {
           query('until', 'Created before', str(undefined, { format: 'date-time' })),
           param('Limit'), param('Cursor'),
         ],
-        responses: { '200': ok('A page of runs', listOf('Run')), '400': response('BadRequest') },
+        responses: { '200': ok('A page of runs', listOf('Run')), '400': response('BadRequest'), '422': response('ValidationFailed') },
       }),
     },
     '/v1/runs/{id}': {
@@ -367,7 +367,7 @@ function paths(): Obj {
         id: 'createApiLogin', tag: 'API logins', summary: 'Create a Corezoid-style API login (numeric login + secret, shown once)',
         description: 'A client moving over brings the login number and secret it already signs with (`login`, `secret`); otherwise both are made here. Login numbers are global: a taken one is 409.',
         body: { required: false, content: json(object({ name: str(), login: int('The login number to keep', { minimum: 1 }), secret: str('The secret to keep (16-256 printable ASCII characters)') })) },
-        responses: { '201': ok('The login, with its secret', ref('ApiLoginCreated')), '400': response('BadRequest'), '409': response('Conflict') },
+        responses: { '201': ok('The login, with its secret', ref('ApiLoginCreated')), '400': response('BadRequest'), '409': response('Conflict'), '422': response('ValidationFailed') },
       }),
       get: operation({ id: 'listApiLogins', tag: 'API logins', summary: 'List API logins', responses: { '200': ok('Logins', listOf('ApiLogin')) } }),
     },
@@ -400,7 +400,7 @@ function paths(): Obj {
     '/metrics': {
       get: operation({
         id: 'metrics', tag: 'System', summary: 'Prometheus metrics', public: true,
-        responses: { '200': { description: 'Metrics in the Prometheus text format', content: { 'text/plain; version=0.0.4': { schema: str() } } } },
+        responses: { '200': { description: 'Metrics in the Prometheus text format', content: { 'text/plain': { schema: str('Exposition format 0.0.4 (`Content-Type: text/plain; version=0.0.4`)') } } } },
       }),
     },
   };

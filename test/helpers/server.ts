@@ -2,7 +2,7 @@
  * A real Flowgate server for integration tests: started in-process on an ephemeral port over a fresh
  * temporary data directory, with small helpers to speak HTTP to it as the admin or as any token.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/app/config.js';
 import assert from 'node:assert/strict';
 import { createTestDatabase, testBackend } from './postgres.js';
 
+import { ApiDocument } from './api-document.js';
 export const ADMIN = 'test-admin';
 
 export interface Answer<T = any> {
@@ -53,6 +54,16 @@ export interface TestServer {
 
 export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
+let document: ApiDocument | undefined;
+const apiDocument = (): ApiDocument => (document ??= new ApiDocument());
+
+/** An answer that disagrees with the OpenAPI document fails the call (FLOWGATE_API_DRIFT_LOG=<file> lists them instead). */
+function reportDrift(problems: string[]): void {
+  const log = process.env.FLOWGATE_API_DRIFT_LOG;
+  if (log) appendFileSync(log, `${problems.join('\n')}\n`);
+  else throw new Error(`the answer disagrees with the OpenAPI document (src/http/openapi.ts):\n  ${problems.join('\n  ')}`);
+}
+
 /**
  * `env` overrides the environment; outgoing http steps may reach 127.0.0.1 (targets) unless
  * FLOWGATE_HTTP_ALLOW is given. With FLOWGATE_TEST_BACKEND=postgres in the test runner's
@@ -89,6 +100,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     const text = await res.text();
     let parsed: unknown = text;
     if (/json/i.test(res.headers.get('content-type') ?? '') && text !== '') parsed = JSON.parse(text);
+    // Every answer the integration suite gets must agree with the OpenAPI document (helpers/api-document.ts).
+    const drift = apiDocument().check(method, path, res.status, res.headers.get('content-type'), text);
+    if (drift.length) reportDrift(drift);
     return { status: res.status, headers: res.headers, body: parsed as T, text };
   };
 
