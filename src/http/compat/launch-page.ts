@@ -7,6 +7,7 @@
  * the run is active the page refreshes itself (meta refresh). Every value that comes from users
  * (names, ids, messages, conditions) is HTML-escaped.
  */
+import { createHash } from 'node:crypto';
 import { isTerminal, type Run, type StepDef, type StepRecord, type Workflow } from '../../core/types.js';
 import { childCounts as countsOf, lumaRunStatus, lumaStepStatus } from './luma-history.js';
 
@@ -15,6 +16,7 @@ export const escapeHtml = (v: unknown): string => String(v ?? '').replace(/[&<>"
 
 /** Seconds between refreshes of an active run's page. */
 export const REFRESH_SECONDS = 3;
+const REFRESH_META = `<meta http-equiv="refresh" content="${REFRESH_SECONDS}">`;
 
 const iso = (t: number | null): string => (t === null ? '—' : new Date(t).toISOString().replace('.000Z', 'Z'));
 const duration = (ms: number): string => (ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
@@ -38,6 +40,9 @@ ol.steps li{margin:4px 0}table{border-collapse:collapse;min-width:60%}
 th,td{border-bottom:1px solid #d0d7de;padding:4px 10px;text-align:left;vertical-align:top}
 .err{color:#c62828}svg text{font:13px system-ui,sans-serif}
 `;
+
+/** The style element's CSP source: the console's page allows exactly this inline style, nothing else. */
+export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
 
 /** The steps a step can go to, with why (for the graph's labels). */
 function targets(step: StepDef, following: string | undefined): { to: string; why: string }[] {
@@ -130,7 +135,15 @@ export interface RunPageInput {
   expiresAt: number;
 }
 
-export function renderRunPage({ run, workflow, records, now, expiresAt }: RunPageInput): string {
+/** The run page in pieces: its title, what goes into <head> (the refresh), and the body's content. */
+export interface RunPageParts {
+  title: string;
+  /** True while the run can still change: the page refreshes itself. */
+  active: boolean;
+  body: string;
+}
+
+export function runPageParts({ run, workflow, records, now, expiresAt }: RunPageInput): RunPageParts {
   const active = !isTerminal(run.status);
   const latest = new Map<string, StepRecord>();
   const times = new Map<string, number>();
@@ -150,7 +163,6 @@ export function renderRunPage({ run, workflow, records, now, expiresAt }: RunPag
   // Progress means something while the run is active and has moved it (a foreach, a step's `progress`).
   const showProgress = active && run.progress > 0;
   const progress = Math.floor(run.progress);
-  const title = `${workflow?.name ?? run.workflow} · run ${run.id}`;
 
   const countsText = (rec: StepRecord | undefined): string => {
     const c = childCounts(rec);
@@ -171,14 +183,7 @@ export function renderRunPage({ run, workflow, records, now, expiresAt }: RunPag
   }).join('\n');
 
   const runError = run.error && run.status === 'failed' ? `<p class="err">${escapeHtml(run.error.message)}</p>` : '';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-${active ? `<meta http-equiv="refresh" content="${REFRESH_SECONDS}">\n` : ''}<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style></head>
-<body>
-<h1>${escapeHtml(workflow?.name ?? run.workflow)}</h1>
+  const body = `<h1>${escapeHtml(workflow?.name ?? run.workflow)}</h1>
 <p class="muted">Run <code>${escapeHtml(run.id)}</code> · workflow <code>${escapeHtml(run.workflow)}</code> v${run.version}</p>
 <p id="run-status">Status ${statusBadge(lumaRunStatus(run))}${showProgress ? ` · <progress max="100" value="${progress}">${progress}%</progress> <span id="progress">${progress}%</span>` : ''}</p>
 <p class="muted">Started ${escapeHtml(iso(run.started_at ?? run.created_at))} · finished ${escapeHtml(iso(run.finished_at))}${active ? ` · this page refreshes every ${REFRESH_SECONDS} s` : ''}</p>
@@ -192,7 +197,21 @@ ${stepList}
 ${records.length ? `<table><thead><tr><th>#</th><th>Step</th><th>Type</th><th>Status</th><th>Started</th><th>Time</th><th>Attempts</th><th>Error</th></tr></thead><tbody>
 ${rows}
 </tbody></table>` : '<p class="muted">No step has run yet.</p>'}
-<p class="muted">Read-only view · this link works until ${escapeHtml(iso(expiresAt))}</p>
+<p class="muted">Read-only view · this link works until ${escapeHtml(iso(expiresAt))}</p>`;
+  return { title: `${workflow?.name ?? run.workflow} · run ${run.id}`, active, body };
+}
+
+/** The whole server-rendered page (answered when the console is not built). */
+export function renderRunPage(input: RunPageInput): string {
+  const { title, active, body } = runPageParts(input);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+${active ? `${REFRESH_META}\n` : ''}<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style></head>
+<body>
+${body}
 </body></html>
 `;
 }
@@ -204,4 +223,29 @@ export function renderRefusal(title: string, message: string): string {
 <style>${STYLE}</style></head>
 <body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>
 `;
+}
+
+/** Puts `text` in place of the first match of `re` at or after `from`, else before `marker` (else at the end). */
+function put(html: string, from: number, re: RegExp, marker: string, text: string): string {
+  const rest = html.slice(from);
+  if (re.test(rest)) return html.slice(0, from) + rest.replace(re, () => text);
+  const at = html.indexOf(marker, from);
+  return at === -1 ? html + text : html.slice(0, at) + text + html.slice(at);
+}
+
+/**
+ * The console's index.html as the launch page: the console's run page takes over with JavaScript;
+ * without it the server-rendered page is shown (a <noscript> in the body), with its style and, while
+ * the run is active, its refresh (a <noscript> in the head: readers that run the console do not
+ * refresh). The title names the run; the console's own <noscript> note is replaced.
+ */
+export function consoleRunPage(index: string, parts: RunPageParts): string {
+  const head = `<meta name="robots" content="noindex">\n<meta name="referrer" content="no-referrer">\n`
+    + `<noscript>${parts.active ? REFRESH_META : ''}<style>${STYLE}</style></noscript>\n`;
+  const fallback = `<noscript>\n${parts.body}\n</noscript>`;
+  const bodyAt = Math.max(0, index.search(/<body[\s>]/));
+  let html = put(index, bodyAt, /<noscript>[\s\S]*?<\/noscript>/, '</body>', fallback);
+  html = put(html, 0, /<title>[\s\S]*?<\/title>/, '</head>', `<title>${escapeHtml(parts.title)}</title>`);
+  const headEnd = html.indexOf('</head>');
+  return headEnd === -1 ? head + html : html.slice(0, headEnd) + head + html.slice(headEnd);
 }
