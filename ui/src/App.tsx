@@ -1,14 +1,31 @@
-/** The app: signed out, the sign-in page; signed in, the shell around the route table's pages. */
+/**
+ * The app: a public page (the launch view) on its own, whoever is signed in; else signed out, the
+ * sign-in page; signed in, the shell around the route table's pages.
+ */
 import { Suspense } from 'react';
-import { Route, Switch } from 'wouter';
+import { matchRoute, Route, Switch, useLocation, useRouter } from 'wouter';
 import { Empty, Loading } from './components/ui/index.js';
-import { routes } from './routes.js';
+import { publicRoutes, routes } from './routes.js';
 import { SignIn } from './pages/sign-in/SignIn.js';
 import { Shell } from './Shell.js';
 import { useSession } from './session.js';
 
+function PublicPage() {
+  return (
+    <Suspense fallback={<main className="launch"><Loading /></main>}>
+      <Switch>
+        {publicRoutes.map((r) => <Route key={r.path} path={r.path} component={r.component} />)}
+      </Switch>
+    </Suspense>
+  );
+}
+
 export function App() {
   const { session } = useSession();
+  const router = useRouter();
+  const [location] = useLocation();
+  const isPublic = publicRoutes.some((r) => matchRoute(router.parser, r.path, location)[0]);
+  if (isPublic) return <PublicPage />;
   if (!session) return <SignIn />;
   return (
     <Shell>
