@@ -1,11 +1,13 @@
 /**
- * The read-only run page behind a launch-in-context URL (docs/spec.md §8.18): server-rendered HTML that
- * needs no JavaScript. It shows the run's status (in the Luma API's vocabulary) and, while it means
- * something, its progress; the workflow's steps as a graph (inline SVG, branch edges labelled with
- * their condition, the path the run took drawn bold) and as an ordered list, each with the status of
- * its latest execution and a `foreach`'s child counts; and the step records in execution order. While
- * the run is active the page refreshes itself (meta refresh). Every value that comes from users
- * (names, ids, messages, conditions) is HTML-escaped.
+ * The server-rendered run page behind a launch-in-context URL (docs/spec.md §8.18), for readers
+ * without JavaScript: inside the console's page as its <noscript> (consoleRunPage), or the whole page
+ * when the console is not built. It shows the run's status (in the Luma API's vocabulary) and, while it
+ * means something, its progress; the workflow's steps as a graph (inline SVG, branch edges labelled
+ * with their condition, the path the run took drawn bold) and as an ordered list, each with the status
+ * of its latest execution and a `foreach`'s child counts; and the step records in execution order.
+ * While the run is active the page refreshes itself (meta refresh). Every value that comes from users
+ * (names, ids, messages, conditions) is HTML-escaped. Its one style element is allowed by hash
+ * (STYLE_HASH): the pages carry no inline style or script beyond it.
  */
 import { createHash } from 'node:crypto';
 import { isTerminal, type Run, type StepDef, type StepRecord, type Workflow } from '../../core/types.js';
@@ -92,6 +94,8 @@ function graphSvg(steps: StepDef[], statusOf: (id: string) => string, taken: Set
   parts.push('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#57606a"/></marker></defs>');
   steps.forEach((step, i) => {
     const y = yOf(i);
+    // Each label of a step on a line of its own: a condition's cases all leave from its right side.
+    const labels = { down: 0, up: 0 };
     for (const t of targets(step, steps[i + 1]?.id)) {
       const j = index.get(t.to);
       if (j === undefined) continue;
@@ -107,14 +111,18 @@ function graphSvg(steps: StepDef[], statusOf: (id: string) => string, taken: Set
         const bend = X + BOX_W + 30 + Math.min(120, Math.abs(j - i) * 14);
         const down = j > i ? 1 : -1;
         parts.push(`<path ${mark} d="M${X + BOX_W},${y1} C${bend},${y1} ${bend},${y2} ${X + BOX_W + 2},${y2}" fill="none" ${stroke} stroke-dasharray="${t.why === 'on error' ? '4 3' : '0'}" marker-end="url(#arrow)"><title>${escapeHtml(`${step.id} → ${t.to}${t.why ? ` (${t.why})` : ''}`)}</title></path>`);
-        if (t.why) parts.push(`<text x="${X + BOX_W + 8}" y="${y1 + down * 14 + 4}" font-size="11" fill="${took ? '#0b3d91' : '#57606a'}">${escapeHtml(clip(t.why, 40))}</text>`);
+        if (t.why) {
+          const k = down > 0 ? labels.down++ : labels.up++;
+          const ty = down > 0 ? y1 + 18 + k * 13 : y1 - 10 - k * 13;
+          parts.push(`<text x="${X + BOX_W + 8}" y="${ty}" font-size="11" fill="${took ? '#0b3d91' : '#57606a'}">${escapeHtml(clip(t.why, 40))}</text>`);
+        }
       }
     }
   });
   steps.forEach((step, i) => {
     const y = yOf(i);
     const status = statusOf(step.id);
-    const color = COLORS[status] ?? COLORS['not reached'];
+    const color = COLORS[status] ?? COLORS[NOT_REACHED];
     const label = step.name ?? step.id;
     const shown = label.length > 30 ? `${label.slice(0, 29)}…` : label;
     parts.push(`<g data-step="${escapeHtml(step.id)}"><title>${escapeHtml(`${label} (${step.type}): ${status}`)}</title>`
