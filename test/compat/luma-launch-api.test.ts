@@ -50,9 +50,9 @@ before(async () => {
 });
 after(async () => {
   for (const st of streams) st.close();
-  await s.close();
-  await shortLived.close();
-  await target.close();
+  await s?.close();
+  await shortLived?.close();
+  await target?.close();
 });
 
 /** A waiting run of `review` (started with `token`, else the admin token) and the launch key Luma's generate answers for it. */
