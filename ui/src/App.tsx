@@ -2,7 +2,7 @@
  * The app: a public page (the launch view) on its own, whoever is signed in; else signed out, the
  * sign-in page; signed in, the shell around the route table's pages.
  */
-import { Suspense } from 'react';
+import { Suspense, type ReactNode } from 'react';
 import { matchRoute, Route, Switch, useLocation, useRouter } from 'wouter';
 import { Empty, Loading } from './components/ui/index.js';
 import { publicRoutes, routes } from './routes.js';
@@ -20,12 +20,23 @@ function PublicPage() {
   );
 }
 
-export function App() {
-  const { session } = useSession();
+/**
+ * A public page when the address is one, else `children`. It re-renders on every navigation; the
+ * console it wraps does not (its element is the same), as before public pages existed.
+ */
+function PublicOr({ children }: { children: ReactNode }) {
   const router = useRouter();
   const [location] = useLocation();
-  const isPublic = publicRoutes.some((r) => matchRoute(router.parser, r.path, location)[0]);
-  if (isPublic) return <PublicPage />;
+  if (publicRoutes.some((r) => matchRoute(router.parser, r.path, location)[0])) return <PublicPage />;
+  return children;
+}
+
+export function App() {
+  return <PublicOr><SignedIn /></PublicOr>;
+}
+
+function SignedIn() {
+  const { session } = useSession();
   if (!session) return <SignIn />;
   return (
     <Shell>
