@@ -123,6 +123,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     sse: { heartbeatMs: config.sse.heartbeatMs, maxBufferBytes: config.sse.maxBufferBytes, shutdown: shutdown.signal },
     runStreamsPerTenant: config.sse.runStreamsPerTenant,
   };
+  // The web console, built by scripts/build-ui.mjs (npm install, npm start and npm test run it).
+  const site = consoleSite(fileURLToPath(new URL('../../ui/dist', import.meta.url)));
   const server = createHttpServer({
     routes: [
       ...systemRoutes(deps), ...clusterRoutes(deps), ...workflowRoutes(deps), ...runStreamRoutes(deps), ...runRoutes(deps), ...stepTestRoutes(deps), ...adminRoutes(deps),
@@ -130,14 +132,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
       ...webhookSecretRoutes(deps),
       ...corezoidRoutes(deps, config.corezoid),
       ...csiRoutes(deps),
-      ...lumaRoutes(deps, { launchSecret: launchSecret(config.masterKey), launchTtlSeconds: config.launchTtlSeconds }),
+      ...lumaRoutes(deps, {
+        launchSecret: launchSecret(config.masterKey), launchTtlSeconds: config.launchTtlSeconds,
+        launchFrameAncestors: config.launchFrameAncestors, console: site,
+      }),
       ...importRoutes(deps, config.csv),
     ],
     auth, metrics, log, publicUrl: config.publicUrl, isAccepting: () => accepting,
     rateLimiter, connections: config.connections, cors: corsPolicy(config.corsOrigins),
     accessLog: config.accessLog === 'off' ? undefined : ((level) => (line) => log[level](line, 'request'))(config.accessLog),
-    // The web console, built by scripts/build-ui.mjs (npm install, npm start and npm test run it).
-    console: consoleSite(fileURLToPath(new URL('../../ui/dist', import.meta.url))),
+    console: site,
   });
 
   if (config.examplesDir) await applyExamples(store, config.examplesDir, 'default', SUPPORTED_STEP_TYPES, log);

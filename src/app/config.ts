@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_MAX_DEPTH, MAX_DEPTH_SETTING } from '../core/depth.js';
 import { randomToken } from '../core/ids.js';
 import { SecretBox } from '../core/secretbox.js';
+import { parseFrameAncestors } from '../http/compat/launch-routes.js';
 import { parseAllowList } from './ssrf.js';
 import { parseCorsOrigins } from '../http/cors.js';
 
@@ -61,6 +62,8 @@ export interface Config {
   launchTtlSeconds: number;
   /** FLOWGATE_CORS_ORIGINS: origins whose pages may call the API (src/http/cors.ts); empty (the default) is off. */
   corsOrigins: string[];
+  /** FLOWGATE_LAUNCH_FRAME_ANCESTORS: who may frame launch pages (CSP frame-ancestors sources); null: anyone. */
+  launchFrameAncestors: string | null;
   /** Requests/s per API key and trigger requests/s per workflow; 0 (the default) is off (docs/spec.md §8.14). */
   rateLimit: { perKey: number; perWorkflow: number };
   /** Event streams (docs/api.md "Live changes"): heartbeat interval, bytes waiting for a slow reader before it is dropped, run streams per tenant. */
@@ -281,6 +284,7 @@ function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
     httpAllow: parseAllowList(env.FLOWGATE_HTTP_ALLOW).source,
     launchTtlSeconds: intEnv(env, 'FLOWGATE_LAUNCH_TTL_SECONDS', 15 * 60),
     corsOrigins: parseCorsOrigins(env.FLOWGATE_CORS_ORIGINS),
+    launchFrameAncestors: parseFrameAncestors(env.FLOWGATE_LAUNCH_FRAME_ANCESTORS),
     rateLimit: {
       perKey: limitEnv(env, 'FLOWGATE_RATE_LIMIT_PER_KEY', 0),
       perWorkflow: limitEnv(env, 'FLOWGATE_RATE_LIMIT_PER_WORKFLOW', 0),

@@ -1,6 +1,8 @@
 /**
  * Who is calling: the admin token (acts on the tenant named by `Flowgate-Tenant`, else `default`),
  * or a tenant key with a role. Tokens are compared by their SHA-256 digest; keys are stored hashed.
+ * A launch-in-context key (`Authorization: Launch <key>`) is no caller here: it reads one run through
+ * the launch routes only (src/http/compat/launch-routes.ts), and every other route refuses it (403).
  */
 import { FlowgateError } from '../core/errors.js';
 import { randomToken, safeEqual, sha256Hex, uuidv7 } from '../core/ids.js';
@@ -20,9 +22,22 @@ export const TENANT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 const ADMIN_DEFAULT: Principal = Object.freeze({ kind: 'admin', role: 'admin', tenant: 'default' });
 
+/** The key of an `Authorization: Launch <key>` header (a launch-in-context key), else null. */
+export function launchKeyOf(authorization: string | undefined): string | null {
+  const m = authorization ? /^Launch\s+(\S+)\s*$/i.exec(authorization) : null;
+  return m ? m[1] : null;
+}
+
+/** The refusal of a launch-in-context key anywhere but the launch routes. */
+export const launchKeyRefused = (): FlowgateError =>
+  new FlowgateError('forbidden', 'a launch-in-context key reads only its own run, through GET /launch/api/run and /launch/api/run/events; it is not an API token');
+
 function bearer(authorization: string | undefined): string {
   const m = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-  if (!m) throw unauthorized('an Authorization: Bearer <token> header is required');
+  if (!m) {
+    if (launchKeyOf(authorization) !== null) throw launchKeyRefused();
+    throw unauthorized('an Authorization: Bearer <token> header is required');
+  }
   return m[1];
 }
 

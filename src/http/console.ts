@@ -9,10 +9,26 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { FlowgateError } from '../core/errors.js';
 
-export const CONSOLE_CSP = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
-  "font-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'",
-].join('; ');
+export interface CspOptions {
+  /** Who may frame the page: a CSP source list, or null for anyone (the directive left out). Default 'none'. */
+  frameAncestors?: string | null;
+  /** CSP hash sources of inline style elements the page carries ('sha256-…'). */
+  styleHashes?: string[];
+  /** Where forms may go. Default 'self'. */
+  formAction?: string;
+}
+
+/** The console's Content-Security-Policy; the launch-in-context page varies framing, inline style and forms. */
+export function consoleCsp(opts: CspOptions = {}): string {
+  const frameAncestors = opts.frameAncestors === undefined ? "'none'" : opts.frameAncestors;
+  return [
+    "default-src 'self'", "script-src 'self'", ["style-src 'self'", ...(opts.styleHashes ?? [])].join(' '), "img-src 'self' data:", "connect-src 'self'",
+    "font-src 'self'", "object-src 'none'", ...(frameAncestors === null ? [] : [`frame-ancestors ${frameAncestors}`]), "base-uri 'none'",
+    `form-action ${opts.formAction ?? "'self'"}`,
+  ].join('; ');
+}
+
+export const CONSOLE_CSP = consoleCsp();
 
 /** Paths that belong to the API and the compatibility surfaces: never answered with the console. */
 const NOT_CONSOLE = /^\/(v1|healthz|readyz|metrics|api|sync|task|gateway|launch)(\/|$)/;
@@ -34,6 +50,8 @@ export interface ConsoleSite {
   serve(req: IncomingMessage, res: ServerResponse, path: string): boolean;
   /** Whether a GET of the path is the console's (a page or an asset path). */
   serves(path: string): boolean;
+  /** The built index.html (its hashed script and style tags), or null when the console is not built. */
+  index(): Buffer | null;
 }
 
 function securityHeaders(res: ServerResponse): void {
@@ -108,6 +126,7 @@ export function consoleSite(dir: string): ConsoleSite {
 
   return {
     serves,
+    index: readIndex,
     serve(req, res, path) {
       if ((req.method !== 'GET' && req.method !== 'HEAD') || !serves(path)) return false;
       if (path.startsWith('/assets/')) sendAsset(req, res, path.slice('/assets/'.length));

@@ -1,7 +1,9 @@
 // Luma launch-in-context (docs/spec.md §5.2, §8.18): the generate request from the spec, a URL
-// `{public_url}/launch/{key}` that opens a server-rendered, read-only page of exactly that run
-// without login (no JavaScript, every user value escaped, refreshing itself while the run is
-// active), and keys that are refused once expired or altered.
+// `{public_url}/launch/{key}` that opens a read-only page of exactly that run without login: the
+// console's run page (test/ui/launch.test.ts drives it in a browser), and for readers without
+// JavaScript the server-rendered page in its <noscript> (every user value escaped, refreshing itself
+// while the run is active); and keys that are refused once expired or altered. What the key reads
+// through the API is test/compat/luma-launch-api.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sleep, startTestServer, type TestServer } from '../helpers/server.js';
@@ -91,9 +93,15 @@ test('generate → {public_url}/launch/{key}; the page shows the run and its ste
   assert.equal(p.status, 200);
   assert.match(p.headers.get('content-type') ?? '', /^text\/html/);
   assert.equal(p.headers.get('cache-control'), 'no-store');
-  assert.match(p.headers.get('content-security-policy') ?? '', /default-src 'none'/);
-  assert.doesNotMatch(p.html, /<script/i, 'no JavaScript on the page (and the user\'s <script> is escaped)');
-  assert.match(p.html, /<meta http-equiv="refresh" content="\d+">/, 'an active run refreshes itself');
+  assert.equal(p.headers.get('referrer-policy'), 'no-referrer');
+  // The console's page: its own script, nothing inline, framing allowed (Luma opens it in an IFrame).
+  const csp = p.headers.get('content-security-policy') ?? '';
+  assert.match(csp, /script-src 'self'(;|$)/);
+  assert.doesNotMatch(csp, /frame-ancestors|unsafe-inline/);
+  assert.equal(p.headers.get('x-frame-options'), null);
+  assert.match(p.html, /<script type="module"[^>]* src="\/assets\/index-[^"]+\.js"><\/script>/, 'the console');
+  assert.doesNotMatch(p.html, /<script(?![^>]*\bsrc=)[^>]*>/i, 'no inline script (and the user\'s <script> is escaped)');
+  assert.match(p.html, /<noscript><meta http-equiv="refresh" content="\d+">/, 'an active run refreshes itself for readers without script');
   assert.ok(p.html.includes(runId));
   assert.ok(p.html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quotes&#39;'), 'user values are escaped');
   assert.match(p.html, /<svg[\s\S]*<\/svg>/, 'the step graph');
@@ -140,6 +148,8 @@ test('the key opens only that run\'s page: not the API, not another run', async 
   for (const path of [`/v1/runs/${a.body.id}`, `${G}/workflowhistory/${a.body.id}`]) {
     const res = await fetch(s.url + path, { headers: { authorization: `Bearer ${launchKey}` } });
     assert.equal(res.status, 401, `${path} with the launch key as a token`);
+    const launch = await fetch(s.url + path, { headers: { authorization: `Launch ${launchKey}` } });
+    assert.equal(launch.status, 403, `${path} with the launch key in its own scheme`);
   }
   const viaHeader = await fetch(s.url + `${G}/workflowhistory/${a.body.id}`, { headers: { 'itas-api-access-key': launchKey } });
   assert.equal(viaHeader.status, 401);

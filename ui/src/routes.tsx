@@ -16,6 +16,7 @@ import { SettingsPage } from './pages/settings/SettingsPage.js';
 const WorkflowPage = lazy(() => import('./pages/workflows/WorkflowPage.js').then((m) => ({ default: m.WorkflowPage })));
 const RunPage = lazy(() => import('./pages/runs/RunPage.js').then((m) => ({ default: m.RunPage })));
 const NewWorkflowPage = lazy(() => import('./pages/workflows/NewWorkflowPage.js').then((m) => ({ default: m.NewWorkflowPage })));
+const LaunchPage = lazy(() => import('./pages/launch/LaunchPage.js').then((m) => ({ default: m.LaunchPage })));
 
 export interface RouteEntry {
   path: string;
@@ -35,4 +36,12 @@ export const routes: RouteEntry[] = [
   { path: '/workflows/:id/import', component: ImportPage },
   { path: '/workflows/:id/test', component: StepTestPage },
   { path: '/settings', component: SettingsPage, nav: 'Settings' },
+];
+
+/**
+ * Pages that need no sign-in and have no shell (no top bar, no links into the console): the Luma
+ * launch-in-context view, opened by the key in its address.
+ */
+export const publicRoutes: RouteEntry[] = [
+  { path: '/launch/:key', component: LaunchPage },
 ];

@@ -1,12 +1,15 @@
 /**
- * The read-only run page behind a launch-in-context URL (docs/spec.md §8.18): server-rendered HTML that
- * needs no JavaScript. It shows the run's status (in the Luma API's vocabulary) and, while it means
- * something, its progress; the workflow's steps as a graph (inline SVG, branch edges labelled with
- * their condition, the path the run took drawn bold) and as an ordered list, each with the status of
- * its latest execution and a `foreach`'s child counts; and the step records in execution order. While
- * the run is active the page refreshes itself (meta refresh). Every value that comes from users
- * (names, ids, messages, conditions) is HTML-escaped.
+ * The server-rendered run page behind a launch-in-context URL (docs/spec.md §8.18), for readers
+ * without JavaScript: inside the console's page as its <noscript> (consoleRunPage), or the whole page
+ * when the console is not built. It shows the run's status (in the Luma API's vocabulary) and, while it
+ * means something, its progress; the workflow's steps as a graph (inline SVG, branch edges labelled
+ * with their condition, the path the run took drawn bold) and as an ordered list, each with the status
+ * of its latest execution and a `foreach`'s child counts; and the step records in execution order.
+ * While the run is active the page refreshes itself (meta refresh). Every value that comes from users
+ * (names, ids, messages, conditions) is HTML-escaped. Its one style element is allowed by hash
+ * (STYLE_HASH): the pages carry no inline style or script beyond it.
  */
+import { createHash } from 'node:crypto';
 import { isTerminal, type Run, type StepDef, type StepRecord, type Workflow } from '../../core/types.js';
 import { childCounts as countsOf, lumaRunStatus, lumaStepStatus } from './luma-history.js';
 
@@ -15,6 +18,7 @@ export const escapeHtml = (v: unknown): string => String(v ?? '').replace(/[&<>"
 
 /** Seconds between refreshes of an active run's page. */
 export const REFRESH_SECONDS = 3;
+const REFRESH_META = `<meta http-equiv="refresh" content="${REFRESH_SECONDS}">`;
 
 const iso = (t: number | null): string => (t === null ? '—' : new Date(t).toISOString().replace('.000Z', 'Z'));
 const duration = (ms: number): string => (ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
@@ -38,6 +42,9 @@ ol.steps li{margin:4px 0}table{border-collapse:collapse;min-width:60%}
 th,td{border-bottom:1px solid #d0d7de;padding:4px 10px;text-align:left;vertical-align:top}
 .err{color:#c62828}svg text{font:13px system-ui,sans-serif}
 `;
+
+/** The style element's CSP source: the console's page allows exactly this inline style, nothing else. */
+export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
 
 /** The steps a step can go to, with why (for the graph's labels). */
 function targets(step: StepDef, following: string | undefined): { to: string; why: string }[] {
@@ -87,6 +94,8 @@ function graphSvg(steps: StepDef[], statusOf: (id: string) => string, taken: Set
   parts.push('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#57606a"/></marker></defs>');
   steps.forEach((step, i) => {
     const y = yOf(i);
+    // Each label of a step on a line of its own: a condition's cases all leave from its right side.
+    const labels = { down: 0, up: 0 };
     for (const t of targets(step, steps[i + 1]?.id)) {
       const j = index.get(t.to);
       if (j === undefined) continue;
@@ -102,14 +111,18 @@ function graphSvg(steps: StepDef[], statusOf: (id: string) => string, taken: Set
         const bend = X + BOX_W + 30 + Math.min(120, Math.abs(j - i) * 14);
         const down = j > i ? 1 : -1;
         parts.push(`<path ${mark} d="M${X + BOX_W},${y1} C${bend},${y1} ${bend},${y2} ${X + BOX_W + 2},${y2}" fill="none" ${stroke} stroke-dasharray="${t.why === 'on error' ? '4 3' : '0'}" marker-end="url(#arrow)"><title>${escapeHtml(`${step.id} → ${t.to}${t.why ? ` (${t.why})` : ''}`)}</title></path>`);
-        if (t.why) parts.push(`<text x="${X + BOX_W + 8}" y="${y1 + down * 14 + 4}" font-size="11" fill="${took ? '#0b3d91' : '#57606a'}">${escapeHtml(clip(t.why, 40))}</text>`);
+        if (t.why) {
+          const k = down > 0 ? labels.down++ : labels.up++;
+          const ty = down > 0 ? y1 + 18 + k * 13 : y1 - 10 - k * 13;
+          parts.push(`<text x="${X + BOX_W + 8}" y="${ty}" font-size="11" fill="${took ? '#0b3d91' : '#57606a'}">${escapeHtml(clip(t.why, 40))}</text>`);
+        }
       }
     }
   });
   steps.forEach((step, i) => {
     const y = yOf(i);
     const status = statusOf(step.id);
-    const color = COLORS[status] ?? COLORS['not reached'];
+    const color = COLORS[status] ?? COLORS[NOT_REACHED];
     const label = step.name ?? step.id;
     const shown = label.length > 30 ? `${label.slice(0, 29)}…` : label;
     parts.push(`<g data-step="${escapeHtml(step.id)}"><title>${escapeHtml(`${label} (${step.type}): ${status}`)}</title>`
@@ -130,7 +143,15 @@ export interface RunPageInput {
   expiresAt: number;
 }
 
-export function renderRunPage({ run, workflow, records, now, expiresAt }: RunPageInput): string {
+/** The run page in pieces: its title, what goes into <head> (the refresh), and the body's content. */
+export interface RunPageParts {
+  title: string;
+  /** True while the run can still change: the page refreshes itself. */
+  active: boolean;
+  body: string;
+}
+
+export function runPageParts({ run, workflow, records, now, expiresAt }: RunPageInput): RunPageParts {
   const active = !isTerminal(run.status);
   const latest = new Map<string, StepRecord>();
   const times = new Map<string, number>();
@@ -150,7 +171,6 @@ export function renderRunPage({ run, workflow, records, now, expiresAt }: RunPag
   // Progress means something while the run is active and has moved it (a foreach, a step's `progress`).
   const showProgress = active && run.progress > 0;
   const progress = Math.floor(run.progress);
-  const title = `${workflow?.name ?? run.workflow} · run ${run.id}`;
 
   const countsText = (rec: StepRecord | undefined): string => {
     const c = childCounts(rec);
@@ -171,14 +191,7 @@ export function renderRunPage({ run, workflow, records, now, expiresAt }: RunPag
   }).join('\n');
 
   const runError = run.error && run.status === 'failed' ? `<p class="err">${escapeHtml(run.error.message)}</p>` : '';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-${active ? `<meta http-equiv="refresh" content="${REFRESH_SECONDS}">\n` : ''}<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style></head>
-<body>
-<h1>${escapeHtml(workflow?.name ?? run.workflow)}</h1>
+  const body = `<h1>${escapeHtml(workflow?.name ?? run.workflow)}</h1>
 <p class="muted">Run <code>${escapeHtml(run.id)}</code> · workflow <code>${escapeHtml(run.workflow)}</code> v${run.version}</p>
 <p id="run-status">Status ${statusBadge(lumaRunStatus(run))}${showProgress ? ` · <progress max="100" value="${progress}">${progress}%</progress> <span id="progress">${progress}%</span>` : ''}</p>
 <p class="muted">Started ${escapeHtml(iso(run.started_at ?? run.created_at))} · finished ${escapeHtml(iso(run.finished_at))}${active ? ` · this page refreshes every ${REFRESH_SECONDS} s` : ''}</p>
@@ -192,7 +205,21 @@ ${stepList}
 ${records.length ? `<table><thead><tr><th>#</th><th>Step</th><th>Type</th><th>Status</th><th>Started</th><th>Time</th><th>Attempts</th><th>Error</th></tr></thead><tbody>
 ${rows}
 </tbody></table>` : '<p class="muted">No step has run yet.</p>'}
-<p class="muted">Read-only view · this link works until ${escapeHtml(iso(expiresAt))}</p>
+<p class="muted">Read-only view · this link works until ${escapeHtml(iso(expiresAt))}</p>`;
+  return { title: `${workflow?.name ?? run.workflow} · run ${run.id}`, active, body };
+}
+
+/** The whole server-rendered page (answered when the console is not built). */
+export function renderRunPage(input: RunPageInput): string {
+  const { title, active, body } = runPageParts(input);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+${active ? `${REFRESH_META}\n` : ''}<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style></head>
+<body>
+${body}
 </body></html>
 `;
 }
@@ -204,4 +231,29 @@ export function renderRefusal(title: string, message: string): string {
 <style>${STYLE}</style></head>
 <body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>
 `;
+}
+
+/** Puts `text` in place of the first match of `re` at or after `from`, else before `marker` (else at the end). */
+function put(html: string, from: number, re: RegExp, marker: string, text: string): string {
+  const rest = html.slice(from);
+  if (re.test(rest)) return html.slice(0, from) + rest.replace(re, () => text);
+  const at = html.indexOf(marker, from);
+  return at === -1 ? html + text : html.slice(0, at) + text + html.slice(at);
+}
+
+/**
+ * The console's index.html as the launch page: the console's run page takes over with JavaScript;
+ * without it the server-rendered page is shown (a <noscript> in the body), with its style and, while
+ * the run is active, its refresh (a <noscript> in the head: readers that run the console do not
+ * refresh). The title names the run; the console's own <noscript> note is replaced.
+ */
+export function consoleRunPage(index: string, parts: RunPageParts): string {
+  const head = `<meta name="robots" content="noindex">\n<meta name="referrer" content="no-referrer">\n`
+    + `<noscript>${parts.active ? REFRESH_META : ''}<style>${STYLE}</style></noscript>\n`;
+  const fallback = `<noscript>\n${parts.body}\n</noscript>`;
+  const bodyAt = Math.max(0, index.search(/<body[\s>]/));
+  let html = put(index, bodyAt, /<noscript>[\s\S]*?<\/noscript>/, '</body>', fallback);
+  html = put(html, 0, /<title>[\s\S]*?<\/title>/, '</head>', `<title>${escapeHtml(parts.title)}</title>`);
+  const headEnd = html.indexOf('</head>');
+  return headEnd === -1 ? head + html : html.slice(0, headEnd) + head + html.slice(headEnd);
 }

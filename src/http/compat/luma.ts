@@ -5,7 +5,8 @@
  *
  * Auth: `Authorization: Bearer <token>` or `itas-api-access-key: <token>` with a tenant key (role
  * `trigger` to trigger, `read` for history and launch URLs) or the admin token (tenant from
- * `Flowgate-Tenant`, else `default`). Another tenant's trigger ids answer 404.
+ * `Flowgate-Tenant`, else `default`). Another tenant's trigger ids answer 404. The launch URL's page
+ * and the reads its key allows are launch-routes.ts's.
  *
  * Failures keep the envelope: `DataValidationError` (statusCode 1, HTTP 400) for anything wrong in
  * the request, with every problem in `errors`; other failures carry their HTTP status both as the
@@ -18,14 +19,15 @@ import { FlowgateError } from '../../core/errors.js';
 import { UUID_RE } from '../../core/ids.js';
 import { type Json, type JsonObject, type Role, type Run, type Workflow } from '../../core/types.js';
 import { checkRef } from '../../triggers/intake.js';
-import { issueKey, requireRole, type Principal } from '../auth.js';
+import { issueKey, launchKeyOf, launchKeyRefused, requireRole, type Principal } from '../auth.js';
+import type { ConsoleSite } from '../console.js';
 import type { Ctx, Handler, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
-import { sendJson, sendText } from '../problem.js';
+import { sendJson } from '../problem.js';
 import { header, jsonObjectBody, jsonObjectOf, rawBody } from '../request.js';
 import { requireSignature } from '../verify.js';
 import { LaunchKeys } from './launch.js';
-import { renderRefusal, renderRunPage } from './launch-page.js';
+import { launchRoutes } from './launch-routes.js';
 import { historyRecord, parseStepQuery, queryItems, stepDetail, stepItem } from './luma-history.js';
 
 export interface LumaOptions {
@@ -33,6 +35,10 @@ export interface LumaOptions {
   launchSecret: Buffer;
   /** Lifetime of a launch key in seconds (FLOWGATE_LAUNCH_TTL_SECONDS, default 900). */
   launchTtlSeconds: number;
+  /** Who may frame the launch pages (FLOWGATE_LAUNCH_FRAME_ANCESTORS; null: anyone). */
+  launchFrameAncestors?: string | null;
+  /** The web console: the launch page is its run page, read-only. */
+  console?: Pick<ConsoleSite, 'index'>;
 }
 
 export const LAUNCH_CONTEXT = 'WORKFLOW_EXECUTION_STATUS';
@@ -128,6 +134,7 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
     const authorization = header(ctx, 'authorization');
     const bearer = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
     const token = bearer ?? header(ctx, 'itas-api-access-key')?.trim();
+    if (!token && launchKeyOf(authorization) !== null) throw failure(403, launchKeyRefused().message);
     if (!token) throw failure(401, 'An access token is required: send Authorization: Bearer <token> or itas-api-access-key: <token>.');
     const p = await d.auth.principalFor(token, header(ctx, 'flowgate-tenant'));
     requireRole(p, role);
@@ -266,31 +273,6 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
     }));
   };
 
-  const PAGE_HEADERS = {
-    'Cache-Control': 'no-store',
-    'Referrer-Policy': 'no-referrer',
-    'X-Content-Type-Options': 'nosniff',
-    // No script at all; inline styles only. Framing stays allowed: Luma opens the page in an IFrame.
-    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'",
-  };
-  const HTML = 'text/html; charset=utf-8';
-
-  const launchPage = async (ctx: Ctx): Promise<void> => {
-    const check = keys.verify(ctx.params.key ?? '');
-    if (!check.ok) {
-      const expired = check.reason === 'expired';
-      return sendText(ctx.res, 403, HTML, renderRefusal(
-        expired ? 'This link has expired' : 'This link is not valid',
-        expired ? 'Launch-in-context links work for a limited time. Ask for a new link.' : 'The link is incomplete or was altered. Ask for a new link.',
-      ), PAGE_HEADERS);
-    }
-    const { tenant, runId, expiresAt } = check.grant;
-    const run = await d.store.getRun(tenant, runId);
-    if (!run) return sendText(ctx.res, 404, HTML, renderRefusal('Run not found', 'This run no longer exists.'), PAGE_HEADERS);
-    const [workflow, records] = await Promise.all([d.store.getWorkflow(tenant, run.workflow, run.version), d.store.listSteps(run.id)]);
-    sendText(ctx.res, 200, HTML, renderRunPage({ run, workflow, records, now: d.clock(), expiresAt }), PAGE_HEADERS);
-  };
-
   const G = '/gateway/api/v1';
   return [
     { method: 'POST', path: `${G}/workflow/trigger`, auth: 'public', name: 'luma.trigger', handler: enveloped(trigger, TRIGGER_INVALID) },
@@ -299,6 +281,6 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
     { method: 'GET', path: `${G}/workflowhistory/:triggerId/stephistory/:stepHistoryId`, auth: 'public', name: 'luma.stephistory.record', handler: enveloped(stepHistoryRecord) },
     { method: 'POST', path: `${G}/launchincontexturl/generate`, auth: 'public', name: 'luma.launch', handler: enveloped(generate) },
     { method: 'POST', path: `${G}/tenantaccesstoken/regenerate`, auth: 'public', name: 'luma.token.regenerate', handler: enveloped(regenerate) },
-    { method: 'GET', path: '/launch/:key', auth: 'public', name: 'launch.page', handler: launchPage },
+    ...launchRoutes(d, { keys, frameAncestors: opts.launchFrameAncestors ?? null, console: opts.console }),
   ];
 }

@@ -18,6 +18,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Use this session instead of the stored one (signing in checks a token before keeping it). */
   session?: Session;
+  /** Headers that name the caller instead of any session (a launch-in-context key); a 401 then leaves the session alone. */
+  caller?: Record<string, string>;
   /** A non-2xx answer this returns true for is handed back instead of thrown (e.g. a run's own error reply). */
   accept?: (res: Response) => boolean;
 }
@@ -37,7 +39,7 @@ export function apiUrl(path: string, query?: RequestOptions['query']): string {
 
 /** The raw answer of an API request; non-2xx answers throw ApiError. */
 export async function apiFetch(path: string, opts: RequestOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders(opts.session ?? readSession()), ...opts.headers };
+  const headers: Record<string, string> = { Accept: 'application/json', ...(opts.caller ?? authHeaders(opts.session ?? readSession())), ...opts.headers };
   let body = opts.body;
   if (opts.json !== undefined) {
     body = JSON.stringify(opts.json);
@@ -47,7 +49,7 @@ export async function apiFetch(path: string, opts: RequestOptions = {}): Promise
   if (!res.ok && !opts.accept?.(res)) {
     const text = await res.text();
     const problem = toProblem(res.status, res.statusText, text, res.headers.get('content-type') ?? '');
-    if (res.status === 401 && !opts.session) onUnauthorized?.();
+    if (res.status === 401 && !opts.session && !opts.caller) onUnauthorized?.();
     throw new ApiError(problem);
   }
   return res;

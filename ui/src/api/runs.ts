@@ -1,7 +1,7 @@
 /**
  * The runs calls of the console: the cursor-paged list, one run with its step records and
  * deliveries, the actions (cancel, retry, resume through the run's callback URL), and the launch
- * document a launch-in-context key reads (GET /v1/launch).
+ * document a launch-in-context key reads (GET /launch/api/run).
  */
 import { api } from './client.js';
 import type { Page, RunSummary, Workflow } from './types.js';
@@ -118,6 +118,19 @@ export interface LaunchView {
   workflow: { id: string; name?: string | null; version: number; definition: Record<string, unknown> } | null;
   expires_at: string;
 }
+
+/**
+ * The headers that carry a launch-in-context key: `Authorization: Launch <key>`, and nothing of a
+ * signed-in session (the key is not one, and the session is not the launch view's).
+ */
+export const launchHeaders = (key: string): Record<string, string> => ({ Authorization: `Launch ${key}` });
+
+/** The launch document of a launch-in-context key (GET /launch/api/run). */
+export const getLaunchView = (key: string, signal?: AbortSignal): Promise<LaunchView> =>
+  api<LaunchView>('/launch/api/run', { caller: launchHeaders(key), signal });
+
+/** The launch view's changes (GET /launch/api/run/events: `run`, `step`, and `expired` when the key ends). */
+export const LAUNCH_EVENTS_PATH = '/launch/api/run/events';
 
 /** A run that will not change any more (succeeded, failed, cancelled). */
 export const isTerminalStatus = (status: string): boolean => status === 'succeeded' || status === 'failed' || status === 'cancelled';

@@ -1,6 +1,6 @@
 /**
- * A Server-Sent Events reader over fetch: it sends the session's Authorization header (EventSource
- * cannot, and a token in the URL would reach logs). Used for GET /v1/runs/{id}/events and
+ * A Server-Sent Events reader over fetch: it sends the session's Authorization header, or the headers
+ * it is given (EventSource cannot, and a token in the URL would reach logs). Used for GET /v1/runs/{id}/events and
  * GET /v1/runs/stream (`event: run` with the run summary JSON).
  */
 import { ApiError, toProblem } from './problem.js';
@@ -42,6 +42,8 @@ export interface StreamOptions {
   onEvent: (e: SseEvent) => void;
   /** Called once the stream answered 200 (the headers arrived). */
   onOpen?: () => void;
+  /** Headers sent instead of the session's (the launch view sends its key as Authorization: Launch). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -50,7 +52,7 @@ export interface StreamOptions {
  * choice (a run's stream ends with the run).
  */
 export async function readEventStream(path: string, opts: StreamOptions): Promise<void> {
-  const res = await fetch(path, { headers: { Accept: 'text/event-stream', ...authHeaders() }, signal: opts.signal, cache: 'no-store' });
+  const res = await fetch(path, { headers: { Accept: 'text/event-stream', ...(opts.headers ?? authHeaders()) }, signal: opts.signal, cache: 'no-store' });
   if (!res.ok) {
     throw new ApiError(toProblem(res.status, res.statusText, await res.text(), res.headers.get('content-type') ?? ''));
   }

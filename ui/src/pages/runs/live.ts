@@ -18,6 +18,8 @@ interface FollowOptions {
   /** True when the stream ended because there is nothing more to follow (a run that finished). */
   isDone?: () => boolean;
   events: string[];
+  /** Headers that name the caller instead of the session's (the launch view's key). */
+  headers?: Record<string, string>;
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -41,6 +43,7 @@ export function useFollow(path: string | null, opts: FollowOptions): void {
         try {
           await readEventStream(path, {
             signal,
+            headers: ref.current.headers,
             onOpen: () => { backoff = 1000; if (opened) ref.current.onRefresh(); opened = true; },
             onEvent: jsonEvents<unknown>(ref.current.events, (name, data) => ref.current.onEvent(name, data)),
           });
@@ -55,7 +58,8 @@ export function useFollow(path: string | null, opts: FollowOptions): void {
             }
             return;
           }
-          if (e instanceof ApiError && e.status === 401) return;
+          // Refused: asking again would be refused again.
+          if (e instanceof ApiError && (e.status === 401 || e.status === 403)) return;
         }
         await sleep(backoff, signal);
         backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
