@@ -73,7 +73,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-http-'));
   const database = env.FLOWGATE_DATABASE_URL === undefined && testBackend() === 'postgres' ? await createTestDatabase() : null;
   const cfg = loadConfig({ port: 0, dataDir: dir, examples: false, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' }, {
-    FLOWGATE_ADMIN_TOKEN: ADMIN, FLOWGATE_HTTP_ALLOW: '127.0.0.1', ...(database ? { FLOWGATE_DATABASE_URL: database.url } : {}), ...env,
+    FLOWGATE_ADMIN_TOKEN: ADMIN, FLOWGATE_HTTP_ALLOW: '127.0.0.1', ...(database ? { FLOWGATE_DATABASE_URL: database.url, FLOWGATE_MASTER_KEY: 'test-master-key-for-the-postgres-backend' } : {}), ...env,
   });
   let srv: RunningServer;
   try {
