@@ -267,6 +267,30 @@ export interface Store {
    */
   loadRuns(ids: string[]): Promise<Run[]>;
 
+  // -------- per-workflow concurrency (`trigger.concurrency`) decided in the store (docs/operations.md "Running a cluster")
+  /**
+   * Decides whether run `runId`, held by `owner` (queued or running), may execute now under its
+   * workflow's cap `cap`: it may when fewer than `cap` OTHER runs of the same tenant and workflow
+   * hold a slot, i.e. are `running` under a live lease (lease_until >= now). Decided one at a time
+   * per workflow (the decision is serialized with every other acquireSlot and claimSlots of that
+   * workflow), so two claimers never let more than `cap` runs start.
+   * - `started`: a queued run becomes running under `owner` until `leaseUntil` (rev bumped); a
+   *   running one is answered as stored, unchanged. The run holds its slot until it leaves
+   *   `running` or its lease expires (a dead node's slots come back with its leases).
+   * - `queued`: no slot is free. The run is handed to the slot queue: status `queued`, owner
+   *   SLOT_QUEUE_OWNER with a lease that never expires (no orphan claim takes it), rev bumped;
+   *   claimSlots starts it once a slot is free.
+   * - `lost`: the run does not exist, is not `owner`'s, or is neither queued nor running: nothing changed.
+   */
+  acquireSlot(runId: string, owner: string, cap: number, now: number, leaseUntil: number): Promise<SlotAnswer>;
+  /**
+   * Starts up to `limit` runs of the slot queue whose workflow has a free slot: oldest first per
+   * workflow, each judged by the `trigger.concurrency` of its own stored workflow version (as
+   * acquireSlot). They become `running` under `owner` until `leaseUntil` (rev bumped) and are
+   * returned as stored. Serialized per workflow with acquireSlot.
+   */
+  claimSlots(owner: string, now: number, leaseUntil: number, limit: number): Promise<Run[]>;
+
   // -------- nodes (the processes serving from this store; docs/operations.md "Running a cluster")
   /** Records that node `node.id` is alive at `now` (creates its row on the first beat). */
   heartbeatNode(node: NodeBeat, now: number): Promise<void>;
@@ -300,6 +324,13 @@ export interface Store {
   /** Makes `secret` current and keeps the one it replaces as `previous` (rotated_at = now). */
   rotateWebhookSecret(tenant: string, secret: string, now: number): Promise<WebhookSecretRecord>;
 }
+
+/** The owner of runs waiting in the slot queue (acquireSlot): no node, and never expired. */
+export const SLOT_QUEUE_OWNER = '(slot queue)';
+/** The lease of a run in the slot queue: later than any clock. */
+export const SLOT_QUEUE_LEASE = Number.MAX_SAFE_INTEGER;
+
+export type SlotAnswer = { kind: 'started'; run: Run } | { kind: 'queued' } | { kind: 'lost' };
 
 /** What a node reports of itself with each heartbeat. */
 export interface NodeBeat {

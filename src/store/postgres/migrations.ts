@@ -9,10 +9,11 @@
  * as written, and never parsed by SQL on the hot path), identifiers and names compare bytewise
  * (COLLATE "C", like SQLite), counters are SEQUENCEs.
  *
- * The functions (functions.ts) are code rather than schema: they are replaced at every migrate().
+ * The functions (functions.ts, slots.ts) are code rather than schema: they are replaced at every migrate().
  */
 import type { Queryable } from './connection.js';
 import { FUNCTIONS_SQL } from './functions.js';
+import { SLOTS_SQL } from './slots.js';
 
 export interface Migration {
   version: number;
@@ -261,6 +262,7 @@ export async function migrate(
       done.push(m.version);
     }
     await session.query(FUNCTIONS_SQL);
+    await session.query(SLOTS_SQL);
     return done;
   } finally {
     await session.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);

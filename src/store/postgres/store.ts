@@ -10,7 +10,7 @@
 import type { ApiKey, Definition, Run, SecretMeta, StepRecord, Tenant, Workflow } from '../../core/types.js';
 import type {
   ApiLogin, CreateResult, Delivery, NodeBeat, NodeRecord, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, Hint, HintListener, NewRun, RunFilter,
-  SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult, WebhookSecretRecord, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionPage,
+  SaveWorkflowResult, SetIdentifiersResult, SlotAnswer, Store, StoreCapabilities, Transition, TransitionResult, WebhookSecretRecord, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionPage,
 } from '../types.js';
 import { AccountQueries } from './accounts.js';
 import { Db, type PostgresOptions } from './connection.js';
@@ -21,6 +21,7 @@ import { LoginQueries } from './logins.js';
 import { migrate } from './migrations.js';
 import { NodeQueries } from './nodes.js';
 import { RunQueries } from './runs.js';
+import { SlotQueries } from './slots.js';
 import { WorkflowQueries } from './workflows.js';
 
 export type { PostgresOptions } from './connection.js';
@@ -60,6 +61,7 @@ export class PostgresStore implements Store {
   private readonly logins: LoginQueries;
   private readonly deliveries: DeliveryQueries;
   private readonly nodes: NodeQueries;
+  private readonly slots: SlotQueries;
   private closed = false;
 
   constructor(opts: PostgresOptions) {
@@ -77,6 +79,7 @@ export class PostgresStore implements Store {
     this.logins = new LoginQueries(this.db);
     this.deliveries = new DeliveryQueries(this.db);
     this.nodes = new NodeQueries(this.db);
+    this.slots = new SlotQueries(this.db);
   }
 
   /** Round trips to the database since the store was opened (the hint connection not counted). */
@@ -175,6 +178,13 @@ export class PostgresStore implements Store {
   hurryChildWaits(now: number): Promise<number> { return this.leases.hurryChildWaits(now); }
   nextWakeAt(): Promise<number | null> { return this.leases.nextWakeAt(); }
   loadRuns(ids: string[]): Promise<Run[]> { return this.nodes.loadRuns(ids); }
+
+  // ---------------------------------------------------------------- per-workflow concurrency (slots.ts)
+
+  acquireSlot(runId: string, owner: string, cap: number, now: number, leaseUntil: number): Promise<SlotAnswer> {
+    return this.slots.acquire(runId, owner, cap, now, leaseUntil);
+  }
+  claimSlots(owner: string, now: number, leaseUntil: number, limit: number): Promise<Run[]> { return this.slots.claim(owner, now, leaseUntil, limit); }
 
   // ---------------------------------------------------------------- nodes
 
