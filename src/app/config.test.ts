@@ -51,3 +51,12 @@ test('cluster mode (FLOWGATE_DATABASE_URL) needs the admin token and the master 
   assert.equal(config.adminTokenGenerated, false);
   assert.equal(config.masterKey, 'k'.repeat(40));
 });
+
+test('FLOWGATE_RATE_LIMIT_MODE: split (the default) or database, which needs the PostgreSQL store', () => {
+  const cluster = { FLOWGATE_DATABASE_URL: 'postgres://127.0.0.1/flowgate', FLOWGATE_ADMIN_TOKEN: 'fga_same', FLOWGATE_MASTER_KEY: 'k'.repeat(40) };
+  assert.equal(loadConfig(flags(), {}).rateLimit.mode, 'split');
+  assert.equal(loadConfig(flags(), cluster).rateLimit.mode, 'split');
+  assert.equal(loadConfig(flags(), { ...cluster, FLOWGATE_RATE_LIMIT_MODE: 'database' }).rateLimit.mode, 'database');
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_RATE_LIMIT_MODE: 'database' }), /needs the PostgreSQL store/);
+  assert.throws(() => loadConfig(flags(), { ...cluster, FLOWGATE_RATE_LIMIT_MODE: 'exact' }), /must be split or database, got "exact"/);
+});

@@ -156,6 +156,12 @@ export interface Store {
     publish(hint: Hint): Promise<void>;
   };
 
+  /**
+   * Rate-limit buckets shared by every node (present on PostgreSQL): what the `database` rate-limit
+   * mode checks each limited request against (src/http/rate-limit.ts).
+   */
+  rateBuckets?: SharedBuckets;
+
   /** Creates or upgrades the schema; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -323,6 +329,22 @@ export interface Store {
   ensureWebhookSecret(tenant: string, secret: string, now: number): Promise<WebhookSecretRecord>;
   /** Makes `secret` current and keeps the one it replaces as `previous` (rotated_at = now). */
   rotateWebhookSecret(tenant: string, secret: string, now: number): Promise<WebhookSecretRecord>;
+}
+
+/** One token bucket kept in the store: its name, refill rate (tokens per second) and burst. */
+export interface SharedBucket {
+  key: string;
+  perSecond: number;
+  burst: number;
+}
+
+/** Token buckets in the store, judged by the store's clock (`Store.rateBuckets`). */
+export interface SharedBuckets {
+  /**
+   * Takes one token from each bucket, all or none (a bucket seen first starts full): `wait` 0 when
+   * taken, else the seconds until every bucket has one, and `refused` the first bucket that had none.
+   */
+  take(buckets: SharedBucket[]): Promise<{ wait: number; refused: string | null }>;
 }
 
 /** The owner of runs waiting in the slot queue (acquireSlot): no node, and never expired. */

@@ -20,6 +20,7 @@ import { LeaseQueries } from './leases.js';
 import { LoginQueries } from './logins.js';
 import { migrate } from './migrations.js';
 import { NodeQueries } from './nodes.js';
+import { RateBucketQueries } from './rates.js';
 import { RunQueries } from './runs.js';
 import { SlotQueries } from './slots.js';
 import { WorkflowQueries } from './workflows.js';
@@ -54,6 +55,7 @@ export class PostgresStore implements Store {
   readonly hints: { subscribe(listener: HintListener): () => void; publish(hint: Hint): Promise<void> };
   /** The hint channel itself (tests wait for it to listen, or break its connection). */
   readonly hintChannel: HintChannel;
+  readonly rateBuckets: RateBucketQueries;
   private readonly accounts: AccountQueries;
   private readonly workflows: WorkflowQueries;
   private readonly runs: RunQueries;
@@ -80,6 +82,7 @@ export class PostgresStore implements Store {
     this.deliveries = new DeliveryQueries(this.db);
     this.nodes = new NodeQueries(this.db);
     this.slots = new SlotQueries(this.db);
+    this.rateBuckets = new RateBucketQueries(this.db);
   }
 
   /** Round trips to the database since the store was opened (the hint connection not counted). */

@@ -27,7 +27,7 @@ const VERBS = [
 ] as const satisfies readonly (keyof Store)[];
 
 // A verb added to Store but not to VERBS fails the type check here.
-type Unforwarded = Exclude<keyof Store, (typeof VERBS)[number] | 'capabilities' | 'close' | 'hints'>;
+type Unforwarded = Exclude<keyof Store, (typeof VERBS)[number] | 'capabilities' | 'close' | 'hints' | 'rateBuckets'>;
 const everyVerbForwarded: [Unforwarded] extends [never] ? true : Unforwarded = true;
 void everyVerbForwarded;
 
