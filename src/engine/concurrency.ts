@@ -5,8 +5,9 @@
  * - A store one node owns (SQLite; `capabilities.concurrentClaimers` false): in this node's memory.
  *   Excess runs wait here, under this node's lease, and take the slot a finishing run hands over.
  * - A store several nodes share (PostgreSQL): in the store, across the cluster. Before a capped
- *   run executes, `Store.acquireSlot` decides (one round trip, serialized per workflow): the run
- *   starts, or it goes to the store's slot queue and this job ends; `claimFree` starts queued runs
+ *   run executes, `Store.acquireSlots` decides (serialized per workflow; the capped runs of one
+ *   turn are asked for in one call, one call in flight at a time): the run starts, or it goes to
+ *   the store's slot queue and this job ends; `claimFree` starts queued runs
  *   once slots are free, on whichever node looks first: the node whose capped run just ended (it
  *   has room), and every node's periodic pass (the lease keeper's orphan check, every second). A
  *   slot is held by a run that is `running` under a live lease, so a node killed with -9 gives
@@ -14,7 +15,7 @@
  *
  * Runs of workflows without a cap never pass here.
  */
-import type { Store } from '../store/types.js';
+import type { SlotAnswer, Store } from '../store/types.js';
 import type { Job, Logger } from './executor-types.js';
 
 /** Runs one claim of the slot queue starts at most. */
@@ -45,6 +46,9 @@ export class ConcurrencyGates {
   private readonly local = new Map<string, LocalGate>();
   private claiming: Promise<void> | null = null;
   private claimAgain = false;
+  /** Slot requests waiting for the next acquireSlots call, and whether one is in flight. */
+  private asks: { runId: string; cap: number; answer: (a: SlotAnswer) => void; fail: (e: unknown) => void }[] = [];
+  private asking = false;
 
   constructor(private readonly h: GateHost) {}
 
@@ -103,10 +107,9 @@ export class ConcurrencyGates {
 
   private async viaStore(job: Job, cap: number, body: () => Promise<void>): Promise<void> {
     if (!job.slotted) {
-      const now = this.h.clock();
-      let answer;
+      let answer: SlotAnswer;
       try {
-        answer = await this.h.store.acquireSlot(job.run.id, this.h.owner, cap, now, now + this.h.leaseMs);
+        answer = await this.ask(job.run.id, cap);
       } catch (e) {
         this.h.log.warn({ err: e, run_id: job.run.id }, 'deciding whether a capped run may start failed; trying again');
         setTimeout(() => this.h.dispatch(job), RETRY_MS).unref?.();
@@ -123,6 +126,31 @@ export class ConcurrencyGates {
       // The run left `running` (parked, ended): its slot is free, and this node has room.
       if (job.run.status !== 'running') void this.claimFree();
     }
+  }
+
+  /** Asks for a run's slot with the other asks of this turn (and those made while a call is in flight). */
+  private ask(runId: string, cap: number): Promise<SlotAnswer> {
+    return new Promise((answer, fail) => {
+      this.asks.push({ runId, cap, answer, fail });
+      if (!this.asking) {
+        this.asking = true;
+        setImmediate(() => void this.flushAsks());
+      }
+    });
+  }
+
+  private async flushAsks(): Promise<void> {
+    while (this.asks.length > 0) {
+      const batch = this.asks.splice(0);
+      const now = this.h.clock();
+      try {
+        const answers = await this.h.store.acquireSlots(this.h.owner, now, now + this.h.leaseMs, batch.map(({ runId, cap }) => ({ runId, cap })));
+        batch.forEach((b, i) => b.answer(answers[i]));
+      } catch (e) {
+        for (const b of batch) b.fail(e);
+      }
+    }
+    this.asking = false;
   }
 
   private async inMemory(job: Job, cap: number, body: () => Promise<void>): Promise<void> {

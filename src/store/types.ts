@@ -275,11 +275,13 @@ export interface Store {
 
   // -------- per-workflow concurrency (`trigger.concurrency`) decided in the store (docs/operations.md "Running a cluster")
   /**
-   * Decides whether run `runId`, held by `owner` (queued or running), may execute now under its
-   * workflow's cap `cap`: it may when fewer than `cap` OTHER runs of the same tenant and workflow
-   * hold a slot, i.e. are `running` under a live lease (lease_until >= now). Decided one at a time
-   * per workflow (the decision is serialized with every other acquireSlot and claimSlots of that
-   * workflow), so two claimers never let more than `cap` runs start.
+   * Decides, for each request in order, whether its run (held by `owner`, queued or running) may
+   * execute now under its workflow's cap: it may when fewer than `cap` OTHER runs of the same tenant
+   * and workflow hold a slot, i.e. are `running` under a live lease (lease_until >= now). Decisions
+   * are serialized per workflow with every other acquireSlots and claimSlots (on any handle), so
+   * however claimers interleave, no more than `cap` runs hold slots because of them. Within one
+   * call, runs that are running already (holding their slot) are decided before queued ones.
+   * One answer per request, in order:
    * - `started`: a queued run becomes running under `owner` until `leaseUntil` (rev bumped); a
    *   running one is answered as stored, unchanged. The run holds its slot until it leaves
    *   `running` or its lease expires (a dead node's slots come back with its leases).
@@ -288,12 +290,12 @@ export interface Store {
    *   claimSlots starts it once a slot is free.
    * - `lost`: the run does not exist, is not `owner`'s, or is neither queued nor running: nothing changed.
    */
-  acquireSlot(runId: string, owner: string, cap: number, now: number, leaseUntil: number): Promise<SlotAnswer>;
+  acquireSlots(owner: string, now: number, leaseUntil: number, requests: SlotRequest[]): Promise<SlotAnswer[]>;
   /**
    * Starts up to `limit` runs of the slot queue whose workflow has a free slot: oldest first per
    * workflow, each judged by the `trigger.concurrency` of its own stored workflow version (as
-   * acquireSlot). They become `running` under `owner` until `leaseUntil` (rev bumped) and are
-   * returned as stored. Serialized per workflow with acquireSlot.
+   * acquireSlots). They become `running` under `owner` until `leaseUntil` (rev bumped) and are
+   * returned as stored. Serialized per workflow with acquireSlots.
    */
   claimSlots(owner: string, now: number, leaseUntil: number, limit: number): Promise<Run[]>;
 
@@ -347,10 +349,16 @@ export interface SharedBuckets {
   take(buckets: SharedBucket[]): Promise<{ wait: number; refused: string | null }>;
 }
 
-/** The owner of runs waiting in the slot queue (acquireSlot): no node, and never expired. */
+/** The owner of runs waiting in the slot queue (acquireSlots): no node, and never expired. */
 export const SLOT_QUEUE_OWNER = '(slot queue)';
 /** The lease of a run in the slot queue: later than any clock. */
 export const SLOT_QUEUE_LEASE = Number.MAX_SAFE_INTEGER;
+
+/** A run that asks for a slot of its workflow's `trigger.concurrency` cap (`acquireSlots`). */
+export interface SlotRequest {
+  runId: string;
+  cap: number;
+}
 
 export type SlotAnswer = { kind: 'started'; run: Run } | { kind: 'queued' } | { kind: 'lost' };
 

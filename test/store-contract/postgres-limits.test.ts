@@ -56,7 +56,7 @@ describe('postgres store: limits across nodes', { skip }, () => {
     assert.equal(persistence, 'u', 'unlogged: a check writes no WAL and waits for no flush');
   });
 
-  it('slots: acquireSlot and claimSlots are one round trip each, and a lease counts until the database clock is past it too', async () => {
+  it('slots: acquireSlots and claimSlots are one round trip each, and a lease counts until the database clock is past it too', async () => {
     const a = await open();
     await a.saveWorkflow('default', definition('cw', { trigger: { public: true, concurrency: 1 } }), 'id: cw\n', workflowIds(), T0);
     const now = Date.now();
@@ -65,7 +65,7 @@ describe('postgres store: limits across nodes', { skip }, () => {
     const next = makeRun({ workflow: 'cw', created_at: T0 + 1, owner: 'node-b', lease_until: now + 60_000 });
     await a.createRuns([holder, next].map((run) => ({ run, refPolicy: 'native' as const })));
     const before = a.roundTrips;
-    assert.deepEqual(await a.acquireSlot(next.id, 'node-b', 1, now + 120_000, now + 150_000), { kind: 'queued' });
+    assert.deepEqual(await a.acquireSlots('node-b', now + 120_000, now + 150_000, [{ runId: next.id, cap: 1 }]), [{ kind: 'queued' }]);
     assert.deepEqual(await a.claimSlots('node-c', now + 120_000, now + 150_000, 10), []);
     assert.equal(a.roundTrips - before, 2);
     assert.equal((await a.loadRun(next.id))?.owner, SLOT_QUEUE_OWNER);

@@ -10,7 +10,7 @@
 import type { ApiKey, Definition, Run, SecretMeta, StepRecord, Tenant, Workflow } from '../../core/types.js';
 import type {
   ApiLogin, CreateResult, Delivery, NodeBeat, NodeRecord, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, Hint, HintListener, NewRun, RunFilter,
-  SaveWorkflowResult, SetIdentifiersResult, SlotAnswer, Store, StoreCapabilities, Transition, TransitionResult, WebhookSecretRecord, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionPage,
+  SaveWorkflowResult, SetIdentifiersResult, SlotAnswer, SlotRequest, Store, StoreCapabilities, Transition, TransitionResult, WebhookSecretRecord, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionPage,
 } from '../types.js';
 import { AccountQueries } from './accounts.js';
 import { Db, type PostgresOptions } from './connection.js';
@@ -184,8 +184,8 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- per-workflow concurrency (slots.ts)
 
-  acquireSlot(runId: string, owner: string, cap: number, now: number, leaseUntil: number): Promise<SlotAnswer> {
-    return this.slots.acquire(runId, owner, cap, now, leaseUntil);
+  acquireSlots(owner: string, now: number, leaseUntil: number, requests: SlotRequest[]): Promise<SlotAnswer[]> {
+    return this.slots.acquire(owner, now, leaseUntil, requests);
   }
   claimSlots(owner: string, now: number, leaseUntil: number, limit: number): Promise<Run[]> { return this.slots.claim(owner, now, leaseUntil, limit); }
 

@@ -14,7 +14,7 @@ import type {
   ApiLogin, CreateResult, NewRun, RunFilter, SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult,
   WorkflowActivity, WorkflowVersionPage,
 } from '../types.js';
-import type { NodeBeat, NodeRecord, SlotAnswer } from '../types.js';
+import type { NodeBeat, NodeRecord, SlotAnswer, SlotRequest } from '../types.js';
 import type { Delivery, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, WebhookSecretRecord, WorkflowIdentifiers } from '../types.js';
 import { AccountQueries } from './accounts.js';
 import { openDatabase, type SqliteOptions } from './connection.js';
@@ -283,8 +283,8 @@ export class SqliteStore implements Store {
     return this.q.nodes.loadRuns(ids);
   }
 
-  async acquireSlot(runId: string, owner: string, cap: number, now: number, leaseUntil: number): Promise<SlotAnswer> {
-    return this.q.slots.acquire(runId, owner, cap, now, leaseUntil);
+  async acquireSlots(owner: string, now: number, leaseUntil: number, requests: SlotRequest[]): Promise<SlotAnswer[]> {
+    return this.q.slots.acquire(owner, now, leaseUntil, requests);
   }
 
   async claimSlots(owner: string, now: number, leaseUntil: number, limit: number): Promise<Run[]> {

@@ -91,10 +91,8 @@ class Unreadable {
         return this.runs(value as Run[], true);
       case 'runsAwaitingDelivery': case 'loadRuns':
         return this.runs(value as Run[], false);
-      case 'acquireSlot': {
-        const a = value as { kind: string; run?: Run };
-        return a.run === undefined ? a : { ...a, run: await this.run(a.run) };
-      }
+      case 'acquireSlots':
+        return Promise.all((value as { kind: string; run?: Run }[]).map(async (a) => (a.run === undefined ? a : { ...a, run: await this.run(a.run) })));
       case 'listSteps':
         return (value as StepRecord[]).map((r) => (tooDeep(r) ? this.record(r) : r));
       case 'createRuns':

@@ -23,7 +23,7 @@ const VERBS = [
   'getRun', 'loadRun', 'findRunByCallbackToken', 'findRunByRef', 'listRuns', 'listSteps', 'setReply', 'claimDueRuns',
   'claimOrphanedRuns', 'renewLeases', 'hurryChildWaits', 'nextWakeAt', 'createDelivery', 'claimDueDeliveries',
   'recordDeliveryAttempt', 'listDeliveries', 'nextDeliveryAt', 'runsAwaitingDelivery', 'getWebhookSecret',
-  'ensureWebhookSecret', 'rotateWebhookSecret', 'loadRuns', 'heartbeatNode', 'listNodes', 'removeNode', 'acquireSlot', 'claimSlots',
+  'ensureWebhookSecret', 'rotateWebhookSecret', 'loadRuns', 'heartbeatNode', 'listNodes', 'removeNode', 'acquireSlots', 'claimSlots',
 ] as const satisfies readonly (keyof Store)[];
 
 // A verb added to Store but not to VERBS fails the type check here.
