@@ -96,19 +96,22 @@ test('split across live nodes: each node admits rate ÷ nodes, with a burst of a
   assert.equal(limiter.nodes, 1, 'never fewer than this node');
 });
 
-test('database mode: admit asks the shared buckets (key and each workflow once), and their refusal is the 429', async () => {
-  const asked: unknown[] = [];
+test('database mode: admit asks the shared buckets (key and each workflow once), the checks of a turn in one call; their refusal is the 429', async () => {
+  const calls: unknown[][] = [];
   let answer = { wait: 0, refused: null as string | null };
   const limiter = new RateLimiter({ perKey: 5, perWorkflow: 2 }, () => 0, {
-    async take(buckets) {
-      asked.push(buckets);
-      return answer;
+    async take(requests) {
+      calls.push(requests);
+      return requests.map(() => answer);
     },
   });
   await limiter.admit('key-1', [{ tenant: 't', id: 'a' }, { tenant: 't', id: 'a' }, { tenant: 't', id: 'b' }]);
-  assert.deepEqual(asked, [[
+  assert.deepEqual(calls, [[[
     { key: 'k:key-1', perSecond: 5, burst: 5 }, { key: 'w:t/a', perSecond: 2, burst: 2 }, { key: 'w:t/b', perSecond: 2, burst: 2 },
-  ]]);
+  ]]]);
+  await Promise.all([limiter.admit('key-1'), limiter.admit('key-2'), limiter.admit(undefined, [{ tenant: 't', id: 'c' }])]);
+  assert.equal(calls.length, 2, 'three checks of one turn: one call');
+  assert.deepEqual(calls[1], [[{ key: 'k:key-1', perSecond: 5, burst: 5 }], [{ key: 'k:key-2', perSecond: 5, burst: 5 }], [{ key: 'w:t/c', perSecond: 2, burst: 2 }]]);
   limiter.setNodes(3); // the node count does not matter here: the buckets are the cluster's
   answer = { wait: 2.2, refused: 'w:t/a' };
   await assert.rejects(limiter.admit('key-1', [{ tenant: 't', id: 'a' }]), (e: unknown) => {
@@ -118,10 +121,12 @@ test('database mode: admit asks the shared buckets (key and each workflow once),
     assert.match(e.message, /workflow is over its trigger rate/);
     return true;
   });
-  assert.equal((asked[1] as { perSecond: number }[])[1].perSecond, 2);
+  assert.equal((calls[2][0] as { perSecond: number }[])[1].perSecond, 2, 'the cluster-wide rate, not a share');
   answer = { wait: 1, refused: 'k:key-1' };
   await assert.rejects(limiter.admit('key-1', []), /API key is over its request rate/);
-  asked.length = 0;
-  await new RateLimiter({ perKey: 0, perWorkflow: 2 }, () => 0, { take: async (b) => { asked.push(b); return { wait: 0, refused: null }; } }).admit('key-1', []);
-  assert.deepEqual(asked, [], 'nothing to check: no round trip');
+  const failing = new RateLimiter({ perKey: 5, perWorkflow: 0 }, () => 0, { take: async () => { throw new Error('database away'); } });
+  await assert.rejects(Promise.all([failing.admit('a'), failing.admit('b')]), /database away/);
+  calls.length = 0;
+  await new RateLimiter({ perKey: 0, perWorkflow: 2 }, () => 0, { take: async (r) => { calls.push(r); return r.map(() => answer); } }).admit('key-1', []);
+  assert.deepEqual(calls, [], 'nothing to check: no round trip');
 });

@@ -17,7 +17,8 @@
  *   that node's share only. No database round trip.
  * - `database`: every limited request takes its tokens from bucket rows in the store
  *   (`Store.rateBuckets`, PostgreSQL), judged by the database's clock: the rate holds exactly
- *   however the requests are spread, at one round trip per limited request.
+ *   however the requests are spread. The checks of one turn of the event loop go in one call (one
+ *   round trip, one in flight), so a request waits for that call before it is handled.
  */
 import { FlowgateError } from '../core/errors.js';
 import type { SharedBucket, SharedBuckets } from '../store/types.js';
@@ -122,8 +123,36 @@ export class RateLimiter {
       }
     }
     if (buckets.length === 0) return;
-    const { wait, refused } = await this.shared.take(buckets);
+    const { wait, refused } = await this.ask(buckets);
     if (wait > 0) throw refusal(refused?.startsWith('k:') === true, wait);
+  }
+
+  /** Requests waiting for the next call to the shared buckets, and whether one is in flight. */
+  private asks: { buckets: SharedBucket[]; answer: (a: { wait: number; refused: string | null }) => void; fail: (e: unknown) => void }[] = [];
+  private asking = false;
+
+  /** The checks of one turn (and those made while a call is in flight) go to the store in one call. */
+  private ask(buckets: SharedBucket[]): Promise<{ wait: number; refused: string | null }> {
+    return new Promise((answer, fail) => {
+      this.asks.push({ buckets, answer, fail });
+      if (!this.asking) {
+        this.asking = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.asks.length > 0) {
+      const batch = this.asks.splice(0);
+      try {
+        const answers = await this.shared!.take(batch.map((a) => a.buckets));
+        batch.forEach((a, i) => a.answer(answers[i]));
+      } catch (e) {
+        for (const a of batch) a.fail(e);
+      }
+    }
+    this.asking = false;
   }
 
   /**

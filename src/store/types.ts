@@ -343,10 +343,11 @@ export interface SharedBucket {
 /** Token buckets in the store, judged by the store's clock (`Store.rateBuckets`). */
 export interface SharedBuckets {
   /**
-   * Takes one token from each bucket, all or none (a bucket seen first starts full): `wait` 0 when
-   * taken, else the seconds until every bucket has one, and `refused` the first bucket that had none.
+   * For each request in order, takes one token from each of its buckets, all or none (a bucket seen
+   * first starts full): `wait` 0 when taken, else the seconds until every bucket of the request has
+   * one, and `refused` the first that had none. One answer per request, in order.
    */
-  take(buckets: SharedBucket[]): Promise<{ wait: number; refused: string | null }>;
+  take(requests: SharedBucket[][]): Promise<{ wait: number; refused: string | null }[]>;
 }
 
 /** The owner of runs waiting in the slot queue (acquireSlots): no node, and never expired. */

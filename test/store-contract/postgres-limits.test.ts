@@ -30,28 +30,30 @@ describe('postgres store: limits across nodes', { skip }, () => {
     await db.drop();
   });
 
-  it('rate buckets: two handles taking at once get exactly the burst between them, in one round trip per request', async () => {
+  it('rate buckets: two handles taking at once get exactly the burst between them, a batch in one round trip', async () => {
     const [a, b] = [await open(), await open()];
     const bucket = [{ key: 'w:t/exact', perSecond: 0.01, burst: 5 }];
     const before = a.roundTrips;
-    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).rateBuckets.take(bucket)));
+    // Fifteen single requests from each handle at once, and one batch of ten from a.
+    const answers = (await Promise.all([
+      ...Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).rateBuckets.take([bucket])),
+      a.rateBuckets.take(Array.from({ length: 10 }, () => bucket)),
+    ])).flat();
+    assert.equal(answers.length, 40);
     assert.equal(answers.filter((x) => x.wait === 0).length, 5);
     for (const x of answers.filter((y) => y.wait > 0)) assert.deepEqual(x, { wait: 100, refused: 'w:t/exact' }, 'a token every 100 s');
-    assert.equal(a.roundTrips - before, 15);
+    assert.equal(a.roundTrips - before, 16);
   });
 
-  it('rate buckets: all or none, refilled by the database clock up to the burst', async () => {
+  it('rate buckets: each request all or none, in order within a batch, refilled by the database clock up to the burst', async () => {
     const a = await open();
     const key = { key: 'k:key-1', perSecond: 10, burst: 2 };
     const wf = { key: 'w:t/w', perSecond: 10, burst: 1 };
-    assert.equal((await a.rateBuckets.take([key, wf])).wait, 0);
-    assert.deepEqual(await a.rateBuckets.take([key, wf]), { wait: 1, refused: 'w:t/w' });
-    assert.equal((await a.rateBuckets.take([key])).wait, 0, 'the refused request took nothing from the key');
-    assert.equal((await a.rateBuckets.take([key])).wait, 1, 'the key is empty now');
+    assert.deepEqual(await a.rateBuckets.take([[key, wf], [key, wf], [key], [key]]), [
+      { wait: 0, refused: null }, { wait: 1, refused: 'w:t/w' }, { wait: 0, refused: null }, { wait: 1, refused: 'k:key-1' },
+    ], 'the refused second request took nothing from the key: the third got it');
     await new Promise((r) => setTimeout(r, 250)); // 10/s: full again (2 and 1)
-    assert.equal((await a.rateBuckets.take([wf, key])).wait, 0);
-    assert.equal((await a.rateBuckets.take([key])).wait, 0);
-    assert.equal((await a.rateBuckets.take([key])).wait, 1, 'refilled to its burst, not beyond');
+    assert.deepEqual((await a.rateBuckets.take([[wf, key], [key], [key]])).map((x) => x.wait), [0, 0, 1], 'refilled to its burst, not beyond');
     const [{ persistence }] = await a.db.query<{ persistence: string }>("SELECT relpersistence AS persistence FROM pg_class WHERE relname = 'rate_buckets'");
     assert.equal(persistence, 'u', 'unlogged: a check writes no WAL and waits for no flush');
   });

@@ -7,30 +7,51 @@
 import type { SharedBucket, SharedBuckets } from '../types.js';
 import type { Db } from './connection.js';
 
-/** Replaced at every migrate() with the other functions (migrations.ts). */
+/**
+ * Replaced at every migrate() with the other functions (migrations.ts). One call decides a batch of
+ * requests in order, each all or none: every bucket of the batch is made and locked first, in key
+ * order (two nodes' batches never wait for each other in a cycle), and refilled once.
+ */
 export const RATES_SQL = `
-CREATE OR REPLACE FUNCTION flowgate_take_tokens(p_keys text[], p_rates float8[], p_bursts float8[]) RETURNS json
+CREATE OR REPLACE FUNCTION flowgate_take_tokens(p_req int[], p_keys text[], p_rates float8[], p_bursts float8[], p_n int) RETURNS json
 LANGUAGE plpgsql AS $fn$
 DECLARE
   now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+  answers json[] := array_fill('{"w":0}'::json, ARRAY[p_n]);
+  m int := coalesce(array_length(p_keys, 1), 0);
+  i int := 1;
+  j int;
   t float8;
-  wait float8 := 0;
-  refused text := NULL;
+  wait float8;
+  refused text;
 BEGIN
-  FOR i IN 1 .. coalesce(array_length(p_keys, 1), 0) LOOP
-    INSERT INTO rate_buckets AS b (key, tokens, at) VALUES (p_keys[i], p_bursts[i], now_ms)
-      ON CONFLICT (key) DO UPDATE SET tokens = LEAST(p_bursts[i], b.tokens + GREATEST(0, now_ms - b.at) / 1000.0 * p_rates[i]), at = GREATEST(b.at, now_ms)
-      RETURNING tokens INTO t;
-    IF t < 1 THEN
-      wait := GREATEST(wait, ceil((1 - t) / p_rates[i]));
-      refused := coalesce(refused, p_keys[i]);
+  INSERT INTO rate_buckets (key, tokens, at)
+    SELECT DISTINCT ON (k) k, b, now_ms FROM unnest(p_keys, p_bursts) AS x(k, b) ORDER BY k
+    ON CONFLICT (key) DO NOTHING;
+  PERFORM 1 FROM rate_buckets WHERE key = ANY(p_keys) ORDER BY key FOR UPDATE;
+  UPDATE rate_buckets b SET tokens = LEAST(x.burst, b.tokens + GREATEST(0, now_ms - b.at) / 1000.0 * x.rate), at = GREATEST(b.at, now_ms)
+    FROM (SELECT DISTINCT ON (k) k, r AS rate, u AS burst FROM unnest(p_keys, p_rates, p_bursts) AS y(k, r, u) ORDER BY k) x
+    WHERE b.key = x.k;
+  WHILE i <= m LOOP
+    j := i;
+    wait := 0;
+    refused := NULL;
+    WHILE j <= m AND p_req[j] = p_req[i] LOOP
+      SELECT tokens INTO t FROM rate_buckets WHERE key = p_keys[j];
+      IF t < 1 THEN
+        wait := GREATEST(wait, ceil((1 - t) / p_rates[j]));
+        refused := coalesce(refused, p_keys[j]);
+      END IF;
+      j := j + 1;
+    END LOOP;
+    IF refused IS NULL THEN
+      UPDATE rate_buckets SET tokens = tokens - 1 WHERE key = ANY(p_keys[i:j - 1]);
+    ELSE
+      answers[p_req[i]] := json_build_object('w', GREATEST(1, wait), 'r', refused);
     END IF;
+    i := j;
   END LOOP;
-  IF refused IS NOT NULL THEN
-    RETURN json_build_object('w', GREATEST(1, wait), 'r', refused);
-  END IF;
-  UPDATE rate_buckets SET tokens = tokens - 1 WHERE key = ANY(p_keys);
-  RETURN '{"w":0}'::json;
+  RETURN array_to_json(answers);
 END
 $fn$;
 `;
@@ -38,14 +59,23 @@ $fn$;
 export class RateBucketQueries implements SharedBuckets {
   constructor(private readonly db: Db) {}
 
-  async take(buckets: SharedBucket[]): Promise<{ wait: number; refused: string | null }> {
-    if (buckets.length === 0) return { wait: 0, refused: null };
-    // Rows are locked in key order, so two requests naming the same buckets never deadlock.
-    const sorted = [...buckets].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const [row] = await this.db.query<{ a: { w: number; r?: string } }>(
-      'SELECT flowgate_take_tokens($1::text[], $2::float8[], $3::float8[]) AS a',
-      [sorted.map((b) => b.key), sorted.map((b) => b.perSecond), sorted.map((b) => b.burst)],
+  async take(requests: SharedBucket[][]): Promise<{ wait: number; refused: string | null }[]> {
+    if (requests.length === 0) return [];
+    const req: number[] = [];
+    const keys: string[] = [];
+    const rates: number[] = [];
+    const bursts: number[] = [];
+    requests.forEach((buckets, i) => {
+      for (const b of buckets) {
+        req.push(i + 1);
+        keys.push(b.key);
+        rates.push(b.perSecond);
+        bursts.push(b.burst);
+      }
+    });
+    const [row] = await this.db.query<{ a: { w: number; r?: string }[] }>(
+      'SELECT flowgate_take_tokens($1::int[], $2::text[], $3::float8[], $4::float8[], $5) AS a', [req, keys, rates, bursts, requests.length],
     );
-    return { wait: row.a.w, refused: row.a.r ?? null };
+    return row.a.map((a) => ({ wait: a.w, refused: a.r ?? null }));
   }
 }
