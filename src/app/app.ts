@@ -146,7 +146,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     id: owner, clock: Date.now, log,
     info: () => ({
       host: hostname(), pid: process.pid, url: publicBase, version: VERSION, executing: engine.executor.load,
-      ...(rateLimiter.enabled ? { rate_limit_nodes: rateLimiter.nodes } : {}),
+      ...(rateLimiter.enabled && config.rateLimit.mode === 'split' ? { rate_limit_nodes: rateLimiter.nodes } : {}),
     }),
     // The `split` rate limits: each node admits its share of each rate, by the live nodes it counts.
     onLiveNodes: rateLimiter.enabled && config.rateLimit.mode === 'split' && store.capabilities.concurrentClaimers ? (n) => rateLimiter.setNodes(n) : undefined,
