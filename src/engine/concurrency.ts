@@ -7,11 +7,12 @@
  * - A store several nodes share (PostgreSQL): in the store, across the cluster. Before a capped
  *   run executes, `Store.acquireSlots` decides (serialized per workflow; the capped runs of one
  *   turn are asked for in one call, one call in flight at a time): the run starts, or it goes to
- *   the store's slot queue and this job ends; `claimFree` starts queued runs
- *   once slots are free, on whichever node looks first: the node whose capped run just ended (it
- *   has room), and every node's periodic pass (the lease keeper's orphan check, every second). A
- *   slot is held by a run that is `running` under a live lease, so a node killed with -9 gives
- *   its slots back when its leases expire.
+ *   the store's slot queue and this job ends. `claimFree` starts queued runs once slots are free,
+ *   on whichever node looks first: the node whose capped run just ended (it has room, and the end
+ *   is committed before it looks, so a run queued meanwhile is seen by it or was granted the
+ *   slot), and every node's periodic pass (the lease keeper's orphan check, every second), which
+ *   also finds the slots of expired leases. A slot is held by a run that is `running` under a
+ *   live lease, so a node killed with -9 gives its slots back when its leases expire.
  *
  * Runs of workflows without a cap never pass here.
  */
