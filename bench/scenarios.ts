@@ -12,6 +12,7 @@ import { countRuns, waitUntilSettled, type RunCount } from './runs.js';
 import { CODE_SCENARIOS } from './scenarios-code.js';
 import { COREZOID_SCENARIOS } from './scenarios-corezoid.js';
 import { HTTP_SCENARIOS } from './scenarios-http.js';
+import { LIMIT_SCENARIOS } from './scenarios-limits.js';
 import { REPO_ROOT, type ServerHandle, type ServerKind } from './servers.js';
 
 export interface Target {
@@ -169,4 +170,5 @@ export const SCENARIOS: Scenario[] = [
   ...COREZOID_SCENARIOS,
   ...HTTP_SCENARIOS,
   ...CODE_SCENARIOS,
+  ...LIMIT_SCENARIOS,
 ];

@@ -114,7 +114,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let accepting = true;
   // Aborted first thing on close: every event stream ends, so closing waits for no stream.
   const shutdown = new AbortController();
-  const rateLimiter = new RateLimiter(config.rateLimit);
+  const rateLimiter = new RateLimiter(config.rateLimit, Date.now, config.rateLimit.mode === 'database' ? store.rateBuckets ?? null : null);
   const deps: RouteDeps = {
     store, engine, intake, auth, secretBox: box, secrets, metrics, log, supportedStepTypes: SUPPORTED_STEP_TYPES,
     isReady: () => ready && accepting, storageFull: () => storage.full, storeAway: () => storage.away, retryAfterSeconds: config.retryAfterSeconds,
@@ -155,7 +155,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   localBase = config.host === '0.0.0.0' || config.host === '::' ? `http://127.0.0.1:${port}` : url;
   const { recovered } = await engine.start();
   const presence = new NodePresence(store, {
-    id: owner, clock: Date.now, log, info: () => ({ host: hostname(), pid: process.pid, url: publicBase, version: VERSION, executing: engine.executor.load }),
+    id: owner, clock: Date.now, log,
+    info: () => ({
+      host: hostname(), pid: process.pid, url: publicBase, version: VERSION, executing: engine.executor.load,
+      ...(rateLimiter.enabled && config.rateLimit.mode === 'split' ? { rate_limit_nodes: rateLimiter.nodes } : {}),
+    }),
+    // The `split` rate limits: each node admits its share of each rate, by the live nodes it counts.
+    onLiveNodes: rateLimiter.enabled && config.rateLimit.mode === 'split' && store.capabilities.concurrentClaimers ? (n) => rateLimiter.setNodes(n) : undefined,
   });
   await presence.start();
   ready = true;

@@ -62,7 +62,16 @@ test('PORT is read when FLOWGATE_PORT is not set; FLOWGATE_PORT and --port win o
 
 test('settings that read as "off" mean off: a rate limit of 0 is no limit, not a refused start', () => {
   const off = loadConfig(flags(), { FLOWGATE_RATE_LIMIT_PER_KEY: '0', FLOWGATE_RATE_LIMIT_PER_WORKFLOW: '0' });
-  assert.deepEqual(off.rateLimit, { perKey: 0, perWorkflow: 0 });
+  assert.deepEqual(off.rateLimit, { perKey: 0, perWorkflow: 0, mode: 'split' });
   assert.equal(loadConfig(flags(), { FLOWGATE_RATE_LIMIT_PER_KEY: '7' }).rateLimit.perKey, 7);
   assert.throws(() => loadConfig(flags(), { FLOWGATE_RATE_LIMIT_PER_KEY: '-1' }), /FLOWGATE_RATE_LIMIT_PER_KEY must be a non-negative integer \(0 turns it off\)/);
+});
+
+test('FLOWGATE_RATE_LIMIT_MODE: split (the default) or database, which needs the PostgreSQL store', () => {
+  const cluster = { FLOWGATE_DATABASE_URL: 'postgres://127.0.0.1/flowgate', FLOWGATE_ADMIN_TOKEN: 'fga_same', FLOWGATE_MASTER_KEY: 'k'.repeat(40) };
+  assert.equal(loadConfig(flags(), {}).rateLimit.mode, 'split');
+  assert.equal(loadConfig(flags(), cluster).rateLimit.mode, 'split');
+  assert.equal(loadConfig(flags(), { ...cluster, FLOWGATE_RATE_LIMIT_MODE: 'database' }).rateLimit.mode, 'database');
+  assert.throws(() => loadConfig(flags(), { FLOWGATE_RATE_LIMIT_MODE: 'database' }), /needs the PostgreSQL store/);
+  assert.throws(() => loadConfig(flags(), { ...cluster, FLOWGATE_RATE_LIMIT_MODE: 'exact' }), /must be split or database, got "exact"/);
 });

@@ -65,7 +65,7 @@ export interface Config {
   /** FLOWGATE_LAUNCH_FRAME_ANCESTORS: who may frame launch pages (CSP frame-ancestors sources); null: anyone. */
   launchFrameAncestors: string | null;
   /** Requests/s per API key and trigger requests/s per workflow; 0 (the default) is off (docs/spec.md §8.14). */
-  rateLimit: { perKey: number; perWorkflow: number };
+  rateLimit: { perKey: number; perWorkflow: number; mode: RateLimitMode };
   /** Event streams (docs/api.md "Live changes"): heartbeat interval, bytes waiting for a slow reader before it is dropped, run streams per tenant. */
   sse: { heartbeatMs: number; maxBufferBytes: number; runStreamsPerTenant: number };
   /**
@@ -120,6 +120,20 @@ function connectionLimits(env: NodeJS.ProcessEnv): Config['connections'] {
     requestTimeoutMs,
     maxConnectionsPerClient: limitEnv(env, 'FLOWGATE_MAX_CONNECTIONS_PER_CLIENT', 256),
   };
+}
+
+/**
+ * How a cluster enforces the rate limits (docs/operations.md "Limits across the cluster"): `split`
+ * (each node admits rate ÷ live nodes) or `database` (every limited request checks a bucket row in
+ * PostgreSQL). One node on SQLite is the whole cluster: `split` over one node.
+ */
+export type RateLimitMode = 'split' | 'database';
+
+function rateLimitMode(env: NodeJS.ProcessEnv, clustered: boolean): RateLimitMode {
+  const raw = env.FLOWGATE_RATE_LIMIT_MODE?.trim() || 'split';
+  if (raw !== 'split' && raw !== 'database') throw new Error(`FLOWGATE_RATE_LIMIT_MODE must be split or database, got ${JSON.stringify(raw)}`);
+  if (raw === 'database' && !clustered) throw new Error('FLOWGATE_RATE_LIMIT_MODE=database needs the PostgreSQL store (FLOWGATE_DATABASE_URL); one node on SQLite counts its rates in memory');
+  return raw;
 }
 
 function databaseSettings(flags: ServeFlags, env: NodeJS.ProcessEnv): Config['database'] {
@@ -288,6 +302,7 @@ function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
     rateLimit: {
       perKey: limitEnv(env, 'FLOWGATE_RATE_LIMIT_PER_KEY', 0),
       perWorkflow: limitEnv(env, 'FLOWGATE_RATE_LIMIT_PER_WORKFLOW', 0),
+      mode: rateLimitMode(env, database.url !== null),
     },
     connections: connectionLimits(env),
     database,

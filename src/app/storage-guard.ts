@@ -138,6 +138,11 @@ export function guardStorage(inner: Store, opts: StorageGuardOptions): StorageGu
       }, refused)
       : (...args: unknown[]) => fn.apply(inner, args).then(away ? (r) => { back(); return r; } : undefined, refused);
   }
+  // The database rate-limit mode's buckets: a check the database cannot answer is a 503 too.
+  if (inner.rateBuckets) {
+    const buckets = inner.rateBuckets;
+    guarded.rateBuckets = { take: (...args: Parameters<typeof buckets.take>) => buckets.take(...args).then(away ? (r) => { back(); return r; } : undefined, refused) };
+  }
   return {
     store: guarded as unknown as Store,
     get full() {

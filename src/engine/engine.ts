@@ -122,7 +122,13 @@ export class Engine {
     });
     const loopOpts = { owner: config.owner, leaseMs: config.leaseMs, clock: config.clock, log: deps.log };
     this.timers = new TimerLoop(store, this.executor, loopOpts);
-    this.leases = new LeaseKeeper(store, this.executor, { ...loopOpts, onPass: () => this.timers.wake() });
+    this.leases = new LeaseKeeper(store, this.executor, {
+      ...loopOpts,
+      onPass: () => {
+        this.timers.wake();
+        void this.executor.claimFreeSlots();
+      },
+    });
     this.cluster = new ClusterLink(store, this.bus, {
       wakeClaims: () => {
         this.timers.wake();

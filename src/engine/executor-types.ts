@@ -55,6 +55,8 @@ export interface Job {
   recovered?: boolean;
   /** The run is not stored yet: its first commit creates it (see FreshRun); cleared once it has. */
   fresh?: FreshRun;
+  /** The run holds a slot of its workflow's concurrency cap already (started from the store's slot queue). */
+  slotted?: boolean;
   /** The run's compiled workflow version, when the caller already holds it (saves a lookup). */
   loaded?: LoadedWorkflow;
   /**

@@ -8,6 +8,7 @@
  */
 import type { Run } from '../core/types.js';
 import type { ExecutorDeps, Job } from './executor-types.js';
+import { ConcurrencyGates } from './concurrency.js';
 import { Slice, type SliceHost } from './slice.js';
 
 export type { ExecutorDeps, Job, Logger, SecretsPort } from './executor-types.js';
@@ -30,8 +31,24 @@ export class Executor {
   private turnBegan = -1;
   private pumpDue = false;
 
+  /** The per-workflow concurrency caps (`trigger.concurrency`), in memory or in the store. */
+  private readonly gates: ConcurrencyGates;
+
   constructor(private readonly d: ExecutorDeps) {
     this.host = { deps: d, isStopping: () => this.stopping, readyLater: (run) => this.readyLater(run) };
+    this.gates = new ConcurrencyGates({
+      store: d.store, owner: d.owner, clock: d.clock, leaseMs: d.leaseMs, log: d.log,
+      room: () => this.d.maxActive - this.load, dispatch: (job) => this.dispatch(job),
+      isStopping: () => this.stopping, dropped: (id) => this.dropped.add(id),
+    });
+  }
+
+  /**
+   * Starts runs waiting in the store's slot queue whose workflow has a free slot (on a store shared
+   * by several nodes; called periodically, and by the gates when a capped run of this node ends).
+   */
+  claimFreeSlots(): Promise<void> {
+    return this.gates.claimFree();
   }
 
   get activeIds(): string[] {
@@ -95,7 +112,7 @@ export class Executor {
   async stop(): Promise<string[]> {
     this.stopping = true;
     for (const job of this.ready.splice(0)) if (!this.active.has(job.run.id)) this.dropped.add(job.run.id);
-    for (const g of this.gates.values()) for (const w of g.waiting.splice(0)) w();
+    this.gates.stop();
     if (this.active.size > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     return [...this.dropped];
   }
@@ -167,27 +184,12 @@ export class Executor {
     }
   }
 
-  /** Per-workflow caps on running runs (`trigger.concurrency`): excess runs wait their turn, still queued. */
-  private readonly gates = new Map<string, { running: number; waiting: (() => void)[] }>();
-
+  /** Per-workflow caps on running runs (`trigger.concurrency`): excess runs wait their turn, still queued (concurrency.ts). */
   private async gated(job: Job): Promise<void> {
-    const loaded = await this.d.workflows.version(job.run.tenant, job.run.workflow, job.run.version);
+    const loaded = job.loaded ?? await this.d.workflows.version(job.run.tenant, job.run.workflow, job.run.version);
     const cap = loaded?.compiled.workflow.definition.trigger?.concurrency;
     if (!cap) return this.slice(job);
-    const key = `${job.run.tenant}\u0000${job.run.workflow}`;
-    let gate = this.gates.get(key);
-    if (!gate) this.gates.set(key, (gate = { running: 0, waiting: [] }));
-    const g = gate;
-    if (g.running >= cap) await new Promise<void>((resolve) => g.waiting.push(resolve)); // the releaser hands over its slot
-    else g.running++;
-    try {
-      if (!this.stopping) await this.slice(job);
-      else this.dropped.add(job.run.id);
-    } finally {
-      const next = g.waiting.shift();
-      if (next) next();
-      else if (--g.running === 0) this.gates.delete(key);
-    }
+    return this.gates.pass(job, cap, () => this.slice(job));
   }
 
   private slice(job: Job): Promise<void> {

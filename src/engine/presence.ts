@@ -1,6 +1,7 @@
 /**
  * A node's presence in its store: a heartbeat every HEARTBEAT_MS with what the node reports of
- * itself, removed on a clean stop. `GET /v1/cluster` lists the nodes heard from within NODE_ALIVE_MS.
+ * itself, removed on a clean stop. `GET /v1/cluster` lists the nodes heard from within NODE_ALIVE_MS,
+ * and so does the node itself after each beat when asked (`onLiveNodes`: the split rate limits).
  * A missed beat (the store away) is logged and the next one tries again.
  */
 import type { JsonObject } from '../core/types.js';
@@ -19,7 +20,11 @@ export class NodePresence {
 
   constructor(
     private readonly store: Store,
-    private readonly opts: { id: string; clock: () => number; log: Logger; info: () => JsonObject },
+    private readonly opts: {
+      id: string; clock: () => number; log: Logger; info: () => JsonObject;
+      /** Told after each heartbeat how many nodes are live (this one included), when given. */
+      onLiveNodes?: (count: number) => void;
+    },
   ) {
     this.startedAt = opts.clock();
   }
@@ -43,7 +48,9 @@ export class NodePresence {
 
   private async beat(): Promise<void> {
     try {
-      await this.store.heartbeatNode({ id: this.opts.id, started_at: this.startedAt, info: this.opts.info() }, this.opts.clock());
+      const now = this.opts.clock();
+      await this.store.heartbeatNode({ id: this.opts.id, started_at: this.startedAt, info: this.opts.info() }, now);
+      if (this.opts.onLiveNodes) this.opts.onLiveNodes((await this.store.listNodes(now - NODE_ALIVE_MS, now)).length);
       if (this.failing) this.opts.log.info({}, 'the node heartbeat is written again');
       this.failing = false;
     } catch (e) {

@@ -115,7 +115,7 @@ export function createHttpServer(opts: ServerOptions): http.Server {
         ctx.principal = opts.auth.knownPrincipal(req.headers.authorization, tenant) ?? await opts.auth.authenticate(req.headers.authorization, tenant);
         requireRole(ctx.principal, route.auth);
         if (opts.rateLimiter?.enabled && ctx.principal.kind !== 'admin') {
-          opts.rateLimiter.check(ctx.principal.key_id, route.startsRuns && ctx.params.id ? [{ tenant: ctx.principal.tenant, id: ctx.params.id }] : []);
+          await opts.rateLimiter.admit(ctx.principal.key_id, route.startsRuns && ctx.params.id ? [{ tenant: ctx.principal.tenant, id: ctx.params.id }] : []);
         }
       }
       await route.handler(ctx);

@@ -173,6 +173,12 @@ export interface Store {
     publish(hint: Hint): Promise<void>;
   };
 
+  /**
+   * Rate-limit buckets shared by every node (present on PostgreSQL): what the `database` rate-limit
+   * mode checks each limited request against (src/http/rate-limit.ts).
+   */
+  rateBuckets?: SharedBuckets;
+
   /** Creates or upgrades the schema; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -288,6 +294,32 @@ export interface Store {
    */
   loadRuns(ids: string[]): Promise<Run[]>;
 
+  // -------- per-workflow concurrency (`trigger.concurrency`) decided in the store (docs/operations.md "Running a cluster")
+  /**
+   * Decides, for each request in order, whether its run (held by `owner`, queued or running) may
+   * execute now under its workflow's cap: it may when fewer than `cap` OTHER runs of the same tenant
+   * and workflow hold a slot, i.e. are `running` under a live lease (lease_until >= now). Decisions
+   * are serialized per workflow with every other acquireSlots and claimSlots (on any handle), so
+   * however claimers interleave, no more than `cap` runs hold slots because of them. Within one
+   * call, runs that are running already (holding their slot) are decided before queued ones.
+   * One answer per request, in order:
+   * - `started`: a queued run becomes running under `owner` until `leaseUntil` (rev bumped); a
+   *   running one is answered as stored, unchanged. The run holds its slot until it leaves
+   *   `running` or its lease expires (a dead node's slots come back with its leases).
+   * - `queued`: no slot is free. The run is handed to the slot queue: status `queued`, owner
+   *   SLOT_QUEUE_OWNER with a lease that never expires (no orphan claim takes it), rev bumped;
+   *   claimSlots starts it once a slot is free.
+   * - `lost`: the run does not exist, is not `owner`'s, or is neither queued nor running: nothing changed.
+   */
+  acquireSlots(owner: string, now: number, leaseUntil: number, requests: SlotRequest[]): Promise<SlotAnswer[]>;
+  /**
+   * Starts up to `limit` runs of the slot queue whose workflow has a free slot: oldest first per
+   * workflow, each judged by the `trigger.concurrency` of its own stored workflow version (as
+   * acquireSlots). They become `running` under `owner` until `leaseUntil` (rev bumped) and are
+   * returned as stored. Serialized per workflow with acquireSlots.
+   */
+  claimSlots(owner: string, now: number, leaseUntil: number, limit: number): Promise<Run[]>;
+
   // -------- nodes (the processes serving from this store; docs/operations.md "Running a cluster")
   /** Records that node `node.id` is alive at `now` (creates its row on the first beat). */
   heartbeatNode(node: NodeBeat, now: number): Promise<void>;
@@ -321,6 +353,36 @@ export interface Store {
   /** Makes `secret` current and keeps the one it replaces as `previous` (rotated_at = now). */
   rotateWebhookSecret(tenant: string, secret: string, now: number): Promise<WebhookSecretRecord>;
 }
+
+/** One token bucket kept in the store: its name, refill rate (tokens per second) and burst. */
+export interface SharedBucket {
+  key: string;
+  perSecond: number;
+  burst: number;
+}
+
+/** Token buckets in the store, judged by the store's clock (`Store.rateBuckets`). */
+export interface SharedBuckets {
+  /**
+   * For each request in order, takes one token from each of its buckets, all or none (a bucket seen
+   * first starts full): `wait` 0 when taken, else the seconds until every bucket of the request has
+   * one, and `refused` the first that had none. One answer per request, in order.
+   */
+  take(requests: SharedBucket[][]): Promise<{ wait: number; refused: string | null }[]>;
+}
+
+/** The owner of runs waiting in the slot queue (acquireSlots): no node, and never expired. */
+export const SLOT_QUEUE_OWNER = '(slot queue)';
+/** The lease of a run in the slot queue: later than any clock. */
+export const SLOT_QUEUE_LEASE = Number.MAX_SAFE_INTEGER;
+
+/** A run that asks for a slot of its workflow's `trigger.concurrency` cap (`acquireSlots`). */
+export interface SlotRequest {
+  runId: string;
+  cap: number;
+}
+
+export type SlotAnswer = { kind: 'started'; run: Run } | { kind: 'queued' } | { kind: 'lost' };
 
 /** What a node reports of itself with each heartbeat. */
 export interface NodeBeat {

@@ -27,6 +27,7 @@ import { leasesContract } from './contract-leases.js';
 import { loginsContract } from './contract-logins.js';
 import { racesContract } from './contract-races.js';
 import { runsContract } from './contract-runs.js';
+import { slotsContract } from './contract-slots.js';
 import { workflowsContract } from './contract-workflows.js';
 import type { StoreHarness } from './fixtures.js';
 
@@ -86,6 +87,7 @@ export function contract<H extends StoreHarness>(name: string, factory: () => Pr
     describe('API logins', () => loginsContract(ctx));
     describe('result deliveries, webhook secrets', () => deliveriesContract(ctx));
     describe('two stores on the same data', () => racesContract(ctx));
+    describe('per-workflow concurrency slots', () => slotsContract(ctx));
   });
 }
 

@@ -118,7 +118,7 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
     // trigger.verify of every workflow the envelope creates tasks in: the raw body must carry its signature too.
     for (const wf of new Set(targets)) await requireSignature(d, ctx, wf, body);
     // The API login is the caller's key; every workflow the envelope creates tasks in draws a token.
-    if (d.rateLimiter.enabled) d.rateLimiter.check(`login:${check.login.login}`, targets);
+    if (d.rateLimiter.enabled) await d.rateLimiter.admit(`login:${check.login.login}`, targets);
     if (!sync) {
       const result = await ops.run(list, scope);
       const { status, requestProc } = processed(result.answers);
@@ -173,7 +173,7 @@ export function corezoidRoutes(d: RouteDeps, opts: CorezoidOptions): RouteDef[] 
     }
     // The URL's hash is the credential: no key bucket, the workflow's own (shared with its other surfaces).
     const touchesWorkflow = list.some((op) => typeof op === 'object' && op !== null && (op as { type?: unknown }).type === 'create');
-    if (touchesWorkflow) d.rateLimiter.check(undefined, [wf]);
+    if (touchesWorkflow) await d.rateLimiter.admit(undefined, [wf]);
     const result = await ops.run(list, { tenant: wf.tenant, only: wf, trace: traceOf(ctx.req.headers) });
     const { status, requestProc } = processed(result.answers);
     sendEnvelope(ctx, format, status, { request_proc: requestProc, ops: result.answers });

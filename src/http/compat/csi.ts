@@ -136,7 +136,7 @@ export function csiRoutes(d: RouteDeps): RouteDef[] {
     await requireSignature(d, ctx, wf, bytes);
     const params = queryParameters(ctx, bytes);
     // The GUID is the credential: the workflow's own bucket, shared with its other surfaces.
-    d.rateLimiter.check(undefined, [wf]);
+    await d.rateLimiter.admit(undefined, [wf]);
     const { run } = await d.intake.startNative(wf, params, { ref, trace: traceOf(ctx.req.headers) });
     return { wf, run };
   };

@@ -125,8 +125,8 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
   };
 
   /** The rate limits of a Luma call, as on the native API: the key's bucket, and the workflows it starts; the admin token is exempt. */
-  const limit = (p: Principal, workflows: readonly Workflow[] = []): void => {
-    if (p.kind !== 'admin') d.rateLimiter.check(p.key_id, workflows);
+  const limit = async (p: Principal, workflows: readonly Workflow[] = []): Promise<void> => {
+    if (p.kind !== 'admin') await d.rateLimiter.admit(p.key_id, workflows);
   };
 
   /** The caller: a Bearer token or an `itas-api-access-key` header, with at least `role`; `limited`: its rate is checked here. */
@@ -139,7 +139,7 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
     const p = await d.auth.principalFor(token, header(ctx, 'flowgate-tenant'));
     requireRole(p, role);
     ctx.principal = p;
-    if (limited) limit(p);
+    if (limited) await limit(p);
     return p;
   };
 
@@ -191,7 +191,7 @@ export function lumaRoutes(d: RouteDeps, opts: LumaOptions): RouteDef[] {
       if (body[k] !== undefined) meta[k] = body[k] as Json;
     }
     const ref = checkRef(header(ctx, 'idempotency-key'), 'Idempotency-Key');
-    limit(p, [wf]);
+    await limit(p, [wf]);
     const { run } = await d.intake.startNative(wf, variables, { ref, meta, trace: traceOf(ctx.req.headers) });
     sendJson(ctx.res, 200, success('Successfully submitted workflow trigger request.', {
       executionConfig: { triggerId: run.id, ...config },

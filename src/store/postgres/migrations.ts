@@ -9,10 +9,12 @@
  * as written, and never parsed by SQL on the hot path), identifiers and names compare bytewise
  * (COLLATE "C", like SQLite), counters are SEQUENCEs.
  *
- * The functions (functions.ts) are code rather than schema: they are replaced at every migrate().
+ * The functions (functions.ts, slots.ts, rates.ts) are code rather than schema: they are replaced at every migrate().
  */
 import type { Queryable } from './connection.js';
 import { FUNCTIONS_SQL } from './functions.js';
+import { RATES_SQL } from './rates.js';
+import { SLOTS_SQL } from './slots.js';
 
 export interface Migration {
   version: number;
@@ -222,6 +224,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_owner ON runs (owner) WHERE owner IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'rate buckets',
+    sql: `
+      -- The rate-limit buckets of FLOWGATE_RATE_LIMIT_MODE=database (rates.ts). Unlogged: no WAL,
+      -- and emptied by a crash of the database (every bucket then starts full).
+      CREATE UNLOGGED TABLE rate_buckets (
+        key    TEXT COLLATE "C" PRIMARY KEY,
+        tokens DOUBLE PRECISION NOT NULL,
+        at     BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /**
@@ -261,6 +276,8 @@ export async function migrate(
       done.push(m.version);
     }
     await session.query(FUNCTIONS_SQL);
+    await session.query(SLOTS_SQL);
+    await session.query(RATES_SQL);
     return done;
   } finally {
     await session.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);

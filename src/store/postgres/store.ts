@@ -10,7 +10,7 @@
 import type { ApiKey, Definition, Run, SecretMeta, StepRecord, Tenant, Workflow } from '../../core/types.js';
 import type {
   ApiLogin, CreateResult, Delivery, NodeBeat, NodeRecord, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, Hint, HintListener, NewRun, RunFilter,
-  HeadCondition, HeadUnmet, SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult, WebhookSecretRecord, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionPage,
+  HeadCondition, HeadUnmet, SaveWorkflowResult, SetIdentifiersResult, SlotAnswer, SlotRequest, Store, StoreCapabilities, Transition, TransitionResult, WebhookSecretRecord, WorkflowActivity, WorkflowIdentifiers, WorkflowVersionPage,
 } from '../types.js';
 import { AccountQueries } from './accounts.js';
 import { Db, type PostgresOptions } from './connection.js';
@@ -20,7 +20,9 @@ import { LeaseQueries } from './leases.js';
 import { LoginQueries } from './logins.js';
 import { migrate } from './migrations.js';
 import { NodeQueries } from './nodes.js';
+import { RateBucketQueries } from './rates.js';
 import { RunQueries } from './runs.js';
+import { SlotQueries } from './slots.js';
 import { WorkflowQueries } from './workflows.js';
 
 export type { PostgresOptions } from './connection.js';
@@ -53,6 +55,7 @@ export class PostgresStore implements Store {
   readonly hints: { subscribe(listener: HintListener): () => void; publish(hint: Hint): Promise<void> };
   /** The hint channel itself (tests wait for it to listen, or break its connection). */
   readonly hintChannel: HintChannel;
+  readonly rateBuckets: RateBucketQueries;
   private readonly accounts: AccountQueries;
   private readonly workflows: WorkflowQueries;
   private readonly runs: RunQueries;
@@ -60,6 +63,7 @@ export class PostgresStore implements Store {
   private readonly logins: LoginQueries;
   private readonly deliveries: DeliveryQueries;
   private readonly nodes: NodeQueries;
+  private readonly slots: SlotQueries;
   private closed = false;
 
   constructor(opts: PostgresOptions) {
@@ -77,6 +81,8 @@ export class PostgresStore implements Store {
     this.logins = new LoginQueries(this.db);
     this.deliveries = new DeliveryQueries(this.db);
     this.nodes = new NodeQueries(this.db);
+    this.slots = new SlotQueries(this.db);
+    this.rateBuckets = new RateBucketQueries(this.db);
   }
 
   /** Round trips to the database since the store was opened (the hint connection not counted). */
@@ -181,6 +187,13 @@ export class PostgresStore implements Store {
   hurryChildWaits(now: number): Promise<number> { return this.leases.hurryChildWaits(now); }
   nextWakeAt(): Promise<number | null> { return this.leases.nextWakeAt(); }
   loadRuns(ids: string[]): Promise<Run[]> { return this.nodes.loadRuns(ids); }
+
+  // ---------------------------------------------------------------- per-workflow concurrency (slots.ts)
+
+  acquireSlots(owner: string, now: number, leaseUntil: number, requests: SlotRequest[]): Promise<SlotAnswer[]> {
+    return this.slots.acquire(owner, now, leaseUntil, requests);
+  }
+  claimSlots(owner: string, now: number, leaseUntil: number, limit: number): Promise<Run[]> { return this.slots.claim(owner, now, leaseUntil, limit); }
 
   // ---------------------------------------------------------------- nodes
 

@@ -14,7 +14,7 @@ import type {
   ApiLogin, CreateResult, NewRun, RunFilter, HeadCondition, HeadUnmet, SaveWorkflowResult, SetIdentifiersResult, Store, StoreCapabilities, Transition, TransitionResult,
   WorkflowActivity, WorkflowVersionPage,
 } from '../types.js';
-import type { NodeBeat, NodeRecord } from '../types.js';
+import type { NodeBeat, NodeRecord, SlotAnswer, SlotRequest } from '../types.js';
 import type { Delivery, DeliveryAttempt, DeliveryUpdate, DeliveryWithAttempts, WebhookSecretRecord, WorkflowIdentifiers } from '../types.js';
 import { AccountQueries } from './accounts.js';
 import { openDatabase, type SqliteOptions } from './connection.js';
@@ -24,6 +24,7 @@ import { LoginQueries } from './logins.js';
 import { migrate } from './migrations.js';
 import { NodeQueries } from './nodes.js';
 import { RunQueries } from './runs.js';
+import { SlotQueries } from './slots.js';
 import { WorkflowQueries } from './workflows.js';
 
 export { DatabaseLockedError, type SqliteOptions } from './connection.js';
@@ -56,6 +57,7 @@ interface Queries {
   logins: LoginQueries;
   deliveries: DeliveryQueries;
   nodes: NodeQueries;
+  slots: SlotQueries;
 }
 
 export class SqliteStore implements Store {
@@ -80,6 +82,7 @@ export class SqliteStore implements Store {
           deliveries: new DeliveryQueries(this.db, !this.capabilities.concurrentClaimers),
           logins: new LoginQueries(this.db),
           nodes: new NodeQueries(this.db),
+          slots: new SlotQueries(this.db),
         };
       } catch (e) {
         throw new Error(`the SQLite store ${this.path} has no usable schema (was migrate() run?): ${(e as Error).message}`, { cause: e });
@@ -282,6 +285,14 @@ export class SqliteStore implements Store {
 
   async loadRuns(ids: string[]): Promise<Run[]> {
     return this.q.nodes.loadRuns(ids);
+  }
+
+  async acquireSlots(owner: string, now: number, leaseUntil: number, requests: SlotRequest[]): Promise<SlotAnswer[]> {
+    return this.q.slots.acquire(owner, now, leaseUntil, requests);
+  }
+
+  async claimSlots(owner: string, now: number, leaseUntil: number, limit: number): Promise<Run[]> {
+    return this.q.slots.claim(owner, now, leaseUntil, limit);
   }
 
   async heartbeatNode(node: NodeBeat, now: number): Promise<void> {

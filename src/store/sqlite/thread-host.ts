@@ -87,10 +87,12 @@ class Unreadable {
         const page = value as { runs: Run[]; next_cursor: string | null };
         return { runs: await this.runs(page.runs, false), next_cursor: page.next_cursor };
       }
-      case 'claimDueRuns': case 'claimOrphanedRuns':
+      case 'claimDueRuns': case 'claimOrphanedRuns': case 'claimSlots':
         return this.runs(value as Run[], true);
       case 'runsAwaitingDelivery': case 'loadRuns':
         return this.runs(value as Run[], false);
+      case 'acquireSlots':
+        return Promise.all((value as { kind: string; run?: Run }[]).map(async (a) => (a.run === undefined ? a : { ...a, run: await this.run(a.run) })));
       case 'listSteps':
         return (value as StepRecord[]).map((r) => (tooDeep(r) ? this.record(r) : r));
       case 'createRuns':

@@ -23,11 +23,11 @@ const VERBS = [
   'getRun', 'loadRun', 'findRunByCallbackToken', 'findRunByRef', 'listRuns', 'listSteps', 'setReply', 'claimDueRuns',
   'claimOrphanedRuns', 'renewLeases', 'hurryChildWaits', 'nextWakeAt', 'createDelivery', 'claimDueDeliveries',
   'recordDeliveryAttempt', 'listDeliveries', 'nextDeliveryAt', 'runsAwaitingDelivery', 'getWebhookSecret',
-  'ensureWebhookSecret', 'rotateWebhookSecret', 'loadRuns', 'heartbeatNode', 'listNodes', 'removeNode',
+  'ensureWebhookSecret', 'rotateWebhookSecret', 'loadRuns', 'heartbeatNode', 'listNodes', 'removeNode', 'acquireSlots', 'claimSlots',
 ] as const satisfies readonly (keyof Store)[];
 
 // A verb added to Store but not to VERBS fails the type check here.
-type Unforwarded = Exclude<keyof Store, (typeof VERBS)[number] | 'capabilities' | 'close' | 'hints'>;
+type Unforwarded = Exclude<keyof Store, (typeof VERBS)[number] | 'capabilities' | 'close' | 'hints' | 'rateBuckets'>;
 const everyVerbForwarded: [Unforwarded] extends [never] ? true : Unforwarded = true;
 void everyVerbForwarded;
 
