@@ -6,16 +6,20 @@
 import { lazy, type ComponentType } from 'react';
 import { WorkflowsPage } from './pages/workflows/WorkflowsPage.js';
 import { RunsPage } from './pages/runs/RunsPage.js';
-import { NewRunPage } from './pages/new-run/NewRunPage.js';
-import { ImportPage } from './pages/import/ImportPage.js';
-import { StepTestPage } from './pages/step-test/StepTestPage.js';
-import { SettingsPage } from './pages/settings/SettingsPage.js';
+import {
+  loadImportPage, loadNewRunPage, loadNewWorkflowPage, loadRunPage, loadSettingsPage, loadStepTestPage, loadWorkflowPage,
+} from './pages/loaders.js';
 
-// Pages with the graph and the editors (React Flow, CodeMirror) load when first opened, so the
-// sign-in page and the lists come up at once.
-const WorkflowPage = lazy(() => import('./pages/workflows/WorkflowPage.js').then((m) => ({ default: m.WorkflowPage })));
-const RunPage = lazy(() => import('./pages/runs/RunPage.js').then((m) => ({ default: m.RunPage })));
-const NewWorkflowPage = lazy(() => import('./pages/workflows/NewWorkflowPage.js').then((m) => ({ default: m.NewWorkflowPage })));
+// The first screen's code is the sign-in page, the shell and the two lists. Every other page loads
+// when first opened (pages/loaders.ts), and the graph (React Flow, dagre) and the editors
+// (CodeMirror) with the first page that shows one, so the sign-in page and the lists come up at once.
+const WorkflowPage = lazy(() => loadWorkflowPage().then((m) => ({ default: m.WorkflowPage })));
+const RunPage = lazy(() => loadRunPage().then((m) => ({ default: m.RunPage })));
+const NewWorkflowPage = lazy(() => loadNewWorkflowPage().then((m) => ({ default: m.NewWorkflowPage })));
+const NewRunPage = lazy(() => loadNewRunPage().then((m) => ({ default: m.NewRunPage })));
+const ImportPage = lazy(() => loadImportPage().then((m) => ({ default: m.ImportPage })));
+const StepTestPage = lazy(() => loadStepTestPage().then((m) => ({ default: m.StepTestPage })));
+const SettingsPage = lazy(() => loadSettingsPage().then((m) => ({ default: m.SettingsPage })));
 
 export interface RouteEntry {
   path: string;

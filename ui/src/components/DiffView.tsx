@@ -1,4 +1,4 @@
-/** Two texts side by side with their differences marked (@codemirror/merge), read-only. */
+/** Two texts side by side with their differences marked (@codemirror/merge), read-only. Pages use it through editors.tsx. */
 import { useEffect, useRef } from 'react';
 import { basicSetup } from 'codemirror';
 import { EditorState } from '@codemirror/state';
@@ -8,7 +8,15 @@ import { json } from '@codemirror/lang-json';
 import { yaml } from '@codemirror/lang-yaml';
 import { consoleTheme, shadowMount } from './codemirror-root.js';
 
-export function DiffView({ a, b, language, labelA, labelB }: { a: string; b: string; language: 'yaml' | 'json'; labelA: string; labelB: string }) {
+export interface DiffViewProps {
+  a: string;
+  b: string;
+  language: 'yaml' | 'json';
+  labelA: string;
+  labelB: string;
+}
+
+export function DiffView({ a, b, language, labelA, labelB }: DiffViewProps) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const ext = (label: string) => [

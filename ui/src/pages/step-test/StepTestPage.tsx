@@ -7,7 +7,7 @@ import { useMemo, useState } from 'react';
 import { Link, useSearch } from 'wouter';
 import { testSavedStep, testUnsavedStep, type StepTestResult } from '../../api/index.js';
 import { Exchange, showValue } from '../../components/Exchange.js';
-import { JsonEditor } from '../../components/JsonEditor.js';
+import { JsonEditor } from '../../components/editors.js';
 import { Badge, Button, Empty, ErrorState, Loading, Select } from '../../components/ui/index.js';
 import { useRole } from '../../session.js';
 import { workflowPath } from '../workflow-actions.js';
