@@ -201,7 +201,7 @@ async function main(): Promise<number> {
 
   const rows: [string, keyof Omit<Sample, 'firstScreenFiles'>][] = [
     ['sign-in form usable (navigation start, empty cache)', 'signinMs'],
-    ['… of which the page's main thread was busy', 'signinBusyMs'],
+    ["… of which the page's main thread was busy", 'signinBusyMs'],
     ['… of which running script', 'signinScriptMs'],
     ['workflows list after the Sign in click', 'listAfterSignInMs'],
     ['workflows list, signed in (navigation start, empty cache)', 'listColdMs'],
