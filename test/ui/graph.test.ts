@@ -115,6 +115,20 @@ test('graph: boxes hold their lines, long names are cut with the full text in th
     assert.deepEqual(await edgesUnderNodes(page), []);
     await c.screenshot('graph-branches');
 
+    // Steps typed in the editor come into the graph, and the view fits again so they are in sight.
+    await c.open('/workflows/new');
+    await page.locator('.wf-node[data-step="greet"]').waitFor();
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(`steps:\n${Array.from({ length: 12 }, (_, i) => `  - { id: step${i}, type: set }`).join('\n')}\n`);
+    await page.locator('.wf-node[data-step="step11"]').waitFor();
+    await page.waitForFunction(() => {
+      const pane = document.querySelector('.react-flow')!.getBoundingClientRect();
+      const n = document.querySelector('.wf-node[data-step="step11"]')?.getBoundingClientRect();
+      return !!n && n.bottom <= pane.bottom && n.top >= pane.top;
+    }, undefined, { timeout: 5000 });
+
     // 200 steps: the first steps at a readable zoom, the start in sight; the rest a pan or the fit button away.
     await c.open('/workflows/two-hundred');
     await page.locator('.wf-node[data-step="s1"]').waitFor();

@@ -7,10 +7,10 @@
  * are drawn along the routes the layout computed (routes.ts). A big graph opens on its first layers
  * at a readable zoom, not shrunk to fit: pan, zoom, the overview map or the fit button show the rest.
  */
-import { memo, useMemo } from 'react';
+import { memo, useEffect, useMemo, useRef } from 'react';
 import {
   BaseEdge, Background, Controls, Handle, MarkerType, MiniMap, Position, ReactFlow, ReactFlowProvider,
-  type Edge, type EdgeProps, type FitViewOptions, type Node, type NodeProps,
+  useReactFlow, type Edge, type EdgeProps, type FitViewOptions, type Node, type NodeProps,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { buildGraph, END_NODE, START_NODE, type StepNode } from './build.js';
@@ -125,6 +125,7 @@ function RoutedEdge({ data, markerEnd, label, labelStyle, labelBgPadding, labelB
 const nodeTypes = { step: StepNodeView };
 const edgeTypes = { routed: RoutedEdge };
 
+const EDGE_COLOR: Partial<Record<PositionedEdge['kind'], string>> = { on_error: 'var(--danger)', on_timeout: 'var(--warn)' };
 const STATE_COLOR: Partial<Record<StepState, string>> = { succeeded: 'var(--good)', failed: 'var(--danger)', running: 'var(--info)', parked: 'var(--warn)' };
 /** A node on the overview map: its run state's colour, red with problems, else the muted grey. */
 const miniMapColor = (n: Node): string => {
@@ -145,6 +146,20 @@ function GraphInner({ definition, states, path, problems, selected, onSelect, la
     const top = Math.min(...laid.nodes.map((n) => n.y));
     return { padding: 0.05, maxZoom: 1, minZoom: 0.5, nodes: laid.nodes.filter((n) => n.y + n.height <= top + FIRST_LAYERS_HEIGHT).map((n) => ({ id: n.id })) };
   }, [laid]);
+  // When steps come or go (a step typed in the editor), the view fits again so the new ones are in
+  // sight; a change inside the steps (a run's states, a renamed field) leaves the view as it is.
+  const shape = useMemo(() => laid.nodes.map((n) => n.id).join('\n'), [laid]);
+  const { fitView } = useReactFlow();
+  const fitted = useRef(shape);
+  const fitOptions = useRef(fitViewOptions);
+  fitOptions.current = fitViewOptions;
+  useEffect(() => {
+    if (fitted.current === shape) return;
+    fitted.current = shape;
+    // Two frames on: the new nodes are drawn and measured by then, and fitView counts only those.
+    let frame = requestAnimationFrame(() => { frame = requestAnimationFrame(() => void fitView(fitOptions.current)); });
+    return () => cancelAnimationFrame(frame);
+  }, [shape, fitView]);
   const pathEdges = useMemo(() => {
     const set = new Set<string>();
     if (path && path.length) {
@@ -184,7 +199,8 @@ function GraphInner({ definition, states, path, problems, selected, onSelect, la
       data: { route: e },
       label: e.label,
       className: ['wf-edge', `wf-edge-${e.kind}`, onPath ? 'wf-edge-on-path' : ''].filter(Boolean).join(' '),
-      markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
+      // The arrow head in the line's colour (the stylesheet colours the line by kind and path).
+      markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: onPath ? 'var(--accent)' : EDGE_COLOR[e.kind] ?? 'var(--edge)' },
       labelBgPadding: [4, 2] as [number, number],
       labelBgBorderRadius: 3,
       focusable: false,
@@ -211,6 +227,16 @@ function GraphInner({ definition, states, path, problems, selected, onSelect, la
         onNodeClick={(_, node) => {
           const step = (node.data as NodeData).step;
           if (step.kind === 'step' && step.stepId) onSelect?.(step.stepId);
+        }}
+        // A focused step node (Tab reaches them) is chosen with Enter or Space, as a click chooses it.
+        onKeyDown={(e) => {
+          if (e.key !== 'Enter' && e.key !== ' ') return;
+          const id = (e.target as HTMLElement).closest<HTMLElement>('.react-flow__node')?.dataset.id;
+          const step = laid.nodes.find((n) => n.id === id);
+          if (step?.kind === 'step' && step.stepId) {
+            e.preventDefault();
+            onSelect?.(step.stepId);
+          }
         }}
       >
         <Background gap={20} size={1} />
