@@ -8,6 +8,15 @@ import { json } from '@codemirror/lang-json';
 import { yaml } from '@codemirror/lang-yaml';
 import { consoleTheme, shadowMount } from './codemirror-root.js';
 
+/**
+ * The "N unchanged lines" bar in the console's colours, framed with a glyph every font has
+ * (the merge view's own ⦚ is missing from many).
+ */
+const collapsedLook = EditorView.theme({
+  '&.cm-editor .cm-collapsedLines': { color: 'var(--muted)', background: 'var(--code-bg)' },
+  '&.cm-editor .cm-collapsedLines::before, &.cm-editor .cm-collapsedLines::after': { content: '"⋮"' },
+});
+
 export interface DiffViewProps {
   a: string;
   b: string;
@@ -20,7 +29,7 @@ export function DiffView({ a, b, language, labelA, labelB }: DiffViewProps) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const ext = (label: string) => [
-      basicSetup, consoleTheme, language === 'json' ? json() : yaml(), EditorState.readOnly.of(true), EditorView.editable.of(false),
+      basicSetup, consoleTheme, collapsedLook, language === 'json' ? json() : yaml(), EditorState.readOnly.of(true), EditorView.editable.of(false),
       EditorView.contentAttributes.of({ 'aria-label': label }),
     ];
     const parent = shadowMount(host.current!);

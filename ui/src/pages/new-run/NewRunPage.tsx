@@ -171,6 +171,7 @@ function RowEditor({ row, index, problems, onChange, onRemove }: { row: ParamRow
       {row.options ? (
         <Select
           label={label}
+          hint={hint}
           value={row.value}
           onChange={(e) => onChange({ value: e.target.value })}
           error={error}

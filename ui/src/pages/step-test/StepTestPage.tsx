@@ -121,7 +121,7 @@ export function StepTester({ workflow, definition, initialStep, unsavedStep, sam
         {source === 'saved' ? (
           steps.length ? (
             <>
-              <div className="form-grid">
+              <div className="field-wide">
                 <Select label="Step" value={stepId} onChange={(e) => setStepId(e.target.value)} options={steps.map((s) => ({ value: s.id, label: `${s.id}${typeof s.name === 'string' ? ` — ${s.name}` : ''}` }))} />
               </div>
               {chosen ? <pre className="code-block" aria-label="The saved step">{showValue(chosen)}</pre> : null}

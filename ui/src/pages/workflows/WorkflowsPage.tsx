@@ -42,7 +42,7 @@ export function WorkflowsPage() {
       },
     },
     { key: 'name', header: 'Name', cell: (wf) => wf.name ?? '—' },
-    { key: 'version', header: 'Version', align: 'end', cell: (wf) => wf.version },
+    { key: 'version', header: 'Version', align: 'end', secondary: true, cell: (wf) => wf.version },
     { key: 'triggers', header: 'Triggers', secondary: true, cell: (wf) => triggerKinds(wf).join(', ') },
     { key: 'last', header: 'Last run', cell: (wf) => (wf.last_run ? <StatusBadge status={wf.last_run.status} /> : '—') },
     { key: 'runs24', header: 'Runs, 24 h', align: 'end', secondary: true, cell: (wf) => (typeof wf.runs_24h === 'number' ? wf.runs_24h : '—') },
