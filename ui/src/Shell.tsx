@@ -3,10 +3,10 @@
  * narrow screen the navigation takes a second row of its own (styles.css), so every link stays in
  * sight and in the tab order.
  */
-import type { ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 import { Link, useLocation } from 'wouter';
 import { Button } from './components/ui/index.js';
-import { preloadPage } from './pages/loaders.js';
+import { preloadPage, warmUpLater } from './pages/loaders.js';
 import { routes } from './routes.js';
 import { useSession } from './session.js';
 
@@ -14,6 +14,7 @@ export function Shell({ children }: { children: ReactNode }) {
   const { me, signOut } = useSession();
   const [location] = useLocation();
   const nav = routes.filter((r) => r.nav);
+  useEffect(() => warmUpLater(), []);
   return (
     <div className="shell">
       <a className="skip-link" href="#main">Skip to content</a>

@@ -1,25 +1,23 @@
 /**
  * The console's route table, in one place: each page adds one line here. Paths are the console's
  * own (the server answers index.html for any of them); `nav` routes appear in the top bar. A page
- * with heavy dependencies is `lazy(() => import(...))`: App renders routes inside Suspense.
+ * that loads on first use comes from pages/loaders.ts: App renders routes inside Suspense.
  */
-import { lazy, type ComponentType } from 'react';
+import type { ComponentType } from 'react';
 import { WorkflowsPage } from './pages/workflows/WorkflowsPage.js';
 import { RunsPage } from './pages/runs/RunsPage.js';
-import {
-  loadImportPage, loadNewRunPage, loadNewWorkflowPage, loadRunPage, loadSettingsPage, loadStepTestPage, loadWorkflowPage,
-} from './pages/loaders.js';
+import { pages } from './pages/loaders.js';
 
 // The first screen's code is the sign-in page, the shell and the two lists. Every other page loads
 // when first opened (pages/loaders.ts), and the graph (React Flow, dagre) and the editors
 // (CodeMirror) with the first page that shows one, so the sign-in page and the lists come up at once.
-const WorkflowPage = lazy(() => loadWorkflowPage().then((m) => ({ default: m.WorkflowPage })));
-const RunPage = lazy(() => loadRunPage().then((m) => ({ default: m.RunPage })));
-const NewWorkflowPage = lazy(() => loadNewWorkflowPage().then((m) => ({ default: m.NewWorkflowPage })));
-const NewRunPage = lazy(() => loadNewRunPage().then((m) => ({ default: m.NewRunPage })));
-const ImportPage = lazy(() => loadImportPage().then((m) => ({ default: m.ImportPage })));
-const StepTestPage = lazy(() => loadStepTestPage().then((m) => ({ default: m.StepTestPage })));
-const SettingsPage = lazy(() => loadSettingsPage().then((m) => ({ default: m.SettingsPage })));
+const WorkflowPage = pages.workflow.Component;
+const RunPage = pages.run.Component;
+const NewWorkflowPage = pages.newWorkflow.Component;
+const NewRunPage = pages.newRun.Component;
+const ImportPage = pages.import.Component;
+const StepTestPage = pages.stepTest.Component;
+const SettingsPage = pages.settings.Component;
 
 export interface RouteEntry {
   path: string;

@@ -4,21 +4,22 @@
  * While it loads, the place of the editor shows its text, read-only, at the editor's size, so the
  * page does not jump and the content is there at once.
  */
-import { lazy, Suspense, type ReactNode } from 'react';
+import { Suspense, type ReactNode } from 'react';
 import type { CodeEditorProps } from './CodeEditor.js';
 import type { DiffViewProps } from './DiffView.js';
 import type { JsonEditorProps } from './JsonEditor.js';
+import { loadable } from './loadable.js';
 
 export type { EditorLanguage, EditorProblem, CodeEditorProps } from './CodeEditor.js';
 export type { JsonEditorProps } from './JsonEditor.js';
 export type { DiffViewProps } from './DiffView.js';
 
-/** Starts fetching the editor's code (a page that always shows one can call it early). */
-export const loadCodeEditor = () => import('./CodeEditor.js');
+const LazyCodeEditor = loadable<CodeEditorProps>(() => import('./CodeEditor.js').then((m) => m.CodeEditor));
+const LazyJsonEditor = loadable<JsonEditorProps>(() => import('./JsonEditor.js').then((m) => m.JsonEditor));
+const LazyDiffView = loadable<DiffViewProps>(() => import('./DiffView.js').then((m) => m.DiffView));
 
-const LazyCodeEditor = lazy(() => loadCodeEditor().then((m) => ({ default: m.CodeEditor })));
-const LazyJsonEditor = lazy(() => import('./JsonEditor.js').then((m) => ({ default: m.JsonEditor })));
-const LazyDiffView = lazy(() => import('./DiffView.js').then((m) => ({ default: m.DiffView })));
+/** Starts fetching the editors' code (a page that always shows one loads it beside its own). */
+export const loadCodeEditor = (): Promise<unknown> => Promise.all([LazyCodeEditor.preload(), LazyJsonEditor.preload()]);
 
 /** The editor's place while its code loads: the text as it will be shown, and a note. */
 function EditorPlaceholder({ text, minHeight, children }: { text: string; minHeight: string; children?: ReactNode }) {
@@ -36,7 +37,7 @@ export function CodeEditor(props: CodeEditorProps) {
   const minHeight = props.minHeight ?? '320px';
   return (
     <Suspense fallback={<EditorPlaceholder text={props.value} minHeight={minHeight} />}>
-      <LazyCodeEditor {...props} />
+      <LazyCodeEditor.Component {...props} />
     </Suspense>
   );
 }
@@ -49,7 +50,7 @@ export function JsonEditor(props: JsonEditorProps) {
         <EditorPlaceholder text={props.value} minHeight="14em" />
       </div>
     )}>
-      <LazyJsonEditor {...props} />
+      <LazyJsonEditor.Component {...props} />
     </Suspense>
   );
 }
@@ -57,7 +58,7 @@ export function JsonEditor(props: JsonEditorProps) {
 export function DiffView(props: DiffViewProps) {
   return (
     <Suspense fallback={<EditorPlaceholder text={props.b} minHeight="200px" />}>
-      <LazyDiffView {...props} />
+      <LazyDiffView.Component {...props} />
     </Suspense>
   );
 }
