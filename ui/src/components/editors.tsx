@@ -1,5 +1,5 @@
 /**
- * The editors as pages use them: CodeMirror (about 130 kB gzipped with its languages and the merge
+ * The editors as pages use them: CodeMirror (about 150 kB gzipped with its languages and the merge
  * view) is fetched the first time a page shows an editor, not with the console's first screen.
  * While it loads, the place of the editor shows its text, read-only, at the editor's size, so the
  * page does not jump and the content is there at once.
