@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Builds the web console (ui/) into ui/dist with Vite.
-// Usage: node scripts/build-ui.mjs [--if-stale] [--optional]
+// Usage: node scripts/build-ui.mjs [--if-stale] [--optional] [--quiet]
 //   --if-stale  build only when ui/dist is missing or older than a source file of the console
 //   --optional  when the build tools are not installed (a production install), say so and exit 0
+//   --quiet     no table of the built files' sizes
+// After a build it prints each file's size, raw and gzipped, and what the first screen loads.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { consoleSizes, formatSizes } from './console-size.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const ui = join(root, 'ui');
@@ -55,3 +58,4 @@ try {
   process.exit(1);
 }
 console.error(`console built in ${((Date.now() - started) / 1000).toFixed(1)} s (ui/dist)`);
+if (!args.has('--quiet')) console.error(formatSizes(consoleSizes(join(ui, 'dist'))));

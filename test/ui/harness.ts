@@ -100,6 +100,8 @@ export async function openConsole(opts: ConsoleOptions = {}): Promise<Console> {
     },
     async screenshot(name) {
       const file = join(SCREENSHOTS, `${name}.png`);
+      // From the top: a full-page picture of a scrolled page draws the sticky top bar in its middle.
+      await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: file, fullPage: true });
       return file;
     },

@@ -1,22 +1,24 @@
 /**
  * The console's route table, in one place: each page adds one line here. Paths are the console's
  * own (the server answers index.html for any of them); `nav` routes appear in the top bar. A page
- * with heavy dependencies is `lazy(() => import(...))`: App renders routes inside Suspense.
+ * that loads on first use comes from pages/loaders.ts: App renders routes inside Suspense.
  */
-import { lazy, type ComponentType } from 'react';
+import type { ComponentType } from 'react';
 import { WorkflowsPage } from './pages/workflows/WorkflowsPage.js';
 import { RunsPage } from './pages/runs/RunsPage.js';
-import { NewRunPage } from './pages/new-run/NewRunPage.js';
-import { ImportPage } from './pages/import/ImportPage.js';
-import { StepTestPage } from './pages/step-test/StepTestPage.js';
-import { SettingsPage } from './pages/settings/SettingsPage.js';
+import { pages } from './pages/loaders.js';
 
-// Pages with the graph and the editors (React Flow, CodeMirror) load when first opened, so the
-// sign-in page and the lists come up at once.
-const WorkflowPage = lazy(() => import('./pages/workflows/WorkflowPage.js').then((m) => ({ default: m.WorkflowPage })));
-const RunPage = lazy(() => import('./pages/runs/RunPage.js').then((m) => ({ default: m.RunPage })));
-const NewWorkflowPage = lazy(() => import('./pages/workflows/NewWorkflowPage.js').then((m) => ({ default: m.NewWorkflowPage })));
-const LaunchPage = lazy(() => import('./pages/launch/LaunchPage.js').then((m) => ({ default: m.LaunchPage })));
+// The first screen's code is the sign-in page, the shell and the two lists. Every other page loads
+// when first opened (pages/loaders.ts), and the graph (React Flow, dagre) and the editors
+// (CodeMirror) with the first page that shows one, so the sign-in page and the lists come up at once.
+const WorkflowPage = pages.workflow.Component;
+const RunPage = pages.run.Component;
+const NewWorkflowPage = pages.newWorkflow.Component;
+const NewRunPage = pages.newRun.Component;
+const ImportPage = pages.import.Component;
+const StepTestPage = pages.stepTest.Component;
+const SettingsPage = pages.settings.Component;
+const LaunchPage = pages.launch.Component;
 
 export interface RouteEntry {
   path: string;

@@ -1,15 +1,19 @@
 /**
  * A CodeMirror 6 editor for YAML or JSON text, with problems shown as lint diagnostics on their
- * lines. Controlled by `value`: an outside change (another version loaded) replaces the text.
+ * lines. Controlled by `value`: an outside change (another version loaded) replaces the text; the
+ * editor's own changes coming back late from React do not (echo.ts).
+ *
+ * Pages use it through editors.tsx, which loads CodeMirror only when an editor is first shown.
  */
 import { useEffect, useRef } from 'react';
 import { basicSetup } from 'codemirror';
 import { Compartment, EditorState } from '@codemirror/state';
 import { EditorView, keymap } from '@codemirror/view';
-import { json } from '@codemirror/lang-json';
+import { json, jsonParseLinter } from '@codemirror/lang-json';
 import { yaml } from '@codemirror/lang-yaml';
-import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
+import { linter, lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { consoleTheme, shadowMount } from './codemirror-root.js';
+import { EchoGuard } from './echo.js';
 
 export type EditorLanguage = 'yaml' | 'json';
 
@@ -31,13 +35,20 @@ export interface CodeEditorProps {
   /** Ctrl/Cmd+S, with the editor's text at that moment (React may not have rendered the last keystrokes yet). */
   onSave?: (value: string) => void;
   minHeight?: string;
+  /** Taller text scrolls inside the editor (e.g. '60vh'); by default the editor grows with it. */
+  maxHeight?: string;
+  /** Marks where JSON text stops parsing (for a JSON input, not for a definition, whose problems come from the API). */
+  parseProblems?: boolean;
 }
 
 const languageOf = (l: EditorLanguage) => (l === 'json' ? json() : yaml());
 
-export function CodeEditor({ value, onChange, language, readOnly = false, problems, label, onSave, minHeight = '320px' }: CodeEditorProps) {
+export function CodeEditor({ value, onChange, language, readOnly = false, problems, label, onSave, minHeight = '320px', maxHeight, parseProblems = false }: CodeEditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
+  const echoes = useRef(new EchoGuard());
+  // True while the editor takes the owner's text: that change is not reported back.
+  const applying = useRef(false);
   const lang = useRef(new Compartment());
   const ro = useRef(new Compartment());
   const callbacks = useRef({ onChange, onSave });
@@ -52,13 +63,18 @@ export function CodeEditor({ value, onChange, language, readOnly = false, proble
           basicSetup,
           consoleTheme,
           lintGutter(),
+          parseProblems ? linter(jsonParseLinter(), { delay: 300 }) : [],
+          maxHeight ? EditorView.theme({ '&': { maxHeight }, '.cm-scroller': { overflow: 'auto' } }) : [],
           lang.current.of(languageOf(language)),
           ro.current.of([EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]),
           EditorView.contentAttributes.of({ 'aria-label': label }),
           EditorView.lineWrapping,
           keymap.of([{ key: 'Mod-s', preventDefault: true, run: (view) => { callbacks.current.onSave?.(view.state.doc.toString()); return true; } }]),
           EditorView.updateListener.of((u) => {
-            if (u.docChanged) callbacks.current.onChange?.(u.state.doc.toString());
+            if (!u.docChanged || applying.current || !callbacks.current.onChange) return;
+            const text = u.state.doc.toString();
+            echoes.current.reported(text);
+            callbacks.current.onChange(text);
           }),
         ],
       }),
@@ -75,7 +91,13 @@ export function CodeEditor({ value, onChange, language, readOnly = false, proble
 
   useEffect(() => {
     const v = view.current;
-    if (v && v.state.doc.toString() !== value) v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: value } });
+    if (!v || !echoes.current.isOwnersText(value) || v.state.doc.toString() === value) return;
+    applying.current = true;
+    try {
+      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: value } });
+    } finally {
+      applying.current = false;
+    }
   }, [value]);
 
   useEffect(() => {

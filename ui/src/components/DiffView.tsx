@@ -1,4 +1,4 @@
-/** Two texts side by side with their differences marked (@codemirror/merge), read-only. */
+/** Two texts side by side with their differences marked (@codemirror/merge), read-only. Pages use it through editors.tsx. */
 import { useEffect, useRef } from 'react';
 import { basicSetup } from 'codemirror';
 import { EditorState } from '@codemirror/state';
@@ -8,11 +8,28 @@ import { json } from '@codemirror/lang-json';
 import { yaml } from '@codemirror/lang-yaml';
 import { consoleTheme, shadowMount } from './codemirror-root.js';
 
-export function DiffView({ a, b, language, labelA, labelB }: { a: string; b: string; language: 'yaml' | 'json'; labelA: string; labelB: string }) {
+/**
+ * The "N unchanged lines" bar in the console's colours, framed with a glyph every font has
+ * (the merge view's own ⦚ is missing from many).
+ */
+const collapsedLook = EditorView.theme({
+  '&.cm-editor .cm-collapsedLines': { color: 'var(--muted)', background: 'var(--code-bg)' },
+  '&.cm-editor .cm-collapsedLines::before, &.cm-editor .cm-collapsedLines::after': { content: '"⋮"' },
+});
+
+export interface DiffViewProps {
+  a: string;
+  b: string;
+  language: 'yaml' | 'json';
+  labelA: string;
+  labelB: string;
+}
+
+export function DiffView({ a, b, language, labelA, labelB }: DiffViewProps) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const ext = (label: string) => [
-      basicSetup, consoleTheme, language === 'json' ? json() : yaml(), EditorState.readOnly.of(true), EditorView.editable.of(false),
+      basicSetup, consoleTheme, collapsedLook, language === 'json' ? json() : yaml(), EditorState.readOnly.of(true), EditorView.editable.of(false),
       EditorView.contentAttributes.of({ 'aria-label': label }),
     ];
     const parent = shadowMount(host.current!);

@@ -5,6 +5,8 @@
  * mounted inside a shadow root; the console's colours reach it through CSS custom properties, which
  * inherit into shadow trees. This keeps `style-src 'self'` without 'unsafe-inline' or a nonce.
  */
+import { defaultHighlightStyle, HighlightStyle, syntaxHighlighting } from '@codemirror/language';
+import type { Extension } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 
 /** The element to mount an editor in: inside an open shadow root of `host` (made once). */
@@ -16,8 +18,17 @@ export function shadowMount(host: HTMLElement): HTMLElement {
   return mount;
 }
 
+/**
+ * Token colours: CodeMirror's default highlight style with each colour read from a custom property
+ * (`--cm-708` for `#708`, …), falling back to the colour itself. styles.css gives the dark scheme
+ * its own, light on dark (the defaults are dark on light and cannot be read there).
+ */
+const consoleHighlight = HighlightStyle.define(
+  defaultHighlightStyle.specs.map((spec) => (typeof spec.color === 'string' && spec.color.startsWith('#') ? { ...spec, color: `var(--cm-${spec.color.slice(1)}, ${spec.color})` } : spec)),
+);
+
 /** The editor's look in the console's colours (light and dark follow the page's variables). */
-export const consoleTheme = EditorView.theme({
+const consoleLook = EditorView.theme({
   '&': { backgroundColor: 'var(--panel)', color: 'var(--text)', fontSize: '13px', minHeight: 'inherit', height: '100%' },
   '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace', minHeight: 'inherit' },
   '.cm-gutters': { backgroundColor: 'var(--code-bg)', color: 'var(--muted)', borderRight: '1px solid var(--border)' },
@@ -29,3 +40,5 @@ export const consoleTheme = EditorView.theme({
   '.cm-panels': { backgroundColor: 'var(--code-bg)', color: 'var(--text)' },
   '.cm-panel input, .cm-panel button': { color: 'var(--text)' },
 });
+
+export const consoleTheme: Extension = [consoleLook, syntaxHighlighting(consoleHighlight)];

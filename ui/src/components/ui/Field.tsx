@@ -39,12 +39,13 @@ export function Input({ label, error, hint, className, ...rest }: InputProps) {
 export interface SelectProps extends SelectHTMLAttributes<HTMLSelectElement> {
   label: string;
   error?: string | null;
+  hint?: ReactNode;
   options: { value: string; label: string }[];
 }
 
-export function Select({ label, error, options, className, ...rest }: SelectProps) {
+export function Select({ label, error, hint, options, className, ...rest }: SelectProps) {
   return (
-    <Field label={label} error={error}>
+    <Field label={label} error={error} hint={hint}>
       {(control) => (
         <select className={`input ${className ?? ''}`} {...control} {...rest}>
           {options.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}

@@ -5,7 +5,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
 import { ApiError, startRun, type StartAnswer } from '../../api/index.js';
-import { JsonEditor } from '../../components/JsonEditor.js';
+import { JsonEditor } from '../../components/editors.js';
 import { Button, Empty, ErrorState, Input, Loading, Select, StatusBadge, Tabs } from '../../components/ui/index.js';
 import { useRole } from '../../session.js';
 import { runPath, workflowPath } from '../workflow-actions.js';
@@ -171,6 +171,7 @@ function RowEditor({ row, index, problems, onChange, onRemove }: { row: ParamRow
       {row.options ? (
         <Select
           label={label}
+          hint={hint}
           value={row.value}
           onChange={(e) => onChange({ value: e.target.value })}
           error={error}

@@ -112,7 +112,11 @@ export function RunPage({ params }: { params: { id: string } }) {
     void qc.invalidateQueries({ queryKey: ['run-steps', id] });
   };
   useRunEvents(run.data ? id : null, done, {
-    onRun: (r) => qc.setQueryData<Run>(['run', id], (old) => ({ ...old, ...r })),
+    onRun: (r) => {
+      qc.setQueryData<Run>(['run', id], (old) => ({ ...old, ...r }));
+      // The stream closes when the run ends, maybe before its last step records came: read them once more.
+      if (isTerminalStatus(r.status)) void qc.invalidateQueries({ queryKey: ['run-steps', id] });
+    },
     onStep: (s) => qc.setQueryData<StepRecord[]>(['run-steps', id], (old) => upsertStep(old, s)),
     onRefresh: refresh,
   });

@@ -6,10 +6,10 @@ import { Badge, Button, Confirm, CopyButton, Empty, ErrorState, Input, Loading, 
 import { useSession } from '../../session.js';
 import { when } from './format.js';
 
-const ROLES: { value: Role; label: string }[] = [
-  { value: 'read', label: 'read: see workflows and runs' },
-  { value: 'trigger', label: 'trigger: also start, cancel, retry runs' },
-  { value: 'admin', label: 'admin: also workflows, keys, secrets' },
+const ROLES: { value: Role; label: string; can: string }[] = [
+  { value: 'read', label: 'read', can: 'Sees workflows and runs.' },
+  { value: 'trigger', label: 'trigger', can: 'Also starts, cancels, retries and resumes runs.' },
+  { value: 'admin', label: 'admin', can: 'Also edits workflows and manages keys, secrets and logins.' },
 ];
 
 export function KeysSection() {
@@ -41,7 +41,7 @@ export function KeysSection() {
         <h2>Create a key</h2>
         <div className="form-grid">
           <Input label="Key name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={128} autoComplete="off" error={nameError} />
-          <Select label="Role" value={role} onChange={(e) => setRole(e.target.value as Role)} options={ROLES} />
+          <Select label="Role" value={role} onChange={(e) => setRole(e.target.value as Role)} options={ROLES} hint={ROLES.find((r) => r.value === role)?.can} />
         </div>
         <Button type="submit" variant="primary" busy={create.isPending}>Create key</Button>
         {create.isError && !nameError ? <ErrorState error={create.error} /> : null}

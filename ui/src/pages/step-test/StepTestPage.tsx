@@ -7,7 +7,7 @@ import { useMemo, useState } from 'react';
 import { Link, useSearch } from 'wouter';
 import { testSavedStep, testUnsavedStep, type StepTestResult } from '../../api/index.js';
 import { Exchange, showValue } from '../../components/Exchange.js';
-import { JsonEditor } from '../../components/JsonEditor.js';
+import { JsonEditor } from '../../components/editors.js';
 import { Badge, Button, Empty, ErrorState, Loading, Select } from '../../components/ui/index.js';
 import { useRole } from '../../session.js';
 import { workflowPath } from '../workflow-actions.js';
@@ -121,7 +121,7 @@ export function StepTester({ workflow, definition, initialStep, unsavedStep, sam
         {source === 'saved' ? (
           steps.length ? (
             <>
-              <div className="form-grid">
+              <div className="field-wide">
                 <Select label="Step" value={stepId} onChange={(e) => setStepId(e.target.value)} options={steps.map((s) => ({ value: s.id, label: `${s.id}${typeof s.name === 'string' ? ` — ${s.name}` : ''}` }))} />
               </div>
               {chosen ? <pre className="code-block" aria-label="The saved step">{showValue(chosen)}</pre> : null}

@@ -5,7 +5,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, describeError, saveWorkflow, type SavedWorkflow } from '../../api/index.js';
-import { CodeEditor, type EditorLanguage } from '../../components/CodeEditor.js';
+import { CodeEditor, type EditorLanguage } from '../../components/editors.js';
 import { Button } from '../../components/ui/index.js';
 import { parseSource } from '../../graph/locate.js';
 import { WorkflowGraph } from '../../graph/WorkflowGraph.js';

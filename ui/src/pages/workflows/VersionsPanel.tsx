@@ -2,8 +2,7 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { getWorkflow, listVersions, type Workflow } from '../../api/index.js';
-import { CodeEditor } from '../../components/CodeEditor.js';
-import { DiffView } from '../../components/DiffView.js';
+import { CodeEditor, DiffView } from '../../components/editors.js';
 import { Button, ErrorState, Loading, Select, Table, type Column } from '../../components/ui/index.js';
 import type { WorkflowVersion } from '../../api/types.js';
 import { languageOfSource } from './DefinitionEditor.js';

@@ -5,6 +5,7 @@ import { useLocation } from 'wouter';
 import { listWorkflows, type WorkflowSummary } from '../../api/index.js';
 import { Button, CopyButton, Empty, ErrorState, Input, Loading, StatusBadge, Table, type Column } from '../../components/ui/index.js';
 import { useRole } from '../../session.js';
+import { preloadPage } from '../loaders.js';
 
 const APPLY_EXAMPLE = (origin: string) =>
   `curl -X PUT ${origin}/v1/workflows/hello \\\n  -H "Authorization: Bearer $FLOWGATE_TOKEN" \\\n  -H 'Content-Type: application/yaml' \\\n  --data-binary @hello.yaml`;
@@ -34,9 +35,14 @@ export function WorkflowsPage() {
   const shown = useMemo(() => (list.data ?? []).filter((wf) => matches(wf, q)), [list.data, q]);
 
   const columns: Column<WorkflowSummary>[] = [
-    { key: 'id', header: 'Workflow', cell: (wf) => <a href={`/workflows/${encodeURIComponent(wf.id)}`} onClick={(e) => { e.preventDefault(); navigate(`/workflows/${encodeURIComponent(wf.id)}`); }} className="mono">{wf.id}</a> },
+    {
+      key: 'id', header: 'Workflow', cell: (wf) => {
+        const href = `/workflows/${encodeURIComponent(wf.id)}`;
+        return <a href={href} onClick={(e) => { e.preventDefault(); navigate(href); }} onPointerEnter={() => preloadPage(href)} onFocus={() => preloadPage(href)} className="mono">{wf.id}</a>;
+      },
+    },
     { key: 'name', header: 'Name', cell: (wf) => wf.name ?? '—' },
-    { key: 'version', header: 'Version', align: 'end', cell: (wf) => wf.version },
+    { key: 'version', header: 'Version', align: 'end', secondary: true, cell: (wf) => wf.version },
     { key: 'triggers', header: 'Triggers', secondary: true, cell: (wf) => triggerKinds(wf).join(', ') },
     { key: 'last', header: 'Last run', cell: (wf) => (wf.last_run ? <StatusBadge status={wf.last_run.status} /> : '—') },
     { key: 'runs24', header: 'Runs, 24 h', align: 'end', secondary: true, cell: (wf) => (typeof wf.runs_24h === 'number' ? wf.runs_24h : '—') },
