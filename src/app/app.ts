@@ -42,7 +42,7 @@ import type { Store } from '../store/types.js';
 import { Intake } from '../triggers/intake.js';
 import type { Config } from './config.js';
 import { applyExamples } from './examples.js';
-import { OutboundHttp } from './outbound.js';
+import { observedHttp, OutboundHttp } from './outbound.js';
 import { parseAllowList } from './ssrf.js';
 import { WorkerSandbox } from './sandbox.js';
 import { openConfiguredStore } from './store-backend.js';
@@ -94,7 +94,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const webhookSecrets = new WebhookSecrets(store, box, Date.now);
   const delivery = { secrets: webhookSecrets, config: config.delivery };
   const metrics = new Metrics({ id: owner, clustered: store.capabilities.concurrentClaimers });
-  const engine = new Engine(store, { http: metrics.observedHttp(outbound), secrets, log, sandbox, delivery, caches, observer: metrics.observer }, {
+  const engine = new Engine(store, { http: observedHttp(outbound, (outcome, seconds) => metrics.observeHttpAttempt(outcome, seconds)), secrets, log, sandbox, delivery, caches, observer: metrics.observer }, {
     owner, leaseMs: config.leaseMs, maxDataBytes: config.maxDataBytes, stepsPerSlice: 200,
     maxStepsPerRun: config.maxStepsPerRun, maxForeachItems: config.maxForeachItems, maxActive: 2000, clock: Date.now,
     callbackUrl: (token) => `${publicBase}/v1/callbacks/${token}`,

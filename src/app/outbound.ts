@@ -249,3 +249,21 @@ function classify(e: unknown, signal: AbortSignal, timeoutMs: number): HttpFailu
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new HttpFailure('network', `the host name could not be resolved (${code})`);
   return new HttpFailure('network', `${code ? `${code}: ` : ''}${message}`);
 }
+
+/** The outgoing HTTP port with each attempt told to `observe` (metrics): its answer's status, or the failure's code, and its duration. */
+export function observedHttp(port: HttpPort, observe: (outcome: { status: number } | { code: string }, seconds: number) => void): HttpPort {
+  return {
+    async request(req: HttpRequest): Promise<HttpResponse> {
+      const started = performance.now();
+      try {
+        const res = await port.request(req);
+        observe({ status: res.status }, (performance.now() - started) / 1000);
+        return res;
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        observe({ code: typeof code === 'string' ? code : 'error' }, (performance.now() - started) / 1000);
+        throw e;
+      }
+    },
+  };
+}

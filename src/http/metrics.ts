@@ -9,7 +9,6 @@
 import client from 'prom-client';
 import { isTerminal, type Run, type StepRecord } from '../core/types.js';
 import type { CommitReport, DeliveryOutcome, EngineObserver } from '../engine/observer.js';
-import type { HttpPort, HttpRequest, HttpResponse } from '../steps/types.js';
 
 /** Distinct (tenant, workflow) label pairs one process reports before folding the rest into `_other`. */
 export const MAX_WORKFLOW_SERIES = 500;
@@ -134,23 +133,9 @@ export class Metrics {
     },
   };
 
-  /** The outgoing HTTP port with each attempt counted by result class and timed. */
-  observedHttp(port: HttpPort): HttpPort {
-    const attempts = this.httpAttempts;
-    return {
-      async request(req: HttpRequest): Promise<HttpResponse> {
-        const started = performance.now();
-        try {
-          const res = await port.request(req);
-          attempts.labels(resultClass(res)).observe((performance.now() - started) / 1000);
-          return res;
-        } catch (e) {
-          const code = (e as { code?: unknown }).code;
-          attempts.labels(resultClass({ code: typeof code === 'string' ? code : 'error' })).observe((performance.now() - started) / 1000);
-          throw e;
-        }
-      },
-    };
+  /** Counts one outgoing HTTP attempt by its result class, with its latency (app/outbound.ts `observedHttp`). */
+  observeHttpAttempt(outcome: { status: number } | { code: string }, seconds: number): void {
+    this.httpAttempts.labels(resultClass(outcome)).observe(seconds);
   }
 
   /** Gauges read at each scrape: the runs this node's executor holds. */
