@@ -107,7 +107,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     if (r.status === 'failed') log.warn({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, trace_id: traceIdOf(r), error: r.error }, 'run failed');
     else if (r.status === 'succeeded' || r.status === 'cancelled') log.debug({ run_id: r.id, tenant: r.tenant, workflow: r.workflow, trace_id: traceIdOf(r), status: r.status }, 'run finished');
   });
-  const auth = new Authenticator(store, config.adminToken, caches);
+  const auth = new Authenticator(store, config.adminToken, caches, config.metricsToken);
   setMaxBodyBytes(config.maxBodyBytes);
 
   let ready = false;

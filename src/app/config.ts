@@ -60,6 +60,8 @@ export interface Config {
   httpAllow: string[];
   /** Luma launch-in-context keys (docs/spec.md §8.18): lifetime in seconds (FLOWGATE_LAUNCH_TTL_SECONDS, default 15 min). */
   launchTtlSeconds: number;
+  /** FLOWGATE_METRICS_TOKEN: a bearer token that may read /metrics (and nothing else), or null. */
+  metricsToken: string | null;
   /** FLOWGATE_CORS_ORIGINS: origins whose pages may call the API (src/http/cors.ts); empty (the default) is off. */
   corsOrigins: string[];
   /** FLOWGATE_LAUNCH_FRAME_ANCESTORS: who may frame launch pages (CSP frame-ancestors sources); null: anyone. */
@@ -227,6 +229,12 @@ function nearest(name: string, known: string[]): string | undefined {
   return bestD <= Math.max(2, Math.floor(name.length / 5)) ? best : undefined;
 }
 
+function metricsToken(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null;
+  if (raw.length < 16 || /\s/.test(raw)) throw new Error('FLOWGATE_METRICS_TOKEN must be at least 16 characters, without spaces');
+  return raw;
+}
+
 function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
   // The settings a flag can override are read first, so that each counts as known whatever the flags.
   const fromEnv = {
@@ -298,6 +306,7 @@ function readConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Config {
     httpAllow: parseAllowList(env.FLOWGATE_HTTP_ALLOW).source,
     launchTtlSeconds: intEnv(env, 'FLOWGATE_LAUNCH_TTL_SECONDS', 15 * 60),
     corsOrigins: parseCorsOrigins(env.FLOWGATE_CORS_ORIGINS),
+    metricsToken: metricsToken(env.FLOWGATE_METRICS_TOKEN),
     launchFrameAncestors: parseFrameAncestors(env.FLOWGATE_LAUNCH_FRAME_ANCESTORS),
     rateLimit: {
       perKey: limitEnv(env, 'FLOWGATE_RATE_LIMIT_PER_KEY', 0),

@@ -55,9 +55,22 @@ export class Authenticator {
   /** Key lookups by token hash (the `keys` cache, src/engine/caches.ts; a deleted key is forgotten on every node). */
   private readonly cache: TtlCache<Principal | null>;
 
-  constructor(private readonly store: Store, adminToken: string, private readonly caches: Caches) {
+  /** Digest of FLOWGATE_METRICS_TOKEN, or null when none is set (then only the admin token scrapes). */
+  private readonly metricsHash: string | null;
+
+  constructor(private readonly store: Store, adminToken: string, private readonly caches: Caches, metricsToken: string | null = null) {
     this.adminHash = sha256Hex(adminToken);
+    this.metricsHash = metricsToken ? sha256Hex(metricsToken) : null;
     this.cache = caches.cache('keys');
+  }
+
+  /**
+   * Whether the request may read `/metrics`, which names every tenant's workflows: the server's admin
+   * token or FLOWGATE_METRICS_TOKEN (never a tenant's key). Throws 401 without a bearer token.
+   */
+  mayScrape(authorization: string | undefined): boolean {
+    const hash = this.digest(bearer(authorization));
+    return safeEqual(hash, this.adminHash) || (this.metricsHash !== null && safeEqual(hash, this.metricsHash));
   }
 
   /** Resolves the bearer token of a request; throws 401 when missing or unknown. */

@@ -113,10 +113,14 @@ test('every path template parameter is declared as a required path parameter', (
 test('bearer security everywhere except the public endpoints; Flowgate-Tenant on authenticated ones', () => {
   assert.deepEqual(doc.security, [{ bearer: [] }]);
   assert.equal(doc.components.securitySchemes.bearer.scheme, 'bearer');
-  const publicOps = new Set(['post /v1/callbacks/{token}', 'get /healthz', 'get /readyz', 'get /metrics', 'get /v1/openapi.json']);
+  const publicOps = new Set(['post /v1/callbacks/{token}', 'get /healthz', 'get /readyz', 'get /v1/openapi.json']);
   for (const [path, method, op] of operations()) {
     const key = `${method} ${path}`;
-    if (publicOps.has(key)) {
+    if (key === 'get /metrics') {
+      // The server's own token (admin or metrics), not a tenant's: no Flowgate-Tenant.
+      assert.deepEqual(op.security, [{ bearer: [] }]);
+      assert.ok(op.responses['401'] && op.responses['403']);
+    } else if (publicOps.has(key)) {
       assert.deepEqual(op.security, [], `${key} should need no token`);
     } else {
       assert.equal(op.security, undefined, `${key} should use the default security`);

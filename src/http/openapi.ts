@@ -46,6 +46,9 @@ interface OperationSpec {
 /** Failures every authenticated operation can answer (404: the admin token's Flowgate-Tenant names no tenant). */
 const AUTH_FAILURES: Obj = { '401': response('Unauthorized'), '403': response('Forbidden'), '404': response('NotFound'), '429': response('RateLimited') };
 
+/** An operation without the tenant parameters that still takes a bearer token (its own: /metrics). */
+const withBearer = (op: Obj): Obj => ({ ...op, security: [{ bearer: [] }] });
+
 function operation(spec: OperationSpec): Obj {
   const op: Obj = { operationId: spec.id, tags: [spec.tag], summary: spec.summary };
   if (spec.description) op.description = spec.description;
@@ -398,10 +401,14 @@ function paths(): Obj {
       }),
     },
     '/metrics': {
-      get: operation({
+      get: withBearer(operation({
         id: 'metrics', tag: 'System', summary: 'Prometheus metrics', public: true,
-        responses: { '200': { description: 'Metrics in the Prometheus text format', content: { 'text/plain': { schema: str('Exposition format 0.0.4 (`Content-Type: text/plain; version=0.0.4`)') } } } },
-      }),
+        description: 'Needs the admin token or FLOWGATE_METRICS_TOKEN as a bearer token (never a tenant key: the labels name every tenant\'s workflows).',
+        responses: {
+          '200': { description: 'Metrics in the Prometheus text format', content: { 'text/plain': { schema: str('Exposition format 0.0.4 (`Content-Type: text/plain; version=0.0.4`)') } } },
+          '401': response('Unauthorized'), '403': response('Forbidden'),
+        },
+      })),
     },
   };
 }

@@ -21,7 +21,7 @@ test('GET /v1/cluster lists this node with its heartbeat and the runs it holds; 
   assert.ok(Date.parse(me.heartbeat_at) <= before + 1000 && Date.parse(me.heartbeat_at) > before - 10_000, me.heartbeat_at);
   assert.equal(me.runs_held, 0);
 
-  const metrics = await s.call('GET', '/metrics', { token: null });
+  const metrics = await s.call('GET', '/metrics');
   assert.match(metrics.text, new RegExp(`flowgate_node_info\\{node="${me.id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}",clustered="false"\\} 1`));
 
   // A run that parks is not held (no lease); the key of a tenant may not list nodes.

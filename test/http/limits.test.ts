@@ -177,7 +177,7 @@ test('/healthz and /readyz answer 200 without a token', async () => {
 
 test('/metrics is Prometheus text with flowgate_ metrics', async () => {
   await s.trigger('sink', { amount: 1 }, 'wait=5');
-  const m = await s.call('GET', '/metrics', { token: null });
+  const m = await s.call('GET', '/metrics');
   assert.equal(m.status, 200);
   assert.match(m.headers.get('content-type') ?? '', /^text\/plain/);
   assert.match(m.text, /^# (HELP|TYPE) flowgate_\w+/m);

@@ -27,7 +27,7 @@ steps:
 
 before(async () => {
   target = await startTarget((req, res) => reply(res, req.url.startsWith('/missing') ? 404 : 200, { ok: true }));
-  s = await startTestServer({ FLOWGATE_DELIVERY_BACKOFF_MS: '100' });
+  s = await startTestServer({ FLOWGATE_DELIVERY_BACKOFF_MS: '100', FLOWGATE_METRICS_TOKEN: 'scrape-token-0123456789' });
   const put = async (id: string, yaml: string): Promise<void> => {
     const r = await s.putWorkflow(id, yaml);
     assert.equal(r.status, 201, r.text);
@@ -43,7 +43,7 @@ before(async () => {
   for (let i = 0; i < 100 && !target.requests.some((r) => r.url === '/hook'); i++) await new Promise((r) => setTimeout(r, 50));
   await s.waitRun(delivered.body.id);
   await new Promise((r) => setTimeout(r, 200)); // the delivery's attempt is recorded after the target answered
-  const m = await s.call('GET', '/metrics', { token: null });
+  const m = await s.call('GET', '/metrics');
   assert.equal(m.status, 200);
   assert.match(m.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
   text = m.text;
@@ -86,6 +86,17 @@ test('group commits by batch size and latency; HTTP requests by route and status
   assert.equal(sample('flowgate_node_info', { clustered: 'false' }), 1);
   for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) sample(name);
   assert.ok(!text.includes('flowgate_process_'), 'no prefixed copies of the process metrics');
+});
+
+test('only the admin token or the metrics token reads /metrics (its labels name every tenant\'s workflows)', async () => {
+  assert.equal((await s.call('GET', '/metrics', { token: null })).status, 401);
+  const tenantAdmin = (await s.call('POST', '/v1/keys', { json: { name: 'acme-admin', role: 'admin', tenant: 'acme' } })).body.token;
+  assert.equal((await s.call('GET', '/metrics', { token: tenantAdmin })).status, 403, 'a tenant key, even an admin one, may not');
+  assert.equal((await s.call('GET', '/metrics', { token: 'wrong-token-0123456789' })).status, 403);
+  const scraped = await s.call('GET', '/metrics', { token: 'scrape-token-0123456789' });
+  assert.equal(scraped.status, 200);
+  assert.match(scraped.text, /flowgate_runs_started_total/);
+  assert.equal((await s.call('GET', '/v1/workflows', { token: 'scrape-token-0123456789' })).status, 401, 'the metrics token opens nothing else');
 });
 
 test('no run id is ever a label value', () => {

@@ -22,8 +22,12 @@ export function systemRoutes(d: RouteDeps): RouteDef[] {
       },
     },
     {
+      // Its labels name every tenant's workflows: the admin token or the metrics token, never a tenant key.
       method: 'GET', path: '/metrics', auth: 'public', name: 'metrics',
-      handler: async (ctx) => sendText(ctx.res, 200, d.metrics.registry.contentType, await d.metrics.registry.metrics()),
+      handler: async (ctx) => {
+        if (!d.auth.mayScrape(ctx.req.headers.authorization)) throw new FlowgateError('forbidden', '/metrics needs the admin token or FLOWGATE_METRICS_TOKEN');
+        sendText(ctx.res, 200, d.metrics.registry.contentType, await d.metrics.registry.metrics());
+      },
     },
     {
       method: 'GET', path: '/v1/whoami', auth: 'read', name: 'whoami',
