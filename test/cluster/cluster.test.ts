@@ -112,7 +112,7 @@ describe('a cluster of three nodes on one PostgreSQL database', { skip, concurre
     assert.equal(r.body.clustered, true);
     assert.equal(r.body.items.length, 3, JSON.stringify(r.body.items));
     assert.equal(r.body.items.filter((n: any) => n.self).length, 1);
-    const metrics = await (await fetch(`${nodes[2].url}/metrics`)).text();
+    const metrics = await (await fetch(`${nodes[2].url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     assert.match(metrics, /flowgate_node_info\{node="[^"]+",clustered="true"\} 1/);
   });
 
