@@ -65,7 +65,7 @@ export function RunsPage() {
     { key: 'status', header: 'Status', cell: (r) => <StatusBadge status={r.status} /> },
     { key: 'ref', header: 'Ref', secondary: true, cell: (r) => (r.ref ? <span className="mono">{r.ref}</span> : '—') },
     { key: 'created', header: 'Started', secondary: true, cell: (r) => when(r.started_at ?? r.created_at) },
-    { key: 'duration', header: 'Duration', align: 'end', cell: (r) => formatDuration(runDuration(r, now)) },
+    { key: 'duration', header: 'Duration', align: 'end', secondary: true, cell: (r) => formatDuration(runDuration(r, now)) },
   ];
   const filtered = Object.values(filters).some(Boolean);
 
