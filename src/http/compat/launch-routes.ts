@@ -17,14 +17,14 @@
  * the parent run, and the workflow's trigger identifiers (a direct URL's hash starts runs).
  */
 import { FlowgateError, notFound } from '../../core/errors.js';
-import { isTerminal, type Run } from '../../core/types.js';
-import type { RunEvent } from '../../engine/bus.js';
+import type { Run } from '../../core/types.js';
 import { launchKeyOf } from '../auth.js';
 import { consoleCsp, type ConsoleSite } from '../console.js';
 import type { Ctx, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { sendJson, sendText } from '../problem.js';
 import { header } from '../request.js';
+import { followRun } from '../run-events.js';
 import { openSse } from '../sse.js';
 import { runView, stepRecordView, workflowView } from '../views.js';
 import type { LaunchGrant, LaunchKeys } from './launch.js';
@@ -157,33 +157,17 @@ export function launchRoutes(d: RouteDeps, opts: LaunchOptions): RouteDef[] {
   const events = async (ctx: Ctx): Promise<void> => {
     const grant = grantOf(ctx);
     const run = await runOf(grant);
-    const queue: RunEvent[] = [];
-    // Subscribed before the current state is read, so nothing committed in between is missed.
-    let off = d.engine.bus.subscribe(run.id, (e) => queue.push(e));
+    const follow = followRun(d.engine.bus, run.id);
     const stream = openSse(ctx.req, ctx.res, d.sse);
     const expiry = at(grant.expiresAt, d.clock, () => {
       stream.send('expired', { expires_at: new Date(grant.expiresAt).toISOString() });
       stream.close();
     });
     stream.onClose(() => {
-      off();
+      follow.stop();
       expiry();
     });
-    const onEvent = (e: RunEvent): void => {
-      if (e.type === 'step') stream.send('step', stepRecordView(e.record));
-      else {
-        stream.send('run', launchRunView(e.run, ctx.base));
-        if (isTerminal(e.run.status)) stream.close();
-      }
-    };
-    const current = (await d.store.getRun(grant.tenant, run.id)) ?? run;
-    if (stream.closed) return;
-    stream.send('run', launchRunView(current, ctx.base));
-    if (isTerminal(current.status)) return stream.close();
-    off();
-    for (const e of queue.splice(0)) if (!stream.closed) onEvent(e);
-    if (stream.closed) return;
-    off = d.engine.bus.subscribe(run.id, onEvent);
+    await follow.stream(stream, () => d.store.getRun(grant.tenant, run.id), run, (r) => launchRunView(r, ctx.base));
   };
 
   return [

@@ -1,11 +1,11 @@
 /** Runs: list, read, result (202-and-poll), step records, live events, cancel, retry, callbacks. */
 import { FlowgateError, notFound } from '../../core/errors.js';
-import { isTerminal, type JsonObject, type Run, type RunStatus } from '../../core/types.js';
-import type { RunEvent } from '../../engine/bus.js';
+import type { JsonObject, Run, RunStatus } from '../../core/types.js';
 import { sendAccepted, sendRunAnswer } from '../answers.js';
 import type { Ctx, RouteDef } from '../context.js';
 import type { RouteDeps } from '../deps.js';
 import { sendJson } from '../problem.js';
+import { followRun } from '../run-events.js';
 import { openSse } from '../sse.js';
 import { clampedInt, cursorQuery, paramsBody, timeQuery } from '../request.js';
 import { runView, stepRecordView } from '../views.js';
@@ -52,26 +52,10 @@ export function runRoutes(d: RouteDeps): RouteDef[] {
 
   const events = async (ctx: Ctx): Promise<void> => {
     const run = await load(ctx);
-    const queue: RunEvent[] = [];
-    // Subscribed before the current state is read, so nothing committed in between is missed.
-    let off = d.engine.bus.subscribe(run.id, (e) => queue.push(e));
+    const follow = followRun(d.engine.bus, run.id);
     const stream = openSse(ctx.req, ctx.res, d.sse);
-    stream.onClose(() => off());
-    const onEvent = (e: RunEvent): void => {
-      if (e.type === 'step') stream.send('step', stepRecordView(e.record));
-      else {
-        stream.send('run', runView(e.run, ctx.base));
-        if (isTerminal(e.run.status)) stream.close();
-      }
-    };
-    const current = (await d.store.getRun(ctx.principal.tenant, run.id)) ?? run;
-    if (stream.closed) return;
-    stream.send('run', runView(current, ctx.base));
-    if (isTerminal(current.status)) return stream.close();
-    off();
-    for (const e of queue.splice(0)) if (!stream.closed) onEvent(e);
-    if (stream.closed) return;
-    off = d.engine.bus.subscribe(run.id, onEvent);
+    stream.onClose(() => follow.stop());
+    await follow.stream(stream, () => d.store.getRun(ctx.principal.tenant, run.id), run, (r) => runView(r, ctx.base));
   };
 
   const cancel = async (ctx: Ctx): Promise<void> => {
