@@ -5,7 +5,8 @@
 //   --optional  when the build tools are not installed (a production install), say so and exit 0
 //   --quiet     no table of the built files' sizes
 // After a build it prints each file's size, raw and gzipped, and what the first screen loads.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { consoleSizes, formatSizes } from './console-size.mjs';
 
@@ -56,6 +57,13 @@ try {
 } catch (e) {
   console.error('console build failed:', e?.message ?? e);
   process.exit(1);
+}
+// Each text asset also gzipped beside it (name.gz): the server sends that to clients that accept
+// gzip, so the first screen crosses the network at its gzipped size without compressing per request.
+const assetsDir = join(ui, 'dist', 'assets');
+for (const name of readdirSync(assetsDir)) {
+  if (!/\.(js|css|svg|json|txt|map)$/.test(name)) continue;
+  writeFileSync(join(assetsDir, `${name}.gz`), gzipSync(readFileSync(join(assetsDir, name)), { level: 9 }));
 }
 console.error(`console built in ${((Date.now() - started) / 1000).toFixed(1)} s (ui/dist)`);
 if (!args.has('--quiet')) console.error(formatSizes(consoleSizes(join(ui, 'dist'))));

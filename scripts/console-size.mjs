@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 /** @param {string} dist the built console (ui/dist) */
 export function consoleSizes(dist) {
   const assets = join(dist, 'assets');
-  const files = readdirSync(assets).sort().map((name) => {
+  const files = readdirSync(assets).filter((name) => !name.endsWith('.gz')).sort().map((name) => {
     const body = readFileSync(join(assets, name));
     return { name, raw: body.length, gzip: gzipSync(body).length };
   });

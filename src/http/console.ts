@@ -54,6 +54,18 @@ export interface ConsoleSite {
   index(): Buffer | null;
 }
 
+/** Whether the request's Accept-Encoding takes gzip (and does not refuse it with q=0). */
+function acceptsGzip(req: IncomingMessage): boolean {
+  const header = req.headers['accept-encoding'];
+  if (typeof header !== 'string') return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
 function securityHeaders(res: ServerResponse): void {
   res.setHeader('Content-Security-Policy', CONSOLE_CSP);
   res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -102,18 +114,28 @@ export function consoleSite(dir: string): ConsoleSite {
     } catch {
       throw new FlowgateError('not_found', 'no such console file');
     }
-    if (!st.isFile()) throw new FlowgateError('not_found', 'no such console file');
+    if (!st.isFile() || file.endsWith('.gz')) throw new FlowgateError('not_found', 'no such console file');
     securityHeaders(res);
     res.statusCode = 200;
     res.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
-    res.setHeader('Content-Length', st.size);
+    // The build keeps a gzipped copy of each text asset beside it: sent to clients that accept gzip.
+    let body = file;
+    let size = st.size;
+    const gz = `${file}.gz`;
+    if (acceptsGzip(req) && existsSync(gz)) {
+      body = gz;
+      size = statSync(gz).size;
+      res.setHeader('Content-Encoding', 'gzip');
+    }
+    res.setHeader('Vary', 'Accept-Encoding');
+    res.setHeader('Content-Length', size);
     // File names carry a hash of their content: a new build makes new names.
     res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
     if (req.method === 'HEAD') {
       res.end();
       return;
     }
-    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    createReadStream(body).on('error', () => res.destroy()).pipe(res);
   };
 
   const serves = (path: string): boolean => {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,28 @@ test('hashed assets are served with a one-year immutable cache and their type', 
   assert.ok((await res.text()).length > 1000);
   const head = await fetch(`${s.url}/assets/${built}`, { method: 'HEAD' });
   assert.equal(head.status, 200);
+});
+
+test('an asset goes gzipped to a client that accepts gzip (the copy the build made), as is to one that does not', async () => {
+  assert.ok(built, 'the console is built');
+  const get = (encoding: string | null) => new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+    const u = new URL(s.url);
+    http.get({ host: u.hostname, port: u.port, path: `/assets/${built}`, headers: encoding === null ? {} : { 'accept-encoding': encoding } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+  const plain = await get(null);
+  assert.equal(plain.headers['content-encoding'], undefined);
+  const zipped = await get('br, gzip;q=0.8');
+  assert.equal(zipped.headers['content-encoding'], 'gzip');
+  assert.equal(zipped.headers.vary, 'Accept-Encoding');
+  assert.equal(Number(zipped.headers['content-length']), zipped.body.length);
+  assert.ok(zipped.body.length < plain.body.length / 2, `${zipped.body.length} gzipped vs ${plain.body.length}`);
+  assert.deepEqual(gunzipSync(zipped.body), plain.body);
+  assert.equal((await get('gzip;q=0')).headers['content-encoding'], undefined, 'q=0 refuses it');
+  assert.equal((await fetch(`${s.url}/assets/${built}.gz`)).status, 404, 'the copies are not files of their own');
 });
 
 /** A raw request, so the path reaches the server exactly as written (fetch would normalize ../). */
