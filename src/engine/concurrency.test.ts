@@ -6,33 +6,16 @@
  * server processes on PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { HttpPort, HttpResponse } from '../steps/types.js';
-import { openSqliteStore } from '../store/sqlite/store.js';
 import { SLOT_QUEUE_OWNER } from '../store/types.js';
-import { deployTo, engineConfig } from '../../test/helpers/engine.js';
+import { deployTo, engineConfig, sharedStores } from '../../test/helpers/engine.js';
 import { Engine } from './engine.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 
 test('two engines on one shared store keep one concurrency cap between them; runs without a slot wait in the store, for either engine', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'flowgate-slots-'));
-  const path = join(dir, 'flowgate.db');
-  const a = await openSqliteStore({ path, shared: true });
-  await a.migrate();
-  await a.ensureTenant('default');
-  const b = await openSqliteStore({ path, shared: true });
-  await b.migrate();
-  const engines: Engine[] = [];
-  t.after(async () => {
-    for (const e of engines) await e.stop().catch(() => {});
-    await a.close();
-    await b.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { a, b, engines } = await sharedStores(t, 'slots');
   const wf = await deployTo(a, { id: 'capped', trigger: { concurrency: 2 }, steps: [{ id: 'call', type: 'http', url: 'https://api.example.com/slow' }] });
   let inFlight = 0;
   let most = 0;

@@ -4,35 +4,19 @@
  * Each case fails when the mechanism it names is switched off (see the commit that added it).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { randomToken, uuidv7 } from '../core/ids.js';
 import type { Run, Workflow } from '../core/types.js';
 import type { HttpPort, HttpResponse } from '../steps/types.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/store.js';
-import { deployTo, engineConfig, migratedStore, NO_HTTP } from '../../test/helpers/engine.js';
+import type { SqliteStore } from '../store/sqlite/store.js';
+import { deployTo, engineConfig, migratedStore, NO_HTTP, sharedStores } from '../../test/helpers/engine.js';
 import { Engine, type EngineConfig } from './engine.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 
 /** Two stores on one file, each as another node would open it; closed and removed after the test. */
 async function twoNodes(t: TestContext): Promise<{ a: SqliteStore; b: SqliteStore; engine(store: SqliteStore, cfg?: Partial<EngineConfig>): Engine }> {
-  const dir = mkdtempSync(join(tmpdir(), 'flowgate-two-nodes-'));
-  const path = join(dir, 'flowgate.db');
-  const a = await openSqliteStore({ path, shared: true });
-  await a.migrate();
-  await a.ensureTenant('default');
-  const b = await openSqliteStore({ path, shared: true });
-  await b.migrate();
-  const engines: Engine[] = [];
-  t.after(async () => {
-    for (const e of engines) await e.stop().catch(() => {});
-    await a.close();
-    await b.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { a, b, engines } = await sharedStores(t, 'two-nodes');
   return {
     a, b,
     engine(store, cfg = {}) {

@@ -15,7 +15,7 @@ import type { EngineConfig } from '../../src/engine/engine.js';
 import { SUPPORTED_STEP_TYPES } from '../../src/steps/index.js';
 import type { HttpPort } from '../../src/steps/types.js';
 import { openPostgresStore } from '../../src/store/postgres/store.js';
-import { openSqliteStore } from '../../src/store/sqlite/store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store } from '../../src/store/types.js';
 import { createTestDatabase, testBackend } from './postgres.js';
 
@@ -52,4 +52,27 @@ export async function deployTo(store: Store, doc: Record<string, unknown>): Prom
   const v = validateDefinition(doc, { supportedStepTypes: SUPPORTED_STEP_TYPES });
   if (!v.ok) throw new Error(JSON.stringify(v.problems));
   return (await store.saveWorkflow('default', v.definition, JSON.stringify(doc), { hash: randomToken(20), guid: crypto.randomUUID() }, Date.now())).workflow;
+}
+
+/**
+ * Two stores on ONE SQLite file, each as another node would open it (SqliteOptions.shared, a
+ * multi-claimer store), migrated, with the default tenant; the engines pushed to `engines` are
+ * stopped and both stores closed and removed after the test.
+ */
+export async function sharedStores(t: TestContext, prefix: string): Promise<{ a: SqliteStore; b: SqliteStore; engines: { stop(): Promise<unknown> }[] }> {
+  const dir = mkdtempSync(join(tmpdir(), `flowgate-${prefix}-`));
+  const path = join(dir, 'flowgate.db');
+  const a = await openSqliteStore({ path, shared: true });
+  await a.migrate();
+  await a.ensureTenant('default');
+  const b = await openSqliteStore({ path, shared: true });
+  await b.migrate();
+  const engines: { stop(): Promise<unknown> }[] = [];
+  t.after(async () => {
+    for (const e of engines) await e.stop().catch(() => {});
+    await a.close();
+    await b.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { a, b, engines };
 }
