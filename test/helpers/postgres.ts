@@ -8,6 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { after, before } from 'node:test';
+import type { PostgresOptions } from '../../src/store/postgres/connection.js';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
 
 /** The maintenance database tests connect to in order to create and drop their own. */
 export const PG_ADMIN_URL = process.env.FLOWGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -83,4 +86,28 @@ export function testBackend(): 'postgres' | 'sqlite' {
   const chosen = process.env.FLOWGATE_TEST_BACKEND ?? 'sqlite';
   if (chosen !== 'postgres' && chosen !== 'sqlite') throw new Error(`FLOWGATE_TEST_BACKEND must be postgres or sqlite, got ${chosen}`);
   return chosen;
+}
+
+/**
+ * Inside a `describe`: a database of the suite's own, created before its tests and dropped after
+ * them, and `open()` to open stores on it (each closed after the suite).
+ */
+export function suiteDatabase(defaults: Partial<PostgresOptions> = {}): { open(opts?: Partial<PostgresOptions>): Promise<PostgresStore>; url(): string } {
+  let db: TestDatabase;
+  const opened: PostgresStore[] = [];
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    for (const s of opened) await s.close();
+    await db?.drop();
+  });
+  return {
+    url: () => db.url,
+    async open(opts = {}) {
+      const store = await openPostgresStore({ url: db.url, ...defaults, ...opts });
+      opened.push(store);
+      return store;
+    },
+  };
 }

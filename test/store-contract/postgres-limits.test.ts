@@ -5,30 +5,21 @@
  * their lease judged by the database's clock.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
+import { describe, it } from 'node:test';
+import type { PostgresStore } from '../../src/store/postgres/store.js';
 import { SLOT_QUEUE_OWNER } from '../../src/store/types.js';
-import { createTestDatabase, skipReason, type TestDatabase } from '../helpers/postgres.js';
+import { skipReason, suiteDatabase } from '../helpers/postgres.js';
 import { T0, definition, makeRun, workflowIds } from './fixtures.js';
 
 const skip = await skipReason();
 
 describe('postgres store: limits across nodes', { skip }, () => {
-  let db: TestDatabase;
-  const opened: PostgresStore[] = [];
+  const db = suiteDatabase({ poolSize: 6 });
   const open = async (): Promise<PostgresStore> => {
-    const store = await openPostgresStore({ url: db.url, poolSize: 6 });
-    opened.push(store);
+    const store = await db.open();
     await store.migrate();
     return store;
   };
-  before(async () => {
-    db = await createTestDatabase();
-  });
-  after(async () => {
-    for (const s of opened) await s.close();
-    await db.drop();
-  });
 
   it('rate buckets: two handles taking at once get exactly the burst between them, a batch in one round trip', async () => {
     const [a, b] = [await open(), await open()];

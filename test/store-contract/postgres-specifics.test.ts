@@ -5,31 +5,19 @@
  * built from the shared run row.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RUN_COLUMNS, STEP_COLUMNS } from '../../src/store/run-row.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { isPostgresUnavailableError, openPostgresStore, type PostgresStore } from '../../src/store/postgres/store.js';
 import type { Hint } from '../../src/store/types.js';
-import { createTestDatabase, skipReason, type TestDatabase } from '../helpers/postgres.js';
+import { createTestDatabase, skipReason, suiteDatabase } from '../helpers/postgres.js';
 import { T0, advanced, makeRun, makeStep, seedWorkflow } from './fixtures.js';
 
 const skip = await skipReason();
 
 describe('postgres store specifics', { skip }, () => {
-  let db: TestDatabase;
-  const opened: PostgresStore[] = [];
-  const open = async (opts: { leaseClock?: 'database' | 'caller' } = {}): Promise<PostgresStore> => {
-    const store = await openPostgresStore({ url: db.url, poolSize: 4, ...opts });
-    opened.push(store);
-    return store;
-  };
-  before(async () => {
-    db = await createTestDatabase();
-  });
-  after(async () => {
-    for (const s of opened) await s.close();
-    await db.drop();
-  });
+  const db = suiteDatabase({ poolSize: 4 });
+  const open = (opts: { leaseClock?: 'database' | 'caller' } = {}): Promise<PostgresStore> => db.open(opts);
 
   it('nodes starting together migrate once, under the advisory lock', async () => {
     const stores = await Promise.all(Array.from({ length: 5 }, () => open()));
@@ -184,8 +172,7 @@ describe('postgres store specifics', { skip }, () => {
   });
 
   it('connections the server ends are replaced: the next verb works; a long statement is cancelled by the timeout', async () => {
-    const store = await openPostgresStore({ url: db.url, poolSize: 2, statementTimeoutMs: 300 });
-    opened.push(store);
+    const store = await db.open({ poolSize: 2, statementTimeoutMs: 300 });
     await store.migrate();
     await store.putSetting('kept', 'yes');
     // Every connection of the pool is ended by the server (a restart, an administrator).
@@ -206,7 +193,7 @@ describe('postgres store specifics', { skip }, () => {
   });
 
   it('an unreachable database is reported as unavailable, within the connect timeout', async () => {
-    const url = new URL(db.url);
+    const url = new URL(db.url());
     url.port = '1';
     const store = await openPostgresStore({ url: url.toString(), connectTimeoutMs: 500 });
     const started = Date.now();
