@@ -32,6 +32,10 @@ test("crossTenantLeak: tenant B sees A's marker or an A id it did not send", () 
   assert.equal(crossTenantLeak(request({ out: { method: 'GET', path: '/v1/runs/01a2-run-of-a', headers: {} } }), reply(404, { detail: 'run 01a2-run-of-a' }), ids), null);
   assert.equal(crossTenantLeak(request({ actor: 'alpha' }), reply(200, { name: A_MARKER }), ids), null);
   assert.match(crossTenantLeak(request(), reply(201, { id: 'k', tenant: 'alpha' }), ids)!, /tenant A/);
+  // /metrics is server-wide: the admin token may read every tenant's series there; a tenant key is refused.
+  const metrics = route({ name: 'metrics' });
+  assert.equal(crossTenantLeak(request({ route: metrics, credential: 'admin' }), reply(200, { text: '01a2-run-of-a' }), ids), null);
+  assert.match(crossTenantLeak(request({ route: metrics, credential: 'key' }), reply(200, { text: '01a2-run-of-a' }), ids)!, /01a2-run-of-a/);
 });
 
 test('authBypass: a refused credential or a foreign id must not get a 2xx', () => {
