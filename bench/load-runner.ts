@@ -85,6 +85,7 @@ export async function runLoad(spec: LoadSpec, serverPids: number[], database: { 
     roundTrips: end.db.roundTrips - start.db.roundTrips, groupCommits: end.db.groupCommits - start.db.groupCommits,
     backendCpuSeconds: end.db.backendCpuSeconds - start.db.backendCpuSeconds,
     byStatement: difference(start.db.byStatement, end.db.byStatement),
+    waits: difference(start.db.waits, end.db.waits),
   } : null;
   const dbCpu = db ? { seconds: db.backendCpuSeconds, cores: windowSeconds > 0 ? db.backendCpuSeconds / windowSeconds : 0 } : null;
   return {

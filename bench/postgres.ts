@@ -3,14 +3,16 @@
  * reached through a counting proxy, so the round trips the server makes are counted from the wire
  * (client→server messages: each simple `Query` and each extended-protocol `Sync` is one round
  * trip; each `Parse` of `flowgate_write_batch` is one group commit; each round trip is also
- * tallied under the start of its statement's text, to tell what a node spends them on), and the CPU
- * the database's backend processes used is read from /proc. The proxy forwards bytes as they come; it costs a
- * little latency, which the PostgreSQL rows pay and the SQLite rows do not.
+ * tallied under the start of its statement's text, to tell what a node spends them on), the CPU the
+ * database's backend processes used is read from /proc, and what they wait for is sampled
+ * (pg-waits.ts). The proxy forwards bytes as they come; it costs a little latency, which the
+ * PostgreSQL rows pay and the SQLite rows do not.
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import pg from 'pg';
+import { WaitSampler } from './pg-waits.js';
 import { cpuSeconds } from './processes.js';
 
 const ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.FLOWGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -22,6 +24,8 @@ export interface PgCounters {
   byStatement: Record<string, number>;
   /** CPU seconds of the database's backend processes (those alive when sampled). */
   backendCpuSeconds: number;
+  /** Sampled backend states (pg-waits.ts): `samples`, then the count of backends seen in each state. */
+  waits: Record<string, number>;
 }
 
 export interface BenchDatabase {
@@ -153,12 +157,16 @@ export async function benchDatabase(): Promise<BenchDatabase> {
   const url = new URL(ADMIN_URL);
   url.host = `127.0.0.1:${port}`;
   url.pathname = `/${name}`;
+  const sampler = new WaitSampler(ADMIN_URL, name);
+  await sampler.start();
   return {
     url: url.toString(),
     sample: () => ({
       roundTrips: count.roundTrips, groupCommits: count.groupCommits, byStatement: Object.fromEntries(count.byStatement), backendCpuSeconds: backendCpu(name),
+      waits: sampler.read(),
     }),
     async drop() {
+      await sampler.stop();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
       await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

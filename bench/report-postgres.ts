@@ -88,5 +88,15 @@ export function postgresTables(results: ScenarioResult[], table: TableFormat): s
     const seconds = r.load!.measuredSeconds || 1;
     return Object.entries(by).slice(0, TOP_STATEMENTS).map(([text, n]) => [r.id, text, int(n), (n / triggers).toFixed(4), (n / seconds).toFixed(1)]);
   });
-  return ['', main, '', table(['row', 'statement (round trips in the window, most first)', 'round trips', 'per trigger', 'per second'], statements, new Set([2, 3, 4]))];
+  const waits = pg.map((r) => {
+    const { samples = 0, ...states } = r.load!.database!.waits;
+    const mean = (n: number): string => (samples ? (n / samples).toFixed(2) : '-');
+    const busy = Object.entries(states).filter(([k]) => k !== 'idle').sort((x, y) => y[1] - x[1]);
+    return [r.id, String(samples), mean(states.idle ?? 0), busy.map(([k, n]) => `${k} ${mean(n)}`).join(', ') || '-'];
+  });
+  return [
+    '', main,
+    '', table(['row', 'statement (round trips in the window, most first)', 'round trips', 'per trigger', 'per second'], statements, new Set([2, 3, 4])),
+    '', table(['row', 'samples', 'backends idle (waiting for a node)', 'backends in a statement, mean number by what they wait for ("active": on a CPU or waiting for one)'], waits, new Set([1, 2])),
+  ];
 }
