@@ -15,7 +15,8 @@ declare module 'autocannon' {
   }
 
   export interface Options {
-    url: string;
+    /** Several URLs: connection i goes to url[i % url.length]. */
+    url: string | string[];
     method?: string;
     headers?: Record<string, string>;
     body?: string | Buffer;

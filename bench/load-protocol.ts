@@ -18,7 +18,8 @@ export interface RequestSpec {
 }
 
 export interface LoadSpec {
-  url: string;
+  /** The servers' base URLs: the connections are spread over them in turn (several nodes of one cluster). */
+  urls: string[];
   request: RequestSpec;
   connections: number;
   warmupSeconds: number;

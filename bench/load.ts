@@ -39,7 +39,7 @@ let firstMismatch: string | null = null;
 let firstError: string | null = null;
 
 const instance = autocannon({
-  url: spec.url + spec.request.path,
+  url: spec.urls.length === 1 ? spec.urls[0] + spec.request.path : spec.urls.map((u) => u + spec.request.path),
   method: spec.request.method,
   headers: spec.request.headers,
   body: spec.request.body,

@@ -2,6 +2,7 @@
 import type { LoadRun } from './load-runner.js';
 import type { ProfileSummary } from './profile.js';
 import type { DiskProbe } from './disk.js';
+import type { TableFormat } from './report-postgres.js';
 import type { Check, Target } from './scenarios.js';
 
 export interface ScenarioResult {
@@ -84,7 +85,10 @@ function table(header: string[], rows: string[][], rightAligned: Set<number>): s
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
-export function formatTables(baselines: BaselineResult[], results: ScenarioResult[], connections: number, disk: DiskProbe): string {
+/** `sections`: more tables (the PostgreSQL rows'), made with the same table format, printed before the failures. */
+export function formatTables(
+  baselines: BaselineResult[], results: ScenarioResult[], connections: number, disk: DiskProbe, sections: (format: TableFormat) => string[] = () => [],
+): string {
   const mean = baselines.reduce((s, b) => s + b.load.rps, 0) / baselines.length;
   const spread = baselines.map((b) => int(b.load.rps)).join(', ');
   const rows: string[][] = [];
@@ -132,16 +136,6 @@ export function formatTables(baselines: BaselineResult[], results: ScenarioResul
     ['row', '2xx (all phases)', 'non-2xx', 'errors', 'runs created', 'succeeded', 'settle s', 'server cores', 'server CPU µs/req', 'CPU-cost ratio', 'loadgen cores', 'other procs cores', 'server main thread: on CPU / waiting for CPU / blocked or idle'],
     [...baselineRows, ...detailRows], new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
   );
-  const pgRows = results.filter((r) => r.load && r.facts.dbRoundTrips !== undefined).map((r) => {
-    const f = r.facts;
-    const num = (k: string, digits: number): string => (typeof f[k] === 'number' ? (f[k] as number).toFixed(digits) : '-');
-    return [r.id, int(Number(f.dbRoundTrips)), int(Number(f.groupCommits)), num('triggersPerGroupCommit', 1), num('roundTripsPerTrigger', 2),
-      num('roundTripsPerGroupCommit', 2), num('dbCpuUsPerTrigger', 0), num('vsRowRatio', 2)];
-  });
-  const pgTable = pgRows.length === 0 ? [] : ['', table(
-    ['row', 'database round trips', 'group commits', 'triggers per group commit', 'round trips per trigger', 'round trips per group commit', 'database CPU µs/trigger', 'req/s vs the SQLite row'],
-    pgRows, new Set([1, 2, 3, 4, 5, 6, 7]),
-  )];
   const failing = results.flatMap((r) => [
     ...(r.error ? [`(${r.id}) error: ${r.error}`] : []),
     ...r.checks.filter((c) => !c.ok).map((c) => `(${r.id}) check failed: ${c.name}: ${c.detail}`),
@@ -154,7 +148,7 @@ export function formatTables(baselines: BaselineResult[], results: ScenarioResul
     main,
     '',
     details,
-    ...pgTable,
+    ...sections(table),
     ...(failing.length ? ['', ...failing] : []),
   ].join('\n');
 }

@@ -7,30 +7,33 @@
  * each scenario is compared with the mean of the two baseline measurements around it.
  * Exit code: 0 when every row passes, 1 when a target or a check fails, 2 when the harness fails.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { probeDisk } from './disk.js';
 import { runLoad, type LoadRun } from './load-runner.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
-import { benchDatabase, type BenchDatabase, type PgCounters } from './postgres.js';
+import { benchDatabase, type BenchDatabase } from './postgres.js';
 import { cleanup } from './processes.js';
-import { formatProfile, summarizeProfile } from './profile.js';
+import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.js';
+import { compareWithRows, postgresTables } from './report-postgres.js';
 import { cpuPerRequestUs, formatTables, genericChecks, meetsTarget, type BaselineResult, type ScenarioResult } from './report.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
-import { REPO_ROOT, startServer, type ServerHandle } from './servers.js';
+import { benchToken, REPO_ROOT, startServer, type ServerHandle } from './servers.js';
 
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 
-async function measure(scenario: Scenario, server: ServerHandle, opts: BenchOptions, database: BenchDatabase | null = null) {
+async function measure(scenario: Scenario, servers: ServerHandle[], opts: BenchOptions, database: BenchDatabase | null = null) {
+  const [server] = servers;
   const prepared = await scenario.setup(server);
-  const dbBefore = database?.sample() ?? null;
-  log(`${scenario.id}: ${opts.warmupSeconds} s warm-up + ${opts.durationSeconds} s at ${opts.connections} connections → ${prepared.request.method} ${prepared.request.path}`);
+  const spread = servers.length > 1 ? ` over ${servers.length} nodes` : '';
+  log(`${scenario.id}: ${opts.warmupSeconds} s warm-up + ${opts.durationSeconds} s at ${opts.connections} connections${spread} → ${prepared.request.method} ${prepared.request.path}`);
   const load = await runLoad({
-    url: server.url, request: prepared.request, connections: opts.connections,
+    urls: servers.map((s) => s.url), request: prepared.request, connections: opts.connections,
     warmupSeconds: opts.warmupSeconds, durationSeconds: opts.durationSeconds, timeoutSeconds: opts.timeoutSeconds,
-  }, server.pid);
-  const dbFacts = database && dbBefore ? databaseFacts(dbBefore, database.sample(), load) : {};
+  }, servers.map((s) => s.pid), database);
+  const dbFacts = load.database ? databaseFacts(load) : {};
   const checks = genericChecks(load, prepared.request.expectStatus, prepared.request.expectBody !== undefined);
   let facts: Record<string, unknown> = {};
   if (prepared.verify) {
@@ -42,18 +45,36 @@ async function measure(scenario: Scenario, server: ServerHandle, opts: BenchOpti
   return { load, checks, facts: { ...facts, ...dbFacts } };
 }
 
-/** What the database did during the load (warm-up and drain included, so per trigger over every answer). */
-function databaseFacts(before: PgCounters, after: PgCounters, load: LoadRun): Record<string, number> {
-  const answers = load.total.answers || 1;
-  const roundTrips = after.roundTrips - before.roundTrips;
-  const groupCommits = after.groupCommits - before.groupCommits;
+/** What the database did inside the measured window, per trigger answered in it (2xx). */
+function databaseFacts(load: LoadRun): Record<string, unknown> {
+  const db = load.database!;
+  const triggers = load.phases.measure.ok2xx || 1;
   return {
-    dbRoundTrips: roundTrips, groupCommits,
-    roundTripsPerTrigger: roundTrips / answers,
-    roundTripsPerGroupCommit: groupCommits ? roundTrips / groupCommits : 0,
-    triggersPerGroupCommit: groupCommits ? load.total.ok2xx / groupCommits : 0,
-    dbCpuUsPerTrigger: ((after.backendCpuSeconds - before.backendCpuSeconds) * 1e6) / answers,
+    dbRoundTrips: db.roundTrips, groupCommits: db.groupCommits,
+    roundTripsPerTrigger: db.roundTrips / triggers,
+    roundTripsPerGroupCommit: db.groupCommits ? db.roundTrips / db.groupCommits : 0,
+    triggersPerGroupCommit: db.groupCommits ? load.phases.measure.ok2xx / db.groupCommits : 0,
+    dbCpuUsPerTrigger: (db.backendCpuSeconds * 1e6) / triggers,
+    dbCores: load.measuredSeconds > 0 ? db.backendCpuSeconds / load.measuredSeconds : 0,
+    roundTripsByStatement: db.byStatement,
   };
+}
+
+/** The row's nodes: one server, or `scenario.nodes` servers sharing the row's database, one admin token and one master key. */
+async function startNodes(scenario: Scenario, database: BenchDatabase | null, cpuProfileDir: string | undefined): Promise<ServerHandle[]> {
+  const count = scenario.nodes ?? 1;
+  if (count > 1 && !database) throw new Error(`row ${scenario.id}: several nodes need database: 'postgres'`);
+  // In cluster mode (a database URL) every node must be given the same admin token and master key.
+  const env = { ...scenario.env, ...(database ? { FLOWGATE_DATABASE_URL: database.url, FLOWGATE_MASTER_KEY: randomBytes(32).toString('base64') } : {}) };
+  const token = benchToken();
+  const started = await Promise.allSettled(Array.from({ length: count }, () => startServer(scenario.server, { cpuProfileDir, env, token })));
+  const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw failed.reason;
+  }
+  return servers;
 }
 
 async function main(): Promise<number> {
@@ -83,7 +104,7 @@ async function main(): Promise<number> {
   const baselineServer = await startServer('baseline');
   try {
     const measureBaseline = async (index: number): Promise<LoadRun> => {
-      const { load } = await measure(baselineScenario, baselineServer, opts);
+      const { load } = await measure(baselineScenario, [baselineServer], opts);
       if (load.total.non2xx || load.total.errors) throw new Error(`the baseline itself failed: ${JSON.stringify(load.total)}`);
       baselines.push({ index, load });
       log(`baseline #${baselines.length}: ${Math.round(load.rps)} req/s`);
@@ -96,24 +117,26 @@ async function main(): Promise<number> {
         load: null, baselineRps: null, ratio: null, cpuCostRatio: null, targetOk: null, checks: [], facts: {}, pass: false, error: null, profile: null,
       };
       results.push(result);
-      let server: ServerHandle | null = null;
+      let servers: ServerHandle[] = [];
       let database: BenchDatabase | null = null;
       try {
         database = scenario.database === 'postgres' ? await benchDatabase() : null;
-        const env = { ...scenario.env, ...(database ? { FLOWGATE_DATABASE_URL: database.url } : {}) };
-        server = await startServer(scenario.server, { cpuProfileDir: profileDir, env });
-        Object.assign(result, await measure(scenario, server, opts, database));
+        servers = await startNodes(scenario, database, profileDir);
+        Object.assign(result, await measure(scenario, servers, opts, database));
       } catch (e) {
         result.error = (e as Error).message;
-        log(`${scenario.id} failed: ${result.error}${server ? `\n${server.log()}` : ''}`);
+        log(`${scenario.id} failed: ${result.error}${servers.map((s) => `\n${s.log()}`).join('')}`);
       } finally {
-        if (server) {
-          const stopped = await server.stop();
-          if (stopped.cpuProfile && result.load) {
-            result.profile = summarizeProfile(stopped.cpuProfile, 25, result.load.windowUs);
-            result.profile.file = relative(REPO_ROOT, stopped.cpuProfile);
-          }
+        // Every node's profile is summarized; the printed one is the first node's (the others are in the JSON).
+        const profiles: ProfileSummary[] = [];
+        for (const stopped of await Promise.all(servers.map((s) => s.stop()))) {
+          if (!stopped.cpuProfile || !result.load) continue;
+          const profile = summarizeProfile(stopped.cpuProfile, 25, result.load.windowUs);
+          profile.file = relative(REPO_ROOT, stopped.cpuProfile);
+          profiles.push(profile);
         }
+        result.profile = profiles[0] ?? null;
+        if (profiles.length > 1) result.facts.otherNodeProfiles = profiles.slice(1);
         await database?.drop().catch((e: Error) => log(`dropping the bench database failed: ${e.message}`));
       }
       const after = await measureBaseline(i + 1);
@@ -131,23 +154,9 @@ async function main(): Promise<number> {
   } finally {
     await baselineServer.stop();
   }
-  // Targets against another row of the same run (PostgreSQL vs SQLite).
-  for (const r of results) {
-    const vs = r.target?.vsRow;
-    if (!vs || !r.load) continue;
-    const other = results.find((o) => o.id === vs.id);
-    if (!other?.load) {
-      r.targetOk = false;
-      r.checks.push({ name: `row (${vs.id}) measured`, ok: false, detail: `the target compares with row (${vs.id}): run it too (--only ${vs.id},${r.id})` });
-    } else {
-      const ratio = r.load.rps / other.load.rps;
-      r.facts.vsRowRatio = ratio;
-      r.targetOk = r.targetOk !== false && ratio >= vs.minRatio;
-    }
-    r.pass = r.error === null && r.targetOk !== false && r.checks.every((c) => c.ok);
-  }
+  compareWithRows(results); // targets against another row of the same run (PostgreSQL vs SQLite, three nodes vs one)
 
-  const tables = formatTables(baselines, results, opts.connections, disk);
+  const tables = formatTables(baselines, results, opts.connections, disk, (format) => postgresTables(results, format));
   console.log(`\n${tables}\n`);
   for (const r of results) if (r.profile) console.log(`(${r.id}) ${formatProfile(r.profile)}\n`);
 

@@ -47,6 +47,12 @@ export interface Scenario {
   env?: Record<string, string>;
   /** 'postgres': the server keeps its data in a fresh PostgreSQL database (bench/postgres.ts), not SQLite. */
   database?: 'postgres';
+  /**
+   * Nodes of one cluster on the row's PostgreSQL database (default 1; more needs `database:
+   * 'postgres'`): the load's connections are spread over them in turn, each node on its own port.
+   * `setup` gets the first node; every node shares its data.
+   */
+  nodes?: number;
   setup(server: ServerHandle): Promise<Prepared>;
 }
 
@@ -148,6 +154,24 @@ export const SCENARIOS: Scenario[] = [
     server: 'flowgate',
     database: 'postgres',
     target: { vsRow: { id: 'a', minRatio: 0.5 } },
+    setup: asyncTrigger,
+  },
+  {
+    id: 'pg-2',
+    title: 'async durable trigger → 202, two nodes on one PostgreSQL',
+    server: 'flowgate',
+    database: 'postgres',
+    nodes: 2,
+    target: { vsRow: { id: 'pg-a', minRatio: 1 } },
+    setup: asyncTrigger,
+  },
+  {
+    id: 'pg-3',
+    title: 'async durable trigger → 202, three nodes on one PostgreSQL',
+    server: 'flowgate',
+    database: 'postgres',
+    nodes: 3,
+    target: { vsRow: { id: 'pg-a', minRatio: 1 } },
     setup: asyncTrigger,
   },
   {

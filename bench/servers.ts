@@ -41,11 +41,15 @@ export interface StartOptions {
   cpuProfileDir?: string;
   /** Extra environment (e.g. FLOWGATE_* limits). */
   env?: Record<string, string>;
+  /** The admin token (nodes of one cluster share theirs); a fresh one when not given. */
+  token?: string;
 }
+
+export const benchToken = (): string => `fga_bench_${randomBytes(16).toString('hex')}`;
 
 export async function startServer(kind: ServerKind, opts: StartOptions = {}): Promise<ServerHandle> {
   const dataDir = makeTempDir(`flowgate-bench-${kind}-`);
-  const token = `fga_bench_${randomBytes(16).toString('hex')}`;
+  const token = opts.token ?? benchToken();
   const nodeFlags: string[] = [];
   if (opts.cpuProfileDir) {
     mkdirSync(opts.cpuProfileDir, { recursive: true });

@@ -1,7 +1,8 @@
 /**
  * Contract cases with two stores on the same data (two nodes on one database): whatever the two
- * do at once, every claim goes to one of them, a ref names one run, a reply is set once and a
- * workflow's versions are numbered without a gap or a double. Each case sends both sides' verbs
+ * do at once, every claim goes to one of them, a ref names one run, a reply is set once, a
+ * workflow's versions are numbered without a gap or a double, and a brought identifier (hash, GUID,
+ * conv_id) goes to one workflow while the other is told it is taken. Each case sends both sides' verbs
  * before awaiting any, so a backend whose handles truly overlap (two store threads, two database
  * connections) runs them at the same time.
  */
@@ -42,6 +43,12 @@ function splitExactly(a: { id: string }[], b: { id: string }[], all: { id: strin
 const parkedDue = (i: number): Run => makeRun({
   status: 'waiting', wake_at: NOW - 100 + i, step: 'pause', parking: { kind: 'delay', step: 'pause', seq: 1 }, input: { i },
 });
+
+/** A distinct 40-hex-digit hash, GUID and conv_id per round of the identifier race below. */
+const broughtIds = (round: number): { hash: string; guid: string; conv_id: number } => {
+  const hex = round.toString(16).padStart(8, '0');
+  return { hash: `${hex}${'a'.repeat(32)}`, guid: `${hex}-0000-4000-8000-${'b'.repeat(12)}`, conv_id: 900_000_000 + round };
+};
 
 export function racesContract({ useTwo }: ContractContext): void {
   it('a backend that opens two stores on the same data declares several claimers', useTwo(async (a, b) => {
@@ -220,5 +227,26 @@ export function racesContract({ useTwo }: ContractContext): void {
     // The same definition from both handles at once: one new version, the other finds it.
     const same = await Promise.all([a, b].map((s) => s.saveWorkflow('default', definition('same'), 'id: same\n', workflowIds(), T0)));
     assert.deepEqual(same.map((r) => [r.workflow.version, r.created]).sort(), [[1, false], [1, true]]);
+  }));
+
+  it('setWorkflowIdentifiers from two handles with one hash, GUID or conv_id: one workflow gets it, the other is told it is taken', useTwo(async (a, b) => {
+    await seedWorkflow(a, 'default', 'first');
+    await seedWorkflow(a, 'default', 'second');
+    const fields = ['hash', 'guid', 'conv_id'] as const;
+    for (let round = 0; round < 24; round++) {
+      const field = fields[round % fields.length];
+      const value = broughtIds(round)[field];
+      const [x, y] = await Promise.all([
+        a.setWorkflowIdentifiers('default', 'first', { [field]: value }, NOW + round),
+        b.setWorkflowIdentifiers('default', 'second', { [field]: value }, NOW + round),
+      ]);
+      assert.deepEqual([x.kind, y.kind].sort(), ['set', 'taken'], `round ${round} (${field}): ${JSON.stringify([x, y])}`);
+      const winner = x.kind === 'set' ? 'first' : 'second';
+      const loser = x.kind === 'set' ? y : x;
+      assert.deepEqual(loser, { kind: 'taken', field, holder: { tenant: 'default', id: winner } });
+      const [held, other] = await Promise.all([b.getWorkflow('default', winner), a.getWorkflow('default', winner === 'first' ? 'second' : 'first')]);
+      assert.equal(held?.[field], value, `round ${round}: the winner holds the ${field}`);
+      assert.notEqual(other?.[field], value, `round ${round}: the other does not`);
+    }
   }));
 }

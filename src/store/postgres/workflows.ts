@@ -39,6 +39,9 @@ interface ActivityRow {
 /** PostgreSQL's unique_violation. */
 const UNIQUE_VIOLATION = '23505';
 
+/** The unique indexes of the identifiers a client brings (migrations.ts): conv_id, hash, GUID. */
+const IDENTIFIER_CONSTRAINTS = new Set(['workflow_heads_conv_id_key', 'workflow_heads_hash_key', 'workflow_heads_guid']);
+
 export class WorkflowQueries {
   constructor(private readonly db: Db) {}
 
@@ -123,7 +126,24 @@ export class WorkflowQueries {
     return { workflow, created };
   }
 
+  /**
+   * Two nodes giving one identifier to two workflows at once both find it free; the second UPDATE
+   * then waits on the first's index entry and fails on the unique index once the first commits. That
+   * one is tried again (nothing of it was written) and now finds the holder: `taken`, as if the two
+   * had come one after the other.
+   */
   async setIdentifiers(tenant: string, id: string, ids: WorkflowIdentifiers, now: number): Promise<SetIdentifiersResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.setIdentifiersOnce(tenant, id, ids, now);
+      } catch (e) {
+        const constraint = (e as { constraint?: string }).constraint ?? '';
+        if ((e as { code?: string }).code !== UNIQUE_VIOLATION || !IDENTIFIER_CONSTRAINTS.has(constraint) || attempt >= 3) throw e;
+      }
+    }
+  }
+
+  private setIdentifiersOnce(tenant: string, id: string, ids: WorkflowIdentifiers, now: number): Promise<SetIdentifiersResult> {
     return this.db.transaction(async (tx) => {
       const [head] = await tx.query('SELECT 1 FROM workflow_heads WHERE tenant = $1 AND id = $2 FOR UPDATE', [tenant, id]);
       if (head === undefined) return { kind: 'not_found' };
