@@ -3,7 +3,7 @@
  * PostgreSQL vs SQLite; two and three nodes vs one), and the table of what the database did per
  * trigger, each figure of a compared row also as a ratio to the row it is compared with.
  */
-import type { ScenarioResult } from './report.js';
+import type { ScenarioResult, TableFormat } from './report.js';
 
 /** Per trigger of the measured window (2xx answers completed in it). */
 export interface PerTrigger {
@@ -59,9 +59,6 @@ const fixed = (n: unknown, digits: number): string => (typeof n === 'number' && 
 
 /** How many statement kinds of each row the table lists under it. */
 const TOP_STATEMENTS = 6;
-
-/** Formats one Markdown table (report.ts's). */
-export type TableFormat = (header: string[], rows: string[][], rightAligned: Set<number>) => string;
 
 export function postgresTables(results: ScenarioResult[], table: TableFormat): string[] {
   const pg = results.filter((r) => r.load?.database);

@@ -2,8 +2,10 @@
 import type { LoadRun } from './load-runner.js';
 import type { ProfileSummary } from './profile.js';
 import type { DiskProbe } from './disk.js';
-import type { TableFormat } from './report-postgres.js';
-import type { Check, Target } from './scenarios.js';
+import type { Check, Target } from './scenario.js';
+
+/** How a section writes a table (header, rows, which columns are right-aligned). */
+export type TableFormat = (header: string[], rows: string[][], rightAligned: Set<number>) => string;
 
 export interface ScenarioResult {
   id: string;

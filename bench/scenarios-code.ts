@@ -7,7 +7,7 @@
 import type { RequestSpec } from './load-protocol.js';
 import type { LoadRun } from './load-runner.js';
 import { countRuns, waitUntilSettled } from './runs.js';
-import type { Check, Scenario } from './scenarios.js';
+import type { Check, Scenario } from './scenario.js';
 
 const WORKFLOW = 'bench-code';
 const SETTLE_TIMEOUT_MS = 600_000;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { RequestSpec } from './load-protocol.js';
 import type { LoadRun } from './load-runner.js';
 import { countRuns, waitUntilSettled, type RunCount } from './runs.js';
-import type { Check, Scenario } from './scenarios.js';
+import type { Check, Scenario } from './scenario.js';
 import { REPO_ROOT, type ServerHandle } from './servers.js';
 
 const WORKFLOW = 'bench-three';

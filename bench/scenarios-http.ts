@@ -8,7 +8,7 @@ import type { RequestSpec } from './load-protocol.js';
 import type { LoadRun } from './load-runner.js';
 import { spawnTracked } from './processes.js';
 import { countRuns, waitUntilSettled } from './runs.js';
-import type { Check, Scenario } from './scenarios.js';
+import type { Check, Scenario } from './scenario.js';
 import type { ServerHandle } from './servers.js';
 
 const WORKFLOW = 'bench-http';

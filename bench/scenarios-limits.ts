@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { RequestSpec } from './load-protocol.js';
 import type { LoadRun } from './load-runner.js';
 import { countRuns, waitUntilSettled, type RunCount } from './runs.js';
-import type { Check, Prepared, Scenario } from './scenarios.js';
+import type { Check, Prepared, Scenario } from './scenario.js';
 import { REPO_ROOT, type ServerHandle } from './servers.js';
 
 const BENCH_THREE_YAML = readFileSync(join(REPO_ROOT, 'bench/workflows/bench-three.yaml'), 'utf8');

@@ -6,55 +6,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RequestSpec } from './load-protocol.js';
-import type { LoadRun } from './load-runner.js';
 import { countRuns, waitUntilSettled, type RunCount } from './runs.js';
 import { CODE_SCENARIOS } from './scenarios-code.js';
 import { COREZOID_SCENARIOS } from './scenarios-corezoid.js';
 import { HTTP_SCENARIOS } from './scenarios-http.js';
 import { LIMIT_SCENARIOS } from './scenarios-limits.js';
-import { REPO_ROOT, type ServerHandle, type ServerKind } from './servers.js';
+import type { RequestSpec } from './load-protocol.js';
+import type { LoadRun } from './load-runner.js';
+import type { Check, Prepared, Scenario } from './scenario.js';
+import { REPO_ROOT, type ServerHandle } from './servers.js';
 
-export interface Target {
-  /** req/s at least this share of the baseline's, measured in the same run. */
-  minRatio?: number;
-  /** 99th percentile latency strictly below this, in ms. */
-  maxP99Ms?: number;
-  /** req/s at least this share of another row's, measured in the same run (e.g. PostgreSQL vs SQLite). */
-  vsRow?: { id: string; minRatio: number };
-}
-
-export interface Check {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
-
-export interface Prepared {
-  request: RequestSpec;
-  /** Runs after the load: what the server did with it (runs created, statuses, …). */
-  verify?: (load: LoadRun) => Promise<{ checks: Check[]; facts: Record<string, unknown> }>;
-}
-
-export interface Scenario {
-  /** Short id used by `--only` and in the table. */
-  id: string;
-  title: string;
-  server: ServerKind;
-  /** null: not judged (the baseline). */
-  target: Target | null;
-  /** Extra environment for the server (e.g. FLOWGATE_* limits). */
-  env?: Record<string, string>;
-  /** 'postgres': the server keeps its data in a fresh PostgreSQL database (bench/postgres.ts), not SQLite. */
-  database?: 'postgres';
-  /**
-   * Nodes of one cluster on the row's PostgreSQL database (default 1; more needs `database:
-   * 'postgres'`): the load's connections are spread over them in turn, each node on its own port.
-   * `setup` gets the first node; every node shares its data.
-   */
-  nodes?: number;
-  setup(server: ServerHandle): Promise<Prepared>;
-}
+export type { Check, Prepared, Scenario, Target } from './scenario.js';
 
 const BENCH_THREE = 'bench-three';
 const BENCH_THREE_YAML = readFileSync(join(REPO_ROOT, 'bench/workflows/bench-three.yaml'), 'utf8');
