@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { createTestDatabase, skipReason, type TestDatabase } from '../helpers/postgres.js';
-import { killServerProcesses, sigkill, startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { killServerProcesses, type ServerProcess, sigkill, sleep, startServerProcess, until } from '../helpers/process.js';
 import { openSse, type Sse } from '../helpers/sse.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { startGate, type Gate } from './gate.js';
@@ -63,7 +63,6 @@ async function call(node: ServerProcess, method: string, path: string, body?: un
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -93,15 +92,6 @@ function collect(stream: { next: (ms?: number) => Promise<Sse | null> }): { even
   return { events, done };
 }
 
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
-    await sleep(50);
-  }
-}
 
 /** The run as a live node sees it, once it has ended. */
 const ended = (node: ServerProcess, id: string, ms = 20_000): Promise<any> => until(`run ${id} ended`, ms, async () => {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { createTestDatabase, skipReason, type TestDatabase } from '../helpers/postgres.js';
-import { callProcess, killServerProcesses, sigkill, startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { callProcess, killServerProcesses, type ServerProcess, sigkill, sleep, startServerProcess, until } from '../helpers/process.js';
 
 const TOKEN = 'fga_limits_test_admin';
 const MASTER_KEY = 'limits-test-master-key-shared-by-every-node';
@@ -102,17 +102,7 @@ function admittedOf(answers: { status: number; body: any }[]): number {
 const call = (node: ServerProcess, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }> =>
   callProcess(TOKEN, node.url, method, path, body, headers);
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
-    await sleep(50);
-  }
-}
 
 /** The runs of `workflow` by status, straight from the database. */
 async function statuses(workflow: string): Promise<Record<string, number>> {

@@ -86,3 +86,19 @@ export async function callProcess(token: string, base: string, method: string, p
   const text = await res.text();
   return { status: res.status, body: text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : text };
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Probes every 50 ms until `probe` answers something other than undefined (a probe that throws, e.g.
+ * a node being restarted, counts as not yet); fails the test with `what` after `ms`.
+ */
+export async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(50);
+  }
+}
