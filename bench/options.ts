@@ -16,6 +16,8 @@ export interface BenchOptions {
   out: string;
   /** Per-request timeout of the load generator, seconds. */
   timeoutSeconds: number;
+  /** Every chosen row this many times, in turn (row 1, row 2, …, row 1, row 2, …), on a noisy machine. */
+  rounds: number;
 }
 
 export const USAGE = `npm run bench [-- options]
@@ -25,6 +27,7 @@ export const USAGE = `npm run bench [-- options]
   --connections <n>   concurrent keep-alive connections (BENCH_CONNECTIONS, default 64)
   --only <ids>        comma-separated scenario ids, e.g. a,b (BENCH_ONLY); the baseline always runs
   --quick             3 s per scenario: a smoke check, not a measurement (BENCH_QUICK=1)
+  --rounds <n>        run the chosen rows n times in turn, each compared with its own round's rows (BENCH_ROUNDS, default 1)
   --cpu-prof          profile each Flowgate server and print its top self-time functions (BENCH_CPU_PROF=1)
   --out <file>        JSON results (BENCH_OUT, default bench/results/latest.json)
   --list              list the scenarios and exit
@@ -48,6 +51,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       warmup: { type: 'string' },
       connections: { type: 'string' },
       only: { type: 'string' },
+      rounds: { type: 'string' },
       quick: { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
       out: { type: 'string' },
@@ -60,7 +64,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const only = onlyRaw ? onlyRaw.split(',').map((s) => s.trim()).filter(Boolean) : null;
   const connections = positive('--connections', values.connections ?? env.BENCH_CONNECTIONS, 64);
   if (!Number.isInteger(connections)) throw new Error('--connections must be an integer');
+  const rounds = positive('--rounds', values.rounds ?? env.BENCH_ROUNDS, 1);
+  if (!Number.isInteger(rounds)) throw new Error('--rounds must be an integer');
   return {
+    rounds,
     durationSeconds: positive('--duration', values.duration ?? env.BENCH_DURATION, quick ? 3 : 10),
     warmupSeconds: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, quick ? 1 : 2),
     connections,

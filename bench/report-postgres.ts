@@ -3,7 +3,7 @@
  * PostgreSQL vs SQLite; two and three nodes vs one), and the table of what the database did per
  * trigger, each figure of a compared row also as a ratio to the row it is compared with.
  */
-import type { ScenarioResult, TableFormat } from './report.js';
+import { rowName, type ScenarioResult, type TableFormat } from './report.js';
 
 /** Per trigger of the measured window (2xx answers completed in it). */
 export interface PerTrigger {
@@ -26,14 +26,15 @@ export function perTrigger(r: ScenarioResult): PerTrigger {
 const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);
 
 /**
- * Judges every `vsRow` target (req/s at least minRatio × the other row's) and records, in the row's
- * facts, its req/s and per-trigger costs as ratios to the other row's (`vsRow`).
+ * Judges every `vsRow` target (req/s at least minRatio × the other row's, measured in the same round
+ * of `--rounds`) and records, in the row's facts, its req/s and per-trigger costs as ratios to the
+ * other row's (`vsRow`).
  */
 export function compareWithRows(results: ScenarioResult[]): void {
   for (const r of results) {
     const vs = r.target?.vsRow;
     if (!vs || !r.load) continue;
-    const other = results.find((o) => o.id === vs.id);
+    const other = results.find((o) => o.id === vs.id && o.round === r.round);
     if (!other?.load) {
       r.targetOk = false;
       r.checks.push({ name: `row (${vs.id}) measured`, ok: false, detail: `the target compares with row (${vs.id}): run it too (--only ${vs.id},${r.id})` });
@@ -63,15 +64,17 @@ const TOP_STATEMENTS = 6;
 export function postgresTables(results: ScenarioResult[], table: TableFormat): string[] {
   const pg = results.filter((r) => r.load?.database);
   if (pg.length === 0) return [];
+  const rounds = Math.max(1, ...results.map((r) => r.round));
+  const name = (r: ScenarioResult): string => rowName(r, rounds);
   const rows = pg.map((r) => {
     const db = r.load!.database!;
     const f = r.facts;
     const per = perTrigger(r);
     const vs = f.vsRow as { id: string; rps: number; nodeCpuPerTrigger: number | null; dbCpuPerTrigger: number | null; roundTripsPerTrigger: number | null } | undefined;
     return [
-      r.id, String(r.load!.nodeCpu.length), int(db.roundTrips), int(db.groupCommits), fixed(f.triggersPerGroupCommit, 1),
+      name(r), String(r.load!.nodeCpu.length), int(db.roundTrips), int(db.groupCommits), fixed(f.triggersPerGroupCommit, 1),
       fixed(per.roundTrips, 3), fixed(f.roundTripsPerGroupCommit, 2), fixed(per.nodeCpuUs, 0), fixed(per.dbCpuUs, 0), fixed(f.dbCores, 2),
-      vs ? `(${vs.id})` : '-', fixed(vs?.rps, 2), fixed(vs?.nodeCpuPerTrigger, 2), fixed(vs?.dbCpuPerTrigger, 2), fixed(vs?.roundTripsPerTrigger, 2),
+      vs ? `(${rounds > 1 ? `${vs.id} #${r.round}` : vs.id})` : '-', fixed(vs?.rps, 2), fixed(vs?.nodeCpuPerTrigger, 2), fixed(vs?.dbCpuPerTrigger, 2), fixed(vs?.roundTripsPerTrigger, 2),
     ];
   });
   const main = table(
@@ -83,13 +86,13 @@ export function postgresTables(results: ScenarioResult[], table: TableFormat): s
     const by = r.load!.database!.byStatement;
     const triggers = r.load!.phases.measure.ok2xx || 1;
     const seconds = r.load!.measuredSeconds || 1;
-    return Object.entries(by).slice(0, TOP_STATEMENTS).map(([text, n]) => [r.id, text, int(n), (n / triggers).toFixed(4), (n / seconds).toFixed(1)]);
+    return Object.entries(by).slice(0, TOP_STATEMENTS).map(([text, n]) => [name(r), text, int(n), (n / triggers).toFixed(4), (n / seconds).toFixed(1)]);
   });
   const waits = pg.map((r) => {
     const { samples = 0, ...states } = r.load!.database!.waits;
     const mean = (n: number): string => (samples ? (n / samples).toFixed(2) : '-');
     const busy = Object.entries(states).filter(([k]) => k !== 'idle').sort((x, y) => y[1] - x[1]);
-    return [r.id, String(samples), mean(states.idle ?? 0), busy.map(([k, n]) => `${k} ${mean(n)}`).join(', ') || '-'];
+    return [name(r), String(samples), mean(states.idle ?? 0), busy.map(([k, n]) => `${k} ${mean(n)}`).join(', ') || '-'];
   });
   return [
     '', main,

@@ -4,11 +4,10 @@ import type { ProfileSummary } from './profile.js';
 import type { DiskProbe } from './disk.js';
 import type { Check, Target } from './scenario.js';
 
-/** How a section writes a table (header, rows, which columns are right-aligned). */
-export type TableFormat = (header: string[], rows: string[][], rightAligned: Set<number>) => string;
-
 export interface ScenarioResult {
   id: string;
+  /** Which round of `--rounds` this measurement is (1 when the rows ran once). */
+  round: number;
   title: string;
   server: string;
   target: Target | null;
@@ -35,6 +34,12 @@ export interface BaselineResult {
   index: number;
   load: LoadRun;
 }
+
+/** Formats one Markdown table (`table` below; passed to the sections other files add). */
+export type TableFormat = (header: string[], rows: string[][], rightAligned: Set<number>) => string;
+
+/** The row as the tables name it: its id, and its round when the rows ran several times. */
+export const rowName = (r: { id: string; round: number }, rounds: number): string => (rounds > 1 ? `${r.id} #${r.round}` : r.id);
 
 export function targetText(t: Target | null): string {
   if (!t) return 'not judged';
@@ -91,6 +96,8 @@ function table(header: string[], rows: string[][], rightAligned: Set<number>): s
 export function formatTables(
   baselines: BaselineResult[], results: ScenarioResult[], connections: number, disk: DiskProbe, sections: (format: TableFormat) => string[] = () => [],
 ): string {
+  const rounds = Math.max(1, ...results.map((r) => r.round));
+  const name = (r: ScenarioResult): string => rowName(r, rounds);
   const mean = baselines.reduce((s, b) => s + b.load.rps, 0) / baselines.length;
   const spread = baselines.map((b) => int(b.load.rps)).join(', ');
   const rows: string[][] = [];
@@ -101,7 +108,7 @@ export function formatTables(
   for (const r of results) {
     const l = r.load;
     rows.push([
-      `(${r.id}) ${r.title}`,
+      `(${name(r)}) ${r.title}`,
       l ? int(l.rps) : '-', l ? ms(l.latency.p50) : '-', l ? ms(l.latency.p99) : '-',
       r.ratio === null ? '-' : r.ratio.toFixed(2),
       targetText(r.target),
@@ -115,7 +122,7 @@ export function formatTables(
     const f = r.facts;
     const cpuPerReq = cpuPerRequestUs(l);
     return [
-      r.id, int(l.total.ok2xx), String(l.total.non2xx), String(l.total.errors),
+      name(r), int(l.total.ok2xx), String(l.total.non2xx), String(l.total.errors),
       f.runsCreated === undefined ? '-' : int(Number(f.runsCreated)),
       f.runsSucceeded === undefined ? '-' : int(Number(f.runsSucceeded)),
       f.settleSecondsAfterLoad === undefined ? '-' : Number(f.settleSecondsAfterLoad).toFixed(1),
@@ -139,8 +146,8 @@ export function formatTables(
     [...baselineRows, ...detailRows], new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
   );
   const failing = results.flatMap((r) => [
-    ...(r.error ? [`(${r.id}) error: ${r.error}`] : []),
-    ...r.checks.filter((c) => !c.ok).map((c) => `(${r.id}) check failed: ${c.name}: ${c.detail}`),
+    ...(r.error ? [`(${name(r)}) error: ${r.error}`] : []),
+    ...r.checks.filter((c) => !c.ok).map((c) => `(${name(r)}) check failed: ${c.name}: ${c.detail}`),
   ]);
   return [
     `${connections} connections; ratio = req/s ÷ mean of the baseline measured just before and just after that row (baseline runs: ${spread} req/s)`,

@@ -18,7 +18,7 @@ import { benchDatabase, type BenchDatabase } from './postgres.js';
 import { cleanup } from './processes.js';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.js';
 import { compareWithRows, postgresTables } from './report-postgres.js';
-import { cpuPerRequestUs, formatTables, genericChecks, meetsTarget, type BaselineResult, type ScenarioResult } from './report.js';
+import { cpuPerRequestUs, formatTables, rowName, genericChecks, meetsTarget, type BaselineResult, type ScenarioResult } from './report.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 import { benchToken, REPO_ROOT, startServer, type ServerHandle } from './servers.js';
 
@@ -91,7 +91,8 @@ async function main(): Promise<number> {
   const known = new Set(SCENARIOS.map((s) => s.id));
   const unknown = (opts.only ?? []).filter((id) => !known.has(id));
   if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
-  const chosen = SCENARIOS.filter((s) => s !== baselineScenario && (!opts.only || opts.only.includes(s.id)));
+  const rows = SCENARIOS.filter((s) => s !== baselineScenario && (!opts.only || opts.only.includes(s.id)));
+  const chosen = Array.from({ length: opts.rounds }, (_, r) => rows.map((scenario) => ({ scenario, round: r + 1 }))).flat();
   const profileDir = opts.cpuProf ? join(dirname(opts.out), 'profiles') : undefined;
   const startedAt = new Date();
   const loadBefore = loadavg();
@@ -111,9 +112,9 @@ async function main(): Promise<number> {
       return load;
     };
     let before = await measureBaseline(0);
-    for (const [i, scenario] of chosen.entries()) {
+    for (const [i, { scenario, round }] of chosen.entries()) {
       const result: ScenarioResult = {
-        id: scenario.id, title: scenario.title, server: scenario.server, target: scenario.target, connections: opts.connections,
+        id: scenario.id, round, title: scenario.title, server: scenario.server, target: scenario.target, connections: opts.connections,
         load: null, baselineRps: null, ratio: null, cpuCostRatio: null, targetOk: null, checks: [], facts: {}, pass: false, error: null, profile: null,
       };
       results.push(result);
@@ -158,7 +159,7 @@ async function main(): Promise<number> {
 
   const tables = formatTables(baselines, results, opts.connections, disk, (format) => postgresTables(results, format));
   console.log(`\n${tables}\n`);
-  for (const r of results) if (r.profile) console.log(`(${r.id}) ${formatProfile(r.profile)}\n`);
+  for (const r of results) if (r.profile) console.log(`(${rowName(r, opts.rounds)}) ${formatProfile(r.profile)}\n`);
 
   const pass = results.every((r) => r.pass);
   const cpu = cpus();
