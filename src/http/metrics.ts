@@ -25,6 +25,14 @@ export function resultClass(outcome: { status: number } | { code: string }): str
   return /^[a-z_]{1,32}$/.test(outcome.code) ? outcome.code : 'error';
 }
 
+/** One workflow's series, their label children looked up once. */
+interface WorkflowSeries {
+  tenant: string;
+  workflow: string;
+  started: client.Counter.Internal;
+  ended: Map<string, { count: client.Counter.Internal; time: client.Histogram.Internal<'tenant' | 'workflow' | 'status'> }>;
+}
+
 export class Metrics {
   readonly registry = new client.Registry();
   private readonly requests: client.Counter<'route' | 'status'>;
@@ -37,7 +45,6 @@ export class Metrics {
   private readonly deliveries: client.Counter<'result'>;
   private readonly commitSize: client.Histogram;
   private readonly commitTime: client.Histogram;
-  private readonly workflowPairs = new Set<string>();
 
   /** `node`: this node's id, shown as `flowgate_node_info{node="…"} 1` (which node of a cluster answered the scrape). */
   constructor(node?: { id: string; clustered: boolean }) {
@@ -86,26 +93,49 @@ export class Metrics {
     m.time.observe(seconds);
   }
 
-  /** The (tenant, workflow) labels of a run, folded into `_other` past MAX_WORKFLOW_SERIES pairs. */
-  private workflowOf(run: Run): [string, string] {
+  /** Per (tenant, workflow): its label children, looked up once (folded into `_other` past MAX_WORKFLOW_SERIES pairs). */
+  private readonly byWorkflow = new Map<string, WorkflowSeries>();
+
+  private seriesOf(run: Run): WorkflowSeries {
     const key = `${run.tenant}\u0000${run.workflow}`;
-    if (this.workflowPairs.has(key)) return [run.tenant, run.workflow];
-    if (this.workflowPairs.size >= MAX_WORKFLOW_SERIES) return [OTHER, OTHER];
-    this.workflowPairs.add(key);
-    return [run.tenant, run.workflow];
+    let series = this.byWorkflow.get(key);
+    if (series === undefined) {
+      if (this.byWorkflow.size >= MAX_WORKFLOW_SERIES) return this.seriesFor(OTHER, OTHER);
+      series = this.seriesFor(run.tenant, run.workflow);
+      this.byWorkflow.set(key, series);
+    }
+    return series;
+  }
+
+  private other: WorkflowSeries | undefined;
+  private seriesFor(tenant: string, workflow: string): WorkflowSeries {
+    if (tenant === OTHER && this.other) return this.other;
+    const series: WorkflowSeries = { started: this.runsStarted.labels(tenant, workflow), tenant, workflow, ended: new Map() };
+    if (tenant === OTHER) this.other = series;
+    return series;
   }
 
   private finished(run: Run): void {
-    const [tenant, workflow] = this.workflowOf(run);
-    this.runsFinished.labels(tenant, workflow, run.status).inc();
-    if (run.finished_at !== null) this.runDuration.labels(tenant, workflow, run.status).observe(Math.max(0, run.finished_at - run.created_at) / 1000);
+    const series = this.seriesOf(run);
+    let ended = series.ended.get(run.status);
+    if (ended === undefined) {
+      ended = { count: this.runsFinished.labels(series.tenant, series.workflow, run.status), time: this.runDuration.labels(series.tenant, series.workflow, run.status) };
+      series.ended.set(run.status, ended);
+    }
+    ended.count.inc();
+    if (run.finished_at !== null) ended.time.observe(Math.max(0, run.finished_at - run.created_at) / 1000);
   }
+
+  private readonly stepSeries = new Map<string, client.Histogram.Internal<'type' | 'status'>>();
 
   private stepsWritten(records: readonly StepRecord[] | undefined): void {
     if (!records) return;
     for (const r of records) {
       if (r.finished_at === null) continue;
-      this.stepDuration.labels(r.type, r.status).observe(Math.max(0, r.finished_at - r.started_at) / 1000);
+      const key = `${r.type} ${r.status}`;
+      let child = this.stepSeries.get(key);
+      if (child === undefined) this.stepSeries.set(key, (child = this.stepDuration.labels(r.type, r.status)));
+      child.observe(Math.max(0, r.finished_at - r.started_at) / 1000);
     }
   }
 
@@ -116,8 +146,7 @@ export class Metrics {
       this.commitTime.observe(c.seconds);
       c.created.forEach((result, i) => {
         if (result.kind !== 'created') return;
-        const [tenant, workflow] = this.workflowOf(result.run);
-        this.runsStarted.labels(tenant, workflow).inc();
+        this.seriesOf(result.run).started.inc();
         this.stepsWritten(c.creates[i].steps);
         if (isTerminal(result.run.status)) this.finished(result.run);
       });

@@ -114,3 +114,17 @@ test('promtool check metrics finds no problem', (t) => {
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   assert.equal(`${r.stdout}${r.stderr}`.trim(), '', 'no lint problem reported');
 });
+
+test('past MAX_WORKFLOW_SERIES (tenant, workflow) pairs the rest are counted as _other', async () => {
+  const { Metrics, MAX_WORKFLOW_SERIES } = await import('../../src/http/metrics.js');
+  const m = new Metrics();
+  const now = Date.now();
+  const run = (i: number) => ({ id: `r${i}`, tenant: 't', workflow: `w${i}`, status: 'succeeded', created_at: now, finished_at: now + 5 }) as any;
+  for (let i = 0; i < MAX_WORKFLOW_SERIES + 3; i++) {
+    m.observer.committed!({ creates: [{ run: run(i), refPolicy: 'native' }], created: [{ kind: 'created', run: run(i) }], transitions: [], applied: [], seconds: 0.001 });
+  }
+  const out = await m.registry.metrics();
+  assert.match(out, /flowgate_runs_started_total\{tenant="_other",workflow="_other"\} 3/);
+  assert.match(out, /flowgate_runs_finished_total\{tenant="_other",workflow="_other",status="succeeded"\} 3/);
+  assert.equal((out.match(/^flowgate_runs_started_total\{/gm) ?? []).length, MAX_WORKFLOW_SERIES + 1);
+});
