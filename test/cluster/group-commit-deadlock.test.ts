@@ -4,8 +4,10 @@
 //
 // How the deadlocks are made: a batch of two transitions locks run 1, then run 2. Another session
 // (another node's transaction) holds run 2 and then asks for run 1 inside a savepoint: a lock cycle.
-// The store's connections detect deadlocks after 50 ms, the other session only after 30 s, so the
-// batch is always the one PostgreSQL aborts. The other session then rolls back to its savepoint
+// The store's connections detect deadlocks after 1 s, the other session only after 30 s, so the
+// batch is always the one PostgreSQL aborts. (PostgreSQL checks a waiting backend for a deadlock once,
+// after its deadlock_timeout: the batch's must leave the other session time to close the cycle first,
+// even on a loaded machine, or the check finds no cycle and never runs again.) The other session then rolls back to its savepoint
 // (letting run 1 go, keeping run 2), waits until the batch's next attempt has taken run 1 and waits
 // for run 2 again, and closes the cycle once more, as many times as the case asks.
 import assert from 'node:assert/strict';
@@ -92,7 +94,7 @@ describe('the PostgreSQL group commit under deadlocks', { skip }, () => {
   before(async () => {
     db = await createTestDatabase();
     const url = new URL(db.url);
-    url.searchParams.set('options', '-c deadlock_timeout=50');
+    url.searchParams.set('options', '-c deadlock_timeout=1000');
     store = await openPostgresStore({ url: url.toString(), leaseClock: 'caller', poolSize: 3 });
     await store.migrate();
     await seedWorkflow(store, 'default', 'wf');
